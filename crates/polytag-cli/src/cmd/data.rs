@@ -1,0 +1,122 @@
+//! `polytag data stats|convert`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use polytag_data::scheme::{self, Scheme};
+use polytag_data::{
+    count_columns, read_corpus, write_conll, ColumnOptions, CorpusStats, DeclaredScheme, Format,
+    ReaderOptions, Separator,
+};
+
+use crate::{OutputFormat, ReaderArgs};
+
+/// Reader options for one file from the command line: format from `--input-format` or the
+/// extension, label column from `--label-col` or the file's last column.
+fn reader_options(path: &Path, args: &ReaderArgs, keep_columns: bool) -> Result<ReaderOptions> {
+    let format = match args.input_format.as_deref() {
+        None => Format::from_path(path),
+        Some("conll") => Format::Conll,
+        Some("conllu") => Format::Conllu,
+        Some("jsonl") => Format::Jsonl,
+        Some(other) => bail!("--input-format: unknown format {other:?}; expected conll, conllu or jsonl"),
+    };
+    let mut columns = ColumnOptions {
+        token_col: args.token_col,
+        ..ColumnOptions::default()
+    };
+    if format == Format::Conll {
+        let n = count_columns(path, Separator::Whitespace)?;
+        columns.label_col = match (args.label_col, n) {
+            (Some(c), _) => c,
+            (None, Some(n)) => n.saturating_sub(1),
+            (None, None) => 1,
+        };
+        if keep_columns {
+            let (token, label) = (columns.token_col, columns.label_col);
+            columns.extra_cols = (0..n.unwrap_or(0)).filter(|&c| c != token && c != label).collect();
+        }
+    }
+    Ok(ReaderOptions {
+        format,
+        columns,
+        upos: !args.xpos,
+        ..ReaderOptions::default()
+    })
+}
+
+fn declared(args: &ReaderArgs) -> Result<DeclaredScheme> {
+    args.scheme
+        .parse()
+        .with_context(|| format!("--scheme: unknown scheme {:?}; expected auto, none, iob1, bio or bioes", args.scheme))
+}
+
+/// `data stats`: one report per file; with `--strict`, labels invalid in the scheme fail.
+pub fn stats(
+    files: &[PathBuf],
+    args: &ReaderArgs,
+    strict: bool,
+    format: OutputFormat,
+) -> Result<ExitCode> {
+    let declared = declared(args)?;
+    let mut invalid = 0usize;
+    for path in files {
+        let corpus = read_corpus(path, &reader_options(path, args, false)?)?;
+        let stats = CorpusStats::compute(&corpus, declared);
+        match format {
+            OutputFormat::Text => print!("{stats}"),
+            OutputFormat::Json => println!("{}", serde_json::to_string(&stats)?),
+        }
+        for w in &corpus.warnings {
+            eprintln!("polytag: warning: {}: {w}", path.display());
+        }
+        invalid += stats.problems.len();
+        if strict && !stats.problems.is_empty() {
+            for p in &stats.problems {
+                eprintln!("polytag: {}:{}: {}", path.display(), p.line, p.message);
+            }
+        }
+    }
+    if strict && invalid > 0 {
+        bail!("{invalid} label(s) invalid in the declared scheme (--strict)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `data convert --to S IN OUT`: re-encodes the label column, keeps the other columns.
+pub fn convert(to: &str, input: &Path, output: &Path, args: &ReaderArgs) -> Result<ExitCode> {
+    let target: Scheme = to
+        .parse()
+        .with_context(|| format!("--to: unknown scheme {to:?}; expected iob1, bio or bioes"))?;
+    let opts = reader_options(input, args, true)?;
+    if opts.format != Format::Conll {
+        bail!("{}: data convert reads CoNLL column files only", input.display());
+    }
+    let mut corpus = read_corpus(input, &opts)?;
+    for sentence in &mut corpus.sentences {
+        sentence.labels = scheme::convert(&sentence.labels, target);
+    }
+    let mut text = Vec::new();
+    write_conll(&mut text, &corpus.sentences, ' ')?;
+    write_atomic(output, &text)?;
+    eprintln!(
+        "polytag: wrote {} ({} sentences, {} tokens, {})",
+        output.display(),
+        corpus.len(),
+        corpus.num_tokens(),
+        target.name()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes through a temporary file in the same directory and renames it into place, so a
+/// failed or killed conversion never leaves half a file under the output name.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().context("output path has no file name")?;
+    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! The `polytag` binary: parses the command line, calls one library function per subcommand,
+//! renders errors. No logic of its own lives here (style.md, "cli").
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // the binary is where printing belongs
+
+mod cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit codes, in one place: 0 success, 1 bad input or failed check, 2 usage (clap's own).
+const EXIT_FAILURE: u8 = 1;
+
+#[derive(Parser, Debug)]
+#[command(name = "polytag", version, about = "Multi-lingual multi-task sequence labeling")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Resolve an experiment, load its corpora and build its model; print a summary.
+    Validate {
+        /// The experiment file (JSON).
+        config: PathBuf,
+        /// Override a config value: `training.max_step=200`, `tasks.0.learning_rate=0.01`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+    },
+    /// Inspect and convert corpus files.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// Score `token … gold pred` lines like conlleval.pl (a drop-in replacement).
+    Score {
+        /// The file to score (`-` for standard input).
+        file: PathBuf,
+        /// How tags become spans: `conlleval` (the reference tool's rules, default), `auto`
+        /// (detect), `iob1`, `bio`, `bioes`.
+        #[arg(long, default_value = "conlleval")]
+        scheme: String,
+        /// seqeval's strict mode: ill-formed chunks count as wrong.
+        #[arg(long)]
+        strict: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DataCommand {
+    /// Sentences, tokens, documents, entities per type, scheme detected, problems found.
+    Stats {
+        /// Corpus files (CoNLL columns, CoNLL-U, JSONL; `.gz` too).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        reader: ReaderArgs,
+        /// Treat labels invalid in the declared scheme as errors, not warnings.
+        #[arg(long)]
+        strict: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Convert the tag scheme of a CoNLL file (other columns are kept as they are).
+    Convert {
+        /// Target scheme: iob1, bio, bioes.
+        #[arg(long)]
+        to: String,
+        /// Input file.
+        input: PathBuf,
+        /// Output file (written atomically).
+        output: PathBuf,
+        #[command(flatten)]
+        reader: ReaderArgs,
+    },
+}
+
+/// How to read a corpus file from the command line (the config's `parser` block).
+#[derive(clap::Args, Debug, Clone)]
+struct ReaderArgs {
+    /// Input format; by default from the extension (`.conllu[.gz]`, `.jsonl`), else CoNLL.
+    #[arg(long, value_name = "conll|conllu|jsonl")]
+    input_format: Option<String>,
+    /// Column of the token (0-based).
+    #[arg(long, default_value_t = 0)]
+    token_col: usize,
+    /// Column of the label (0-based); default: the last column.
+    #[arg(long)]
+    label_col: Option<usize>,
+    /// Declared scheme: auto (detect), iob1, bio, bioes, none.
+    #[arg(long, default_value = "auto")]
+    scheme: String,
+    /// CoNLL-U: read XPOS instead of UPOS.
+    #[arg(long)]
+    xpos: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum OutputFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("POLYTAG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    let result = match cli.command {
+        Command::Validate { config, set } => cmd::validate::run(&config, &set),
+        Command::Data { command } => match command {
+            DataCommand::Stats { files, reader, strict, format } => {
+                cmd::data::stats(&files, &reader, strict, format)
+            }
+            DataCommand::Convert { to, input, output, reader } => {
+                cmd::data::convert(&to, &input, &output, &reader)
+            }
+        },
+        Command::Score { file, scheme, strict, format } => {
+            cmd::score::run(&file, &scheme, strict, format)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("polytag: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}

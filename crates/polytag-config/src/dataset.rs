@@ -1,0 +1,490 @@
+//! `datasets[]`: which files, how to read them, how much of the training split to keep.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::paths;
+use crate::resolve::{check_name, Ctx, Entry};
+
+/// One `datasets[]` entry as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDataset {
+    /// Unique name that tasks refer to.
+    pub name: String,
+    /// Language code (`nld`, `eng`); tasks of one language share a word vocabulary.
+    pub language: String,
+    /// Task type (`ner`, `pos`, `chunk`, any name); tasks of one type share a label set.
+    pub task: String,
+    /// Only `sequence` exists (the paper writes it).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub data_type: Option<DatasetType>,
+    /// How to read the files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parser: Option<RawParser>,
+    /// `"all"`, a sentence count, or a fraction of the training split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<RawSample>,
+    /// Seed of the sample draw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_seed: Option<u64>,
+    /// Training sentences per batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// The splits.
+    pub files: RawFiles,
+}
+
+/// `datasets[].type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetType {
+    /// One label per token.
+    Sequence,
+}
+
+/// `datasets[].parser` as written; which keys apply depends on `format`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawParser {
+    /// `conll`, `conllu` or `jsonl`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<FormatName>,
+    /// conll: 0-based column of the token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_col: Option<usize>,
+    /// conll: 0-based column of the label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_col: Option<usize>,
+    /// conll: `whitespace`, `tab` or `space`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub separator: Option<Separator>,
+    /// The tag scheme of the label column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<SchemeChoice>,
+    /// conllu: `upos` or `xpos`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<ConlluLabel>,
+    /// jsonl: the field holding the token list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_field: Option<String>,
+    /// jsonl: the field holding the tags (strings, or integers mapped by `label_names`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels_field: Option<String>,
+    /// jsonl: names of integer tags, index = tag id (as HF datasets export them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_names: Option<Vec<String>>,
+    /// Map Penn Treebank bracket tokens (`-LRB-` → `(` ...) as the paper's newer parser does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalize_brackets: Option<bool>,
+}
+
+/// `parser.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormatName {
+    /// Columns, one token per line, blank line between sentences.
+    Conll,
+    /// CoNLL-U (Universal Dependencies).
+    Conllu,
+    /// One JSON object per line (Hugging Face datasets export).
+    Jsonl,
+}
+
+/// `parser.separator` of CoNLL column files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Separator {
+    /// Any run of spaces and tabs (the default: reads both CoNLL-2003 and tab files).
+    Whitespace,
+    /// Exactly one tab (the paper's parser; keeps tokens that contain spaces).
+    Tab,
+    /// Exactly one space.
+    Space,
+}
+
+/// `parser.scheme`: how labels encode spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemeChoice {
+    /// Detect from the training labels (the default).
+    Auto,
+    /// IOB1: `I-` starts a span, `B-` only between two touching spans (CoNLL-2003).
+    Iob1,
+    /// BIO / IOB2: every span starts with `B-` (CoNLL-2002).
+    #[serde(alias = "iob2")]
+    Bio,
+    /// BIOES: single-token spans `S-`, last token `E-` (the paper's `*.bioes` files).
+    Bioes,
+    /// Plain labels (POS): token accuracy, no spans.
+    None,
+}
+
+/// `parser.label` of CoNLL-U files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConlluLabel {
+    /// Universal POS tags, column 4 (the default).
+    Upos,
+    /// Language-specific tags, column 5.
+    Xpos,
+}
+
+/// `datasets[].files` as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFiles {
+    /// Training split.
+    pub train: String,
+    /// Development split (model selection).
+    pub dev: String,
+    /// Test split (reported at the best dev step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+}
+
+/// `datasets[].sample` as written: any number is read, the range is checked on resolution
+/// (so the error can name the config path).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RawSample {
+    /// `"all"`.
+    All,
+    /// A JSON integer.
+    Count(i64),
+    /// A JSON number with a fraction or exponent (`0.5`, `1.0`).
+    Fraction(f64),
+}
+
+impl Serialize for RawSample {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            RawSample::All => serializer.serialize_str("all"),
+            RawSample::Count(n) => serializer.serialize_i64(n),
+            RawSample::Fraction(p) => serializer.serialize_f64(p),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawSample {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SampleVisitor;
+        impl Visitor<'_> for SampleVisitor {
+            type Value = RawSample;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"all\", an integer count or a fraction")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSample, E> {
+                if v == "all" {
+                    Ok(RawSample::All)
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawSample, E> {
+                i64::try_from(v).map(RawSample::Count).map_err(|_| E::custom("sample count too large"))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<RawSample, E> {
+                Ok(RawSample::Count(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<RawSample, E> {
+                Ok(RawSample::Fraction(v))
+            }
+        }
+        deserializer.deserialize_any(SampleVisitor)
+    }
+}
+
+/// A resolved dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Unique name.
+    pub name: String,
+    /// Language code.
+    pub language: String,
+    /// Task type.
+    pub task: String,
+    /// How to read its files.
+    pub parser: Parser,
+    /// What to keep of the training split (dev and test are always whole).
+    pub sample: Sample,
+    /// Seed of the sample draw; default: the experiment's `seed`.
+    pub sample_seed: u64,
+    /// Training sentences per batch; default 10 (the paper's scripts; its example uses 19).
+    pub batch_size: usize,
+    /// Absolute paths of the splits.
+    pub files: Files,
+}
+
+/// A resolved `parser`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parser {
+    /// File format with its options.
+    pub format: Format,
+    /// Declared tag scheme; default `auto`.
+    pub scheme: SchemeChoice,
+    /// Penn bracket tokens mapped back to brackets; default false.
+    pub normalize_brackets: bool,
+}
+
+/// File format and the options that belong to it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Format {
+    /// Column files. Defaults: token 0, label 1 (the paper's parser), whitespace separator.
+    Conll {
+        /// 0-based token column.
+        token_col: usize,
+        /// 0-based label column.
+        label_col: usize,
+        /// Column separator.
+        separator: Separator,
+    },
+    /// CoNLL-U: token = FORM; multi-word ranges and empty nodes skipped by the reader.
+    Conllu {
+        /// UPOS (default) or XPOS.
+        label: ConlluLabel,
+    },
+    /// JSON lines. Defaults: `tokens`, `ner_tags`.
+    Jsonl {
+        /// Field of the token list.
+        tokens_field: String,
+        /// Field of the tag list.
+        labels_field: String,
+        /// Names of integer tags.
+        label_names: Option<Vec<String>>,
+    },
+}
+
+/// What to keep of a training split (seed-systems A.5, but seeded).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sample {
+    /// Every sentence (the default).
+    All,
+    /// This many sentences drawn without replacement (all if the file has fewer).
+    Count(usize),
+    /// Each sentence kept with this probability, in (0, 1].
+    Fraction(f64),
+}
+
+/// Absolute paths of a dataset's splits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Files {
+    /// Training split.
+    pub train: PathBuf,
+    /// Development split.
+    pub dev: PathBuf,
+    /// Test split, if any.
+    pub test: Option<PathBuf>,
+}
+
+impl Files {
+    /// `(split, path)` for each split present, train first.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Path)> {
+        [("train", Some(&self.train)), ("dev", Some(&self.dev)), ("test", self.test.as_ref())]
+            .into_iter()
+            .filter_map(|(split, path)| path.map(|p| (split, p.as_path())))
+    }
+}
+
+const DEFAULT_BATCH_SIZE: usize = 10;
+
+/// Resolves `datasets[index]`. `None` when a path cannot be expanded (already reported).
+pub(crate) fn resolve(index: usize, raw: &RawDataset, seed: u64, ctx: &mut Ctx<'_>) -> Option<Dataset> {
+    let at = format!("datasets[{index}]");
+    check_name(&format!("{at}.name"), &raw.name, ctx);
+    let parser = resolve_parser(&at, raw.parser.as_ref(), &raw.files.train, ctx);
+    let sample = match raw.sample {
+        None | Some(RawSample::All) => Sample::All,
+        Some(RawSample::Count(n)) => match usize::try_from(n) {
+            Ok(n) if n >= 1 => Sample::Count(n),
+            _ => {
+                ctx.range(format!("{at}.sample"), n as f64, false, SAMPLE_RANGE);
+                Sample::All
+            }
+        },
+        Some(RawSample::Fraction(p)) => {
+            ctx.range(format!("{at}.sample"), p, p > 0.0 && p <= 1.0, SAMPLE_RANGE);
+            Sample::Fraction(p)
+        }
+    };
+    let batch_size = raw.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+    ctx.positive(format!("{at}.batch_size"), batch_size as u64);
+    let train = ctx.path(&format!("{at}.files.train"), &raw.files.train, Entry::File);
+    let dev = ctx.path(&format!("{at}.files.dev"), &raw.files.dev, Entry::File);
+    let test = match &raw.files.test {
+        Some(test) => Some(ctx.path(&format!("{at}.files.test"), test, Entry::File)?),
+        None => None,
+    };
+    Some(Dataset {
+        name: raw.name.clone(),
+        language: raw.language.clone(),
+        task: raw.task.clone(),
+        parser,
+        sample,
+        sample_seed: raw.sample_seed.unwrap_or(seed),
+        batch_size,
+        files: Files { train: train?, dev: dev?, test },
+    })
+}
+
+const SAMPLE_RANGE: &str = "\"all\", an integer count >= 1 or a fraction in (0, 1]";
+
+/// The format is `parser.format`, else implied by the training file's extension
+/// (`.conllu`, `.conllu.gz` → conllu; `.jsonl`, `.jsonl.gz` → jsonl), else conll.
+fn resolve_parser(at: &str, raw: Option<&RawParser>, train: &str, ctx: &mut Ctx<'_>) -> Parser {
+    let default = RawParser::default();
+    let raw = raw.unwrap_or(&default);
+    let name = raw.format.unwrap_or_else(|| implied_format(train));
+    let path = |key: &str| format!("{at}.parser.{key}");
+    let unused = |key: &str, given: bool, why: &str, ctx: &mut Ctx<'_>| {
+        if given {
+            ctx.invalid(path(key), format!("not used by format {}; {why}", format_str(name)));
+        }
+    };
+    let format = match name {
+        FormatName::Conll => {
+            let why = "it is for conllu";
+            unused("label", raw.label.is_some(), why, ctx);
+            let why = "it is for jsonl";
+            unused("tokens_field", raw.tokens_field.is_some(), why, ctx);
+            unused("labels_field", raw.labels_field.is_some(), why, ctx);
+            unused("label_names", raw.label_names.is_some(), why, ctx);
+            let token_col = raw.token_col.unwrap_or(0);
+            let label_col = raw.label_col.unwrap_or(1);
+            if token_col == label_col {
+                ctx.invalid(path("label_col"), format!("same column as token_col ({token_col})"));
+            }
+            Format::Conll { token_col, label_col, separator: raw.separator.unwrap_or(Separator::Whitespace) }
+        }
+        FormatName::Conllu => {
+            let why = "CoNLL-U has fixed columns (FORM; \"label\": \"upos\" or \"xpos\")";
+            unused("token_col", raw.token_col.is_some(), why, ctx);
+            unused("label_col", raw.label_col.is_some(), why, ctx);
+            unused("separator", raw.separator.is_some(), why, ctx);
+            let why = "it is for jsonl";
+            unused("tokens_field", raw.tokens_field.is_some(), why, ctx);
+            unused("labels_field", raw.labels_field.is_some(), why, ctx);
+            unused("label_names", raw.label_names.is_some(), why, ctx);
+            Format::Conllu { label: raw.label.unwrap_or(ConlluLabel::Upos) }
+        }
+        FormatName::Jsonl => {
+            let why = "JSON lines name their fields (\"tokens_field\", \"labels_field\")";
+            unused("token_col", raw.token_col.is_some(), why, ctx);
+            unused("label_col", raw.label_col.is_some(), why, ctx);
+            unused("separator", raw.separator.is_some(), why, ctx);
+            unused("label", raw.label.is_some(), "it is for conllu", ctx);
+            if let Some(names) = &raw.label_names {
+                check_label_names(&path("label_names"), names, ctx);
+            }
+            Format::Jsonl {
+                tokens_field: raw.tokens_field.clone().unwrap_or_else(|| "tokens".to_string()),
+                labels_field: raw.labels_field.clone().unwrap_or_else(|| "ner_tags".to_string()),
+                label_names: raw.label_names.clone(),
+            }
+        }
+    };
+    Parser {
+        format,
+        scheme: raw.scheme.unwrap_or(SchemeChoice::Auto),
+        normalize_brackets: raw.normalize_brackets.unwrap_or(false),
+    }
+}
+
+fn check_label_names(path: &str, names: &[String], ctx: &mut Ctx<'_>) {
+    if names.is_empty() {
+        ctx.invalid(path, "empty list");
+    }
+    for (i, name) in names.iter().enumerate() {
+        if names[..i].contains(name) {
+            ctx.invalid(format!("{path}[{i}]"), format!("\"{name}\" appears twice"));
+        }
+    }
+}
+
+fn implied_format(train: &str) -> FormatName {
+    let lower = train.to_lowercase();
+    let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
+    if stem.ends_with(".conllu") {
+        FormatName::Conllu
+    } else if stem.ends_with(".jsonl") {
+        FormatName::Jsonl
+    } else {
+        FormatName::Conll
+    }
+}
+
+fn format_str(name: FormatName) -> &'static str {
+    match name {
+        FormatName::Conll => "conll",
+        FormatName::Conllu => "conllu",
+        FormatName::Jsonl => "jsonl",
+    }
+}
+
+impl Format {
+    /// The format's name as written in configs.
+    pub fn name(&self) -> FormatName {
+        match self {
+            Format::Conll { .. } => FormatName::Conll,
+            Format::Conllu { .. } => FormatName::Conllu,
+            Format::Jsonl { .. } => FormatName::Jsonl,
+        }
+    }
+
+    /// The column that holds the label, for column formats (CoNLL-U: 3 = UPOS, 4 = XPOS).
+    pub fn label_column(&self) -> Option<usize> {
+        match self {
+            Format::Conll { label_col, .. } => Some(*label_col),
+            Format::Conllu { label: ConlluLabel::Upos } => Some(3),
+            Format::Conllu { label: ConlluLabel::Xpos } => Some(4),
+            Format::Jsonl { .. } => None,
+        }
+    }
+}
+
+impl Dataset {
+    /// Back to the written form, every default spelled out.
+    pub fn to_raw(&self) -> RawDataset {
+        let mut parser = RawParser {
+            format: Some(self.parser.format.name()),
+            scheme: Some(self.parser.scheme),
+            normalize_brackets: Some(self.parser.normalize_brackets),
+            ..RawParser::default()
+        };
+        match &self.parser.format {
+            Format::Conll { token_col, label_col, separator } => {
+                parser.token_col = Some(*token_col);
+                parser.label_col = Some(*label_col);
+                parser.separator = Some(*separator);
+            }
+            Format::Conllu { label } => parser.label = Some(*label),
+            Format::Jsonl { tokens_field, labels_field, label_names } => {
+                parser.tokens_field = Some(tokens_field.clone());
+                parser.labels_field = Some(labels_field.clone());
+                parser.label_names = label_names.clone();
+            }
+        }
+        RawDataset {
+            name: self.name.clone(),
+            language: self.language.clone(),
+            task: self.task.clone(),
+            data_type: Some(DatasetType::Sequence),
+            parser: Some(parser),
+            sample: Some(match self.sample {
+                Sample::All => RawSample::All,
+                // A count came from an i64 in the first place.
+                Sample::Count(n) => RawSample::Count(i64::try_from(n).unwrap_or(i64::MAX)),
+                Sample::Fraction(p) => RawSample::Fraction(p),
+            }),
+            sample_seed: Some(self.sample_seed),
+            batch_size: Some(self.batch_size),
+            files: RawFiles {
+                train: paths::escape(&self.files.train),
+                dev: paths::escape(&self.files.dev),
+                test: self.files.test.as_deref().map(paths::escape),
+            },
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! polytag-data: everything between a corpus file on disk and the integer batches a model eats.
+//!
+//! Readers (CoNLL columns, CoNLL-U, JSONL) produce [`Sentence`]s; tag schemes (IOB1, BIO, BIOES)
+//! are detected, validated, converted and turned into spans in [`scheme`]; vocabularies, embedding
+//! files, training-set sampling and length-bucketed batching follow. Nothing here links burn.
+//!
+//! Pipeline order, one module per step:
+//! 1. [`read_corpus`] ([`conll`], [`conllu`], [`jsonl`]) → [`Corpus`] of [`Sentence`]s, every
+//!    error naming `file:line`;
+//! 2. [`sample::sample_corpus`] → the training subset (seeded);
+//! 3. [`vocab`]: [`WordVocab`], [`CharVocab`], [`FeatureVocab`]; [`labels`]: [`LabelVocab`]
+//!    (+ [`LabelVocab::unseen_in`] for dev/test labels missing from train);
+//! 4. [`embeddings::load_embeddings`] → the initial word table and its coverage;
+//! 5. [`Encoder`] → [`EncodedSentence`]s once per corpus;
+//! 6. [`TrainBatches`] (training order) or [`batch::eval_batches`], then [`Batch::build`].
+//!
+//! ```
+//! use std::io::Cursor;
+//! use std::path::Path;
+//! use polytag_data::*;
+//!
+//! let text = "-DOCSTART- O\n\nEU B-ORG\nrejects O\nGerman B-MISC\n\nPeter B-PER\n";
+//! let corpus = read_corpus_from(Cursor::new(text), Path::new("train.conll"), &ReaderOptions::default())?;
+//! assert_eq!((corpus.len(), corpus.num_tokens(), corpus.documents), (2, 4, 1));
+//!
+//! let words = WordVocab::build(&Counts::of_tokens([&corpus]), &WordVocabOptions::default());
+//! let chars = CharVocab::from_corpora([&corpus], 1);
+//! let labels = LabelVocab::from_corpora([&corpus]);
+//! let encoder = Encoder { words: &words, chars: &chars, labels: Some(&labels), features: &[] };
+//! let encoded = encoder.encode_corpus(&corpus)?;
+//!
+//! let mut stream = TrainBatches::new(encoded.iter().map(|s| s.len()).collect(), 2, 42)?;
+//! let batch = Batch::build(&encoded, stream.next_batch(), &BatchOptions { min_char_len: 3, max_char_len: None });
+//! assert_eq!((batch.batch_size, batch.max_len, batch.max_chars), (2, 3, 7));
+//! assert_eq!(batch.words.len(), 2 * 3);
+//! # Ok::<(), polytag_data::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod batch;
+pub mod bucket;
+pub mod columns;
+pub mod conll;
+pub mod conllu;
+pub mod corpus;
+pub mod embeddings;
+pub mod encode;
+pub mod error;
+pub mod jsonl;
+pub mod labels;
+mod lines;
+pub mod penn;
+pub mod sample;
+pub mod scheme;
+pub mod sentence;
+pub mod stats;
+pub mod vocab;
+
+pub use batch::{eval_batches, Batch, BatchOptions, EvalOrder};
+pub use bucket::{BatchState, TrainBatches};
+pub use columns::{ColumnOptions, Separator};
+pub use conll::{read_conll, write_conll};
+pub use conllu::{read_conllu, ConlluOptions};
+pub use corpus::{
+    read_corpus, read_corpus_from, Corpus, Format, ReaderOptions, Warning, WarningKind,
+};
+pub use embeddings::{
+    load_embeddings, read_embeddings, Coverage, CoverageCounts, EmbeddingOptions, EmbeddingTable,
+    Header, MissingInit,
+};
+pub use encode::{EncodedSentence, Encoder};
+pub use error::{Error, Result};
+pub use jsonl::{read_jsonl, JsonlOptions};
+pub use labels::{LabelVocab, UnseenLabel};
+pub use sample::{sample_corpus, Sample};
+pub use sentence::Sentence;
+pub use stats::{count_columns, CorpusStats, DeclaredScheme, LabelProblem};
+pub use vocab::{
+    CharVocab, Counts, FeatureVocab, Match, Vocab, WordVocab, WordVocabOptions, PAD, UNK,
+};

@@ -1,0 +1,340 @@
+//! The `attention` component: a masked multi-head self-attention block with residual +
+//! post-LayerNorm and a feed-forward sub-layer (seed-systems B.4, as intended rather than as
+//! written):
+//!
+//! 1. Q, K, V = linear projections of x (`D → D`, with bias);
+//! 2. heads by the STANDARD split: `[B, T, D]` → `[B, T, h, d_k]` → `[B, h, T, d_k]` (the seed
+//!    reshaped the flattened `T × D` matrix instead, mixing positions into heads [QUIRK]);
+//! 3. scores per head: `dot` Q·Kᵀ, `scaled_dot` Q·Kᵀ/√d_k, `cosine` (row-normalised Q and K,
+//!    scores in [−1, 1], no temperature), `general` Q·W·Kᵀ with one learned `d_k × d_k` matrix
+//!    shared by all heads (Xavier-uniform);
+//! 4. padded KEYS of each sentence get a large negative score (the seed tiled masks onto the
+//!    wrong batch elements [BUG]); softmax over keys; context = A·V;
+//! 5. heads merged back to `[B, T, D]`; as in the seed there is no output projection;
+//!    out = LayerNorm(x + dropout(context));
+//! 6. out2 = LayerNorm(out + dropout(W₂ relu(W₁ out + b₁) + b₂)).
+//!
+//! `num_layers` blocks are stacked. Padded query rows are set to zero at the end of each
+//! block, like every other sequence component.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::{Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{relu, softmax};
+
+/// Score given to padded keys: exp of it underflows to exactly 0 in the softmax, while staying
+/// finite (no NaN for an all-padding row).
+const NEG_LARGE: f32 = -1e9;
+
+/// How query and key vectors are compared.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Scoring {
+    /// Q·Kᵀ.
+    Dot,
+    /// Q·Kᵀ / √d_k.
+    ScaledDot,
+    /// cos(Q, K) ∈ [−1, 1].
+    Cosine,
+    /// Q·W·Kᵀ with a learned `d_k × d_k` W shared by the heads.
+    General,
+}
+
+impl Scoring {
+    /// The config spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scoring::Dot => "dot",
+            Scoring::ScaledDot => "scaled_dot",
+            Scoring::Cosine => "cosine",
+            Scoring::General => "general",
+        }
+    }
+}
+
+/// Configuration of a [`SelfAttention`] block.
+#[derive(Config, Debug)]
+pub struct AttentionConfig {
+    /// Model dimension (input = output); must be divisible by `heads`.
+    pub d_model: usize,
+    /// Number of heads.
+    #[config(default = 4)]
+    pub heads: usize,
+    /// Score function.
+    #[config(default = "Scoring::ScaledDot")]
+    pub scoring: Scoring,
+    /// Hidden size of the feed-forward sub-layer (512 in seed B).
+    #[config(default = 512)]
+    pub ffn_size: usize,
+    /// Dropout on both residual branches (0.2 in seed B).
+    #[config(default = 0.2)]
+    pub dropout: f64,
+    /// Stacked blocks (1 in seed B; 1–3 tested there).
+    #[config(default = 1)]
+    pub num_layers: usize,
+}
+
+/// A stack of [`AttentionBlock`]s: the `attention` component.
+#[derive(Module, Debug)]
+pub struct SelfAttention {
+    /// The blocks, input first.
+    pub blocks: Vec<AttentionBlock>,
+}
+
+/// Masked multi-head self-attention + FFN block.
+#[derive(Module, Debug)]
+pub struct AttentionBlock {
+    /// Query projection.
+    pub query: Linear,
+    /// Key projection.
+    pub key: Linear,
+    /// Value projection.
+    pub value: Linear,
+    /// `d_k × d_k` bilinear form of the `general` scoring.
+    pub general: Option<Param<Tensor<2>>>,
+    /// LayerNorm after the attention residual.
+    pub norm_attention: LayerNorm,
+    /// FFN first layer `D → ffn_size`.
+    pub ffn_in: Linear,
+    /// FFN second layer `ffn_size → D`.
+    pub ffn_out: Linear,
+    /// LayerNorm after the FFN residual.
+    pub norm_ffn: LayerNorm,
+    /// Dropout of the residual branches.
+    pub dropout: Dropout,
+    #[module(skip)]
+    scoring: Scoring,
+    heads: usize,
+}
+
+impl AttentionConfig {
+    /// Builds the stack (lazy parameters).
+    pub fn init(&self, device: &Device) -> SelfAttention {
+        SelfAttention {
+            blocks: (0..self.num_layers).map(|_| self.init_block(device)).collect(),
+        }
+    }
+
+    /// Builds one block. `d_model % heads == 0` is checked by the builder, which can name the
+    /// config path; here a mismatch falls back to one head rather than panicking.
+    pub fn init_block(&self, device: &Device) -> AttentionBlock {
+        let d = self.d_model;
+        let heads = if self.heads > 0 && d % self.heads == 0 {
+            self.heads
+        } else {
+            1
+        };
+        let d_k = d / heads;
+        let general = (self.scoring == Scoring::General).then(|| {
+            Initializer::XavierUniform { gain: 1.0 }.init_with([d_k, d_k], Some(d_k), Some(d_k), device)
+        });
+        AttentionBlock {
+            query: LinearConfig::new(d, d).init(device),
+            key: LinearConfig::new(d, d).init(device),
+            value: LinearConfig::new(d, d).init(device),
+            general,
+            norm_attention: LayerNormConfig::new(d).init(device),
+            ffn_in: LinearConfig::new(d, self.ffn_size).init(device),
+            ffn_out: LinearConfig::new(self.ffn_size, d).init(device),
+            norm_ffn: LayerNormConfig::new(d).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            scoring: self.scoring,
+            heads,
+        }
+    }
+}
+
+impl SelfAttention {
+    /// # Shapes
+    /// - `x`: `[B, T, D]`, `mask`: `[B, T]` (1.0 = token)
+    /// - output: `[B, T, D]`, zero at padded positions
+    pub fn forward(&self, mut x: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
+        for block in &self.blocks {
+            x = block.forward(x, mask.clone());
+        }
+        x
+    }
+
+    /// Model dimension (0 for an empty stack).
+    pub fn d_model(&self) -> usize {
+        self.blocks.first().map_or(0, AttentionBlock::d_model)
+    }
+}
+
+impl AttentionBlock {
+    /// # Shapes
+    /// - `x`: `[B, T, D]`, `mask`: `[B, T]` (1.0 = token)
+    /// - output: `[B, T, D]`, zero at padded positions
+    pub fn forward(&self, x: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
+        self.forward_with_weights(x, mask).0
+    }
+
+    /// As [`Self::forward`], also returning the attention weights `[B, heads, T, T]`
+    /// (query × key; rows of padded queries are meaningless, their output is zeroed).
+    pub fn forward_with_weights(&self, x: Tensor<3>, mask: Tensor<2>) -> (Tensor<3>, Tensor<4>) {
+        let [b, t, d] = x.dims();
+        let h = self.heads;
+        let d_k = d / h;
+        let split = |y: Tensor<3>| y.reshape([b, t, h, d_k]).swap_dims(1, 2); // [B, h, T, d_k]
+        let q = split(self.query.forward(x.clone()));
+        let k = split(self.key.forward(x.clone()));
+        let v = split(self.value.forward(x.clone()));
+
+        let scores = match (self.scoring, &self.general) {
+            (Scoring::Dot, _) => q.matmul(k.swap_dims(2, 3)),
+            (Scoring::ScaledDot, _) => q.matmul(k.swap_dims(2, 3)) / (d_k as f64).sqrt(),
+            (Scoring::Cosine, _) => {
+                let qn = unit_rows(q);
+                let kn = unit_rows(k);
+                qn.matmul(kn.swap_dims(2, 3))
+            }
+            (Scoring::General, Some(w)) => {
+                let w = w.val().unsqueeze::<4>(); // [1, 1, d_k, d_k], shared by heads
+                q.matmul(w).matmul(k.swap_dims(2, 3))
+            }
+            // a General block always has its matrix (init); treat a missing one as dot
+            (Scoring::General, None) => q.matmul(k.swap_dims(2, 3)),
+        };
+        let key_pad = mask.clone().equal_elem(0.0).reshape([b, 1, 1, t]); // broadcast over h, queries
+        let weights = softmax(scores.mask_fill(key_pad, NEG_LARGE), 3);
+        let context = weights
+            .clone()
+            .matmul(v)
+            .swap_dims(1, 2)
+            .reshape([b, t, d]); // heads merged back
+
+        let out = self
+            .norm_attention
+            .forward(x + self.dropout.forward(context));
+        let ffn = self.ffn_out.forward(relu(self.ffn_in.forward(out.clone())));
+        let out = self.norm_ffn.forward(out + self.dropout.forward(ffn));
+        (out * mask.unsqueeze_dim::<3>(2), weights)
+    }
+
+    /// Model dimension.
+    pub fn d_model(&self) -> usize {
+        self.query.weight.lazy_shape().dims::<2>()[0]
+    }
+}
+
+/// Rows scaled to unit L2 norm (the 1e-10 guard of seed B against all-zero rows).
+fn unit_rows(x: Tensor<4>) -> Tensor<4> {
+    let norm = x.clone().square().sum_dim(3).sqrt() + 1e-10;
+    x / norm
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sequence::length_mask;
+    use crate::test_support::RNG;
+    use burn::tensor::Distribution;
+
+    const ALL: [Scoring; 4] = [
+        Scoring::Dot,
+        Scoring::ScaledDot,
+        Scoring::Cosine,
+        Scoring::General,
+    ];
+
+    #[test]
+    fn every_scoring_has_the_right_shapes_and_zero_weight_on_padded_keys() {
+        let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Device::flex();
+        device.seed(5);
+        let lengths = [3usize, 5];
+        let mask = length_mask(&lengths, 5, &device);
+        let x = Tensor::<3>::random([2, 5, 8], Distribution::Normal(0.0, 1.0), &device);
+        for scoring in ALL {
+            let att = AttentionConfig::new(8)
+                .with_heads(2)
+                .with_ffn_size(6)
+                .with_scoring(scoring)
+                .init_block(&device);
+            let (out, w) = att.forward_with_weights(x.clone(), mask.clone());
+            assert_eq!(out.dims(), [2, 5, 8]);
+            assert_eq!(w.dims(), [2, 2, 5, 5]);
+            // sentence 0 has 3 tokens: keys 3 and 4 get exactly zero weight
+            let pad_w = w.clone().slice(s![0..1, .., .., 3..5]).abs().sum();
+            assert_eq!(pad_w.into_scalar::<f32>(), 0.0, "{scoring:?}");
+            // rows sum to one
+            let rows: Vec<f32> = w.sum_dim(3).try_to_vec_as().unwrap();
+            assert!(rows.iter().all(|r| (r - 1.0).abs() < 1e-5));
+            // padded queries output zero
+            let pad_q = out.slice(s![0..1, 3..5]).abs().sum();
+            assert_eq!(pad_q.into_scalar::<f32>(), 0.0);
+        }
+    }
+
+    #[test]
+    fn cosine_scores_lie_in_minus_one_one() {
+        let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Device::flex();
+        device.seed(9);
+        let x = Tensor::<4>::random([2, 3, 7, 4], Distribution::Normal(0.0, 10.0), &device);
+        let y = Tensor::<4>::random([2, 3, 7, 4], Distribution::Normal(0.0, 10.0), &device);
+        let s = unit_rows(x.clone()).matmul(unit_rows(y).swap_dims(2, 3));
+        let v: Vec<f32> = s.try_to_vec_as().unwrap();
+        assert!(v.iter().all(|&c| (-1.0 - 1e-6..=1.0 + 1e-6).contains(&c)));
+        // a vector with itself scores 1
+        let own = unit_rows(x.clone()).matmul(unit_rows(x).swap_dims(2, 3));
+        let diag: Vec<f32> = own.try_to_vec_as().unwrap();
+        for i in 0..7 {
+            assert!((diag[i * 7 + i] - 1.0).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn padded_batch_equals_each_sentence_alone() {
+        let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Device::flex();
+        device.seed(21);
+        let lengths = [4usize, 2, 6];
+        let x = Tensor::<3>::random([3, 6, 8], Distribution::Normal(0.0, 1.0), &device);
+        let mask = length_mask(&lengths, 6, &device);
+        for scoring in ALL {
+            let att = AttentionConfig::new(8)
+                .with_heads(4)
+                .with_ffn_size(10)
+                .with_scoring(scoring)
+                .with_num_layers(2)
+                .init(&device);
+            let full = att.forward(x.clone(), mask.clone());
+            for (bi, &len) in lengths.iter().enumerate() {
+                let alone = att.forward(
+                    x.clone().slice(s![bi..bi + 1, 0..len]),
+                    Tensor::ones([1, len], &device),
+                );
+                let part = full.clone().slice(s![bi..bi + 1, 0..len]);
+                let diff = (part - alone).abs().max().into_scalar::<f32>();
+                assert!(diff < 1e-5, "{scoring:?} sentence {bi}: {diff}");
+            }
+        }
+    }
+
+    /// With one head, identity-free check of the head split: for 2 heads, the weights of head
+    /// j must equal single-head attention computed on feature slice j only.
+    #[test]
+    fn standard_head_split_attends_per_feature_slice() {
+        let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Device::flex();
+        device.seed(33);
+        let att = AttentionConfig::new(4)
+            .with_heads(2)
+            .with_scoring(Scoring::Dot)
+            .with_ffn_size(3)
+            .init_block(&device);
+        let x = Tensor::<3>::random([1, 3, 4], Distribution::Normal(0.0, 1.0), &device);
+        let (_, w) = att.forward_with_weights(x.clone(), Tensor::ones([1, 3], &device));
+        let q = att.query.forward(x.clone());
+        let k = att.key.forward(x);
+        for j in 0..2 {
+            let qj = q.clone().slice(s![.., .., 2 * j..2 * j + 2]);
+            let kj = k.clone().slice(s![.., .., 2 * j..2 * j + 2]);
+            let want = softmax(qj.matmul(kj.swap_dims(1, 2)), 2);
+            let got = w.clone().slice(s![.., j..j + 1]).reshape([1, 3, 3]);
+            let diff = (want - got).abs().max().into_scalar::<f32>();
+            assert!(diff < 1e-6, "head {j}: {diff}");
+        }
+    }
+}

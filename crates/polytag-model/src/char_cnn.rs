@@ -1,0 +1,191 @@
+//! The `char_cnn` component: a word's characters → embedding → one valid 1-D convolution per
+//! filter width → activation → max over positions, the filters concatenated in config order
+//! (seed-systems A.2; Ma & Hovy style).
+//!
+//! Padding is handled so that a word's vector does not depend on how the batch was padded:
+//! words shorter than the widest filter are padded to it (as the paper does, at least 4 chars);
+//! a window position takes part in the max only if it lies inside the word, or if it is the
+//! first window (the only one a word shorter than the filter has). Every other position is set
+//! to a large negative value before the max, so padding never wins. Padded words output zero.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::prelude::*;
+
+use crate::activation::Activation;
+use crate::embedding::{TokenEmbedding, TokenEmbeddingConfig};
+
+/// Value given to windows that must not win the max. Finite, so a masked value times zero
+/// stays zero in the backward pass.
+const NEG_LARGE: f32 = -1e9;
+
+/// Configuration of a [`CharCnn`].
+#[derive(Config, Debug)]
+pub struct CharCnnConfig {
+    /// Rows of the char table (PAD = 0, UNK = 1 included).
+    pub vocab_size: usize,
+    /// Char embedding size (`dimension`; 50 in the paper).
+    pub dimension: usize,
+    /// `(width, count)` per filter, e.g. the paper's `[[2,20],[3,20],[4,20]]`.
+    pub filters: Vec<(usize, usize)>,
+    /// Non-linearity after the convolution: ReLU in the paper, tanh in seed-systems A′.1.
+    #[config(default = "Activation::Relu")]
+    pub activation: Activation,
+}
+
+/// Character CNN word encoder.
+#[derive(Module, Debug)]
+pub struct CharCnn {
+    /// Char lookup table (row 0 = padding, zero).
+    pub embedding: TokenEmbedding,
+    /// One convolution per filter spec, `[count, dimension, width]` kernels with bias.
+    pub convs: Vec<Conv1d>,
+    #[module(skip)]
+    widths: Vec<usize>,
+    #[module(skip)]
+    activation: Activation,
+}
+
+impl CharCnnConfig {
+    /// Output size: the sum of the filter counts.
+    pub fn d_output(&self) -> usize {
+        self.filters.iter().map(|&(_, n)| n).sum()
+    }
+
+    /// Builds the module (lazy parameters). Widths and counts must be positive (the builder
+    /// checks them with a config path).
+    pub fn init(&self, device: &Device) -> CharCnn {
+        CharCnn {
+            embedding: TokenEmbeddingConfig::new(self.vocab_size, self.dimension).init(device),
+            convs: self
+                .filters
+                .iter()
+                .map(|&(width, count)| Conv1dConfig::new(self.dimension, count, width).init(device))
+                .collect(),
+            widths: self.filters.iter().map(|&(w, _)| w).collect(),
+            activation: self.activation,
+        }
+    }
+}
+
+impl CharCnn {
+    /// Encodes every word of a batch from its characters.
+    ///
+    /// # Shapes
+    /// - `chars`: `[B, T, L]` char ids, right-padded with 0 (words and sentences)
+    /// - `word_mask`: `[B, T]`, 1.0 for real words
+    /// - output: `[B, T, Σ counts]`, zero at padded words
+    pub fn forward(&self, chars: Tensor<3, Int>, word_mask: Tensor<2>) -> Tensor<3> {
+        let [b, t, l] = chars.dims();
+        let device = chars.device();
+        let widest = self.widths.iter().copied().max().unwrap_or(1);
+        let (chars, l) = if l < widest {
+            let pad = Tensor::<3, Int>::zeros([b, t, widest - l], &device);
+            (Tensor::cat(vec![chars, pad], 2), widest)
+        } else {
+            (chars, l)
+        };
+        let flat = chars.reshape([b * t, l]);
+        let real = flat.clone().not_equal_elem(0).float(); // [BT, L]
+        let e = self.embedding.forward(flat).swap_dims(1, 2); // [BT, d, L]: conv1d is channels-first
+
+        let mut outs = Vec::with_capacity(self.convs.len());
+        for (conv, &k) in self.convs.iter().zip(&self.widths) {
+            let y = self.activation.apply(conv.forward(e.clone())); // [BT, F, P]
+            let [_, f, p] = y.dims();
+            // Window p covers chars p..p+k-1: inside the word iff char p+k-1 is real
+            // (right padding). Window 0 always counts, so short words still have one.
+            let last_real = real.clone().slice(s![.., k - 1..l]); // [BT, P]
+            let first: Vec<f32> = (0..p).map(|i| if i == 0 { 1.0 } else { 0.0 }).collect();
+            let first = Tensor::<2>::from_data(TensorData::new(first, [1, p]), &device);
+            let outside = (last_real + first).equal_elem(0.0).unsqueeze_dim::<3>(1); // [BT, 1, P]
+            outs.push(y.mask_fill(outside, NEG_LARGE).max_dim(2).reshape([b * t, f]));
+        }
+        let d = self.d_output();
+        Tensor::cat(outs, 1).reshape([b, t, d]) * word_mask.unsqueeze_dim::<3>(2)
+    }
+
+    /// Output size: the sum of the filter counts.
+    pub fn d_output(&self) -> usize {
+        self.convs
+            .iter()
+            .map(|c| c.weight.lazy_shape().dims::<3>()[0])
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sequence::length_mask;
+
+    fn ids(v: &[&[&[i64]]], l: usize, device: &Device) -> Tensor<3, Int> {
+        let b = v.len();
+        let t = v.iter().map(|s| s.len()).max().unwrap_or(0);
+        let mut data = vec![0i64; b * t * l];
+        for (bi, s) in v.iter().enumerate() {
+            for (ti, w) in s.iter().enumerate() {
+                for (ci, &c) in w.iter().enumerate() {
+                    data[(bi * t + ti) * l + ci] = c;
+                }
+            }
+        }
+        Tensor::from_data(TensorData::new(data, [b, t, l]), device)
+    }
+
+    #[test]
+    fn padded_batch_gives_the_same_word_vectors_as_each_sentence_alone() {
+        let device = Device::flex();
+        let cnn = CharCnnConfig::new(20, 6, vec![(2, 4), (3, 5), (4, 3)]).init(&device);
+        let s0: &[&[i64]] = &[&[3, 4, 5, 6, 7, 8, 9], &[2], &[5, 6]];
+        let s1: &[&[i64]] = &[&[10, 11, 12]];
+        let batch = cnn.forward(ids(&[s0, s1], 9, &device), length_mask(&[3, 1], 3, &device));
+        assert_eq!(batch.dims(), [2, 3, 12]);
+        for (bi, s) in [s0, s1].iter().enumerate() {
+            let alone = cnn.forward(
+                ids(&[s], s.iter().map(|w| w.len()).max().unwrap(), &device),
+                Tensor::ones([1, s.len()], &device),
+            );
+            let part = batch.clone().slice(s![bi..bi + 1, 0..s.len()]);
+            let diff = (part - alone).abs().max().into_scalar::<f32>();
+            assert!(diff < 1e-6, "sentence {bi}: {diff}");
+        }
+        // padded word slots are zero
+        let pad = batch.slice(s![1..2, 1..3]).abs().sum().into_scalar::<f32>();
+        assert_eq!(pad, 0.0);
+    }
+
+    #[test]
+    fn max_ignores_windows_past_the_word() {
+        // One filter of width 2 with all-zero weights and bias -> conv output = 0 at every
+        // window; relu keeps 0. If padding positions were allowed to win they could only tie.
+        // Use tanh with a positive bias instead and a negative kernel: windows over real chars
+        // give tanh(bias - x), windows over padding give tanh(bias) > those, so they would win.
+        let device = Device::flex();
+        let mut cnn = CharCnnConfig::new(5, 1, vec![(2, 1)])
+            .with_activation(Activation::Tanh)
+            .init(&device);
+        cnn.embedding.weight = cnn
+            .embedding
+            .weight
+            .map(|w| Tensor::ones_like(&w).mul_scalar(1.0));
+        cnn.convs[0].weight = cnn.convs[0]
+            .weight
+            .clone()
+            .map(|w| Tensor::ones_like(&w).mul_scalar(-1.0));
+        cnn.convs[0].bias = cnn.convs[0]
+            .bias
+            .clone()
+            .map(|p| p.map(|b| Tensor::ones_like(&b).mul_scalar(0.5)));
+        // word of 3 real chars padded to 6: real windows give tanh(0.5 - 2) = tanh(-1.5);
+        // a window touching padding would give tanh(0.5 - 1) or tanh(0.5).
+        let out = cnn.forward(ids(&[&[&[1, 2, 3]]], 6, &device), Tensor::ones([1, 1], &device));
+        let v = out.into_scalar::<f32>();
+        assert!((v - (-1.5f32).tanh()).abs() < 1e-6, "{v}");
+        // a one-char word (shorter than the filter) keeps its first window: tanh(0.5 - 1)
+        let out = cnn.forward(ids(&[&[&[4]]], 6, &device), Tensor::ones([1, 1], &device));
+        let v = out.into_scalar::<f32>();
+        assert!((v - (-0.5f32).tanh()).abs() < 1e-6, "{v}");
+    }
+}

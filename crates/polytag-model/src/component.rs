@@ -1,0 +1,273 @@
+//! A component of any kind: [`ComponentConfig`] (what to build, sizes already inferred) and
+//! [`Component`] (the built module, one entry of the model's `components` list).
+//!
+//! Each config component becomes exactly one [`Component`], built once, however many tasks
+//! use it: sharing is by position in the model tree, never by cloning a module (a clone is a
+//! separate copy once trained, burn-0.22-notes §2).
+
+use burn::module::Module;
+use burn::prelude::*;
+
+use crate::attention::{AttentionConfig, SelfAttention};
+use crate::char_cnn::{CharCnn, CharCnnConfig};
+use crate::char_rnn::{CharRnn, CharRnnConfig};
+use crate::crf::{Crf, CrfConfig, CrfConstraints};
+use crate::embedding::{TokenEmbedding, TokenEmbeddingConfig};
+use crate::error::{ModelError, Result};
+use crate::highway::{Highway, HighwayConfig};
+use crate::linear::{OutputLayer, OutputLayerConfig};
+use crate::rnn::{Recurrent, RecurrentConfig};
+use crate::softmax::{SoftmaxConfig, SoftmaxDecoder};
+
+/// What to build for one component, all sizes known.
+#[derive(Clone, Debug)]
+pub enum ComponentConfig {
+    /// Word embedding, random or from pretrained vectors (`[vocab, dim]` row-major).
+    Embedding {
+        /// Table sizes and trainability.
+        config: TokenEmbeddingConfig,
+        /// Initial vectors, if a file was given.
+        pretrained: Option<Vec<f32>>,
+    },
+    /// Embedding of an extra input column.
+    FeatureEmbedding {
+        /// Table sizes and trainability.
+        config: TokenEmbeddingConfig,
+        /// Which extra column of the input (index into [`crate::TaskInput::features`]).
+        column: usize,
+    },
+    /// Char CNN.
+    CharCnn(CharCnnConfig),
+    /// Char RNN.
+    CharRnn(CharRnnConfig),
+    /// Highway layers.
+    Highway(HighwayConfig),
+    /// LSTM / GRU / RNN stack.
+    Recurrent(RecurrentConfig),
+    /// Self-attention blocks.
+    Attention(AttentionConfig),
+    /// Output layer.
+    Linear(OutputLayerConfig),
+    /// CRF decoder.
+    Crf {
+        /// Label count.
+        config: CrfConfig,
+        /// Scheme constraints, if asked for.
+        constraints: Option<CrfConstraints>,
+    },
+    /// Softmax decoder.
+    Softmax(SoftmaxConfig),
+}
+
+/// A built component.
+#[derive(Module, Debug)]
+#[allow(missing_docs)] // each variant holds the module of the same name
+pub enum Component {
+    Embedding(TokenEmbedding),
+    FeatureEmbedding(TokenEmbedding),
+    CharCnn(CharCnn),
+    CharRnn(CharRnn),
+    Highway(Highway),
+    Recurrent(Recurrent),
+    Attention(SelfAttention),
+    Linear(OutputLayer),
+    Crf(Crf),
+    Softmax(SoftmaxDecoder),
+}
+
+impl ComponentConfig {
+    /// The config kind name (`lstm`, `gru`, `rnn` for the recurrent stack).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ComponentConfig::Embedding { .. } => "embedding",
+            ComponentConfig::FeatureEmbedding { .. } => "feature_embedding",
+            ComponentConfig::CharCnn(_) => "char_cnn",
+            ComponentConfig::CharRnn(_) => "char_rnn",
+            ComponentConfig::Highway(_) => "highway",
+            ComponentConfig::Recurrent(c) => c.cell.name(),
+            ComponentConfig::Attention(_) => "attention",
+            ComponentConfig::Linear(_) => "linear",
+            ComponentConfig::Crf { .. } => "crf",
+            ComponentConfig::Softmax(_) => "softmax",
+        }
+    }
+
+    /// Input width it expects, for components that read vectors.
+    pub fn d_input(&self) -> Option<usize> {
+        match self {
+            ComponentConfig::Highway(c) => Some(c.d_model),
+            ComponentConfig::Recurrent(c) => Some(c.d_input),
+            ComponentConfig::Attention(c) => Some(c.d_model),
+            ComponentConfig::Linear(c) => Some(c.d_input),
+            _ => None,
+        }
+    }
+
+    /// Output width (label count for decoders).
+    pub fn d_output(&self) -> usize {
+        match self {
+            ComponentConfig::Embedding { config, .. }
+            | ComponentConfig::FeatureEmbedding { config, .. } => config.dimension,
+            ComponentConfig::CharCnn(c) => c.d_output(),
+            ComponentConfig::CharRnn(c) => c.d_output(),
+            ComponentConfig::Highway(c) => c.d_model,
+            ComponentConfig::Recurrent(c) => c.d_output(),
+            ComponentConfig::Attention(c) => c.d_model,
+            ComponentConfig::Linear(c) => c.d_output,
+            ComponentConfig::Crf { config, .. } => config.num_labels,
+            ComponentConfig::Softmax(c) => c.num_labels,
+        }
+    }
+
+    /// Every problem with the sizes and options of this component alone; `path` is its config
+    /// path (`components[3]`).
+    pub fn check(&self, path: &str) -> Vec<ModelError> {
+        let mut errors = Vec::new();
+        let mut positive = |v: usize, what: &'static str| {
+            if v == 0 {
+                errors.push(ModelError::ZeroSize { path: path.to_string(), what });
+            }
+        };
+        match self {
+            ComponentConfig::Embedding { config, .. }
+            | ComponentConfig::FeatureEmbedding { config, .. } => {
+                positive(config.vocab_size, "vocabulary size");
+                positive(config.dimension, "dimension");
+            }
+            ComponentConfig::CharCnn(c) => {
+                positive(c.vocab_size, "char vocabulary size");
+                positive(c.dimension, "dimension");
+                positive(c.filters.len(), "number of filters");
+                for &(w, n) in &c.filters {
+                    positive(w, "filter width");
+                    positive(n, "filter count");
+                }
+            }
+            ComponentConfig::CharRnn(c) => {
+                positive(c.vocab_size, "char vocabulary size");
+                positive(c.dimension, "dimension");
+                positive(c.hidden_size, "hidden_size");
+            }
+            ComponentConfig::Highway(c) => {
+                positive(c.d_model, "input dimension");
+                positive(c.num_layers, "num_layers");
+            }
+            ComponentConfig::Recurrent(c) => {
+                positive(c.d_input, "input dimension");
+                positive(c.d_hidden, "hidden_size");
+                positive(c.num_layers, "num_layers");
+                dropout(&mut errors, path, c.dropout);
+                if c.cell != crate::rnn::Cell::Lstm && c.forget_bias != 0.0 {
+                    errors.push(ModelError::UnusedOption {
+                        path: path.to_string(),
+                        option: "forget_bias",
+                        kind: c.cell.name(),
+                    });
+                }
+            }
+            ComponentConfig::Attention(c) => {
+                positive(c.d_model, "input dimension");
+                positive(c.heads, "heads");
+                positive(c.ffn_size, "ffn_size");
+                positive(c.num_layers, "num_layers");
+                dropout(&mut errors, path, c.dropout);
+                if c.heads > 0 && c.d_model % c.heads != 0 {
+                    errors.push(ModelError::HeadsNotDivisible {
+                        path: path.to_string(),
+                        dimension: c.d_model,
+                        heads: c.heads,
+                    });
+                }
+            }
+            ComponentConfig::Linear(c) => {
+                positive(c.d_input, "input dimension");
+                positive(c.d_output, "label count");
+                if let Some(h) = c.hidden {
+                    positive(h, "hidden");
+                }
+            }
+            ComponentConfig::Crf { config, constraints } => {
+                positive(config.num_labels, "label count");
+                if let Some(c) = constraints {
+                    if c.num_labels() != config.num_labels {
+                        errors.push(ModelError::Constraints {
+                            path: path.to_string(),
+                            expected: config.num_labels,
+                            found: c.num_labels(),
+                        });
+                    }
+                }
+            }
+            ComponentConfig::Softmax(c) => {
+                positive(c.num_labels, "label count");
+                if let Some(w) = &c.class_weights {
+                    if w.len() != c.num_labels {
+                        errors.push(ModelError::DimensionMismatch {
+                            path: path.to_string(),
+                            what: "number of class weights",
+                            expected: c.num_labels,
+                            found: w.len(),
+                        });
+                    }
+                }
+            }
+        }
+        errors
+    }
+
+    /// Builds the module. Call [`Self::check`] first: sizes are trusted here.
+    ///
+    /// # Errors
+    /// [`ModelError::PretrainedShape`] / [`ModelError::Constraints`] (named by `path`).
+    pub fn init(self, path: &str, device: &Device) -> Result<Component> {
+        Ok(match self {
+            ComponentConfig::Embedding { config, pretrained: Some(v) } => {
+                Component::Embedding(config.init_pretrained(v, path, device)?)
+            }
+            ComponentConfig::Embedding { config, pretrained: None } => {
+                Component::Embedding(config.init(device))
+            }
+            ComponentConfig::FeatureEmbedding { config, .. } => {
+                Component::FeatureEmbedding(config.init(device))
+            }
+            ComponentConfig::CharCnn(c) => Component::CharCnn(c.init(device)),
+            ComponentConfig::CharRnn(c) => Component::CharRnn(c.init(device)),
+            ComponentConfig::Highway(c) => Component::Highway(c.init(device)),
+            ComponentConfig::Recurrent(c) => Component::Recurrent(c.init(device)),
+            ComponentConfig::Attention(c) => Component::Attention(c.init(device)),
+            ComponentConfig::Linear(c) => Component::Linear(c.init(device)),
+            ComponentConfig::Crf { config, constraints } => {
+                let crf = config.init(device);
+                Component::Crf(match constraints {
+                    Some(c) => crf.with_constraints(c, path)?,
+                    None => crf,
+                })
+            }
+            ComponentConfig::Softmax(c) => Component::Softmax(c.init()),
+        })
+    }
+}
+
+fn dropout(errors: &mut Vec<ModelError>, path: &str, p: f64) {
+    if !(0.0..1.0).contains(&p) {
+        errors.push(ModelError::Dropout { path: path.to_string(), value: p });
+    }
+}
+
+impl Component {
+    /// The kind name (`lstm`, `gru`, `rnn` for a recurrent stack: by its first layer's gates).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Component::Embedding(_) => "embedding",
+            Component::FeatureEmbedding(_) => "feature_embedding",
+            Component::CharCnn(_) => "char_cnn",
+            Component::CharRnn(_) => "char_rnn",
+            Component::Highway(_) => "highway",
+            Component::Recurrent(r) => r.cell().name(),
+            Component::Attention(_) => "attention",
+            Component::Linear(_) => "linear",
+            Component::Crf(_) => "crf",
+            Component::Softmax(_) => "softmax",
+        }
+    }
+}

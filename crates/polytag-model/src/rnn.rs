@@ -1,0 +1,472 @@
+//! The `lstm`, `gru` and `rnn` components: ONE masked recurrence with three cells.
+//!
+//! - Padding never enters the recurrence in either direction: at a padded step the state is
+//!   carried unchanged and the output is zero, so the forward direction stops at each
+//!   sentence's last real token and the backward direction starts there (state zero through
+//!   the trailing padding). This is what the paper gets from packed sequences (seed-systems
+//!   A.1 step 5) and what burn's built-in RNNs do not do (burn-0.22-notes §4).
+//! - The input projection of all time steps is one matmul (`x2h`, fused gates `[T·B, G·H]`);
+//!   per step only `h·W_hh` is computed. The projection is split into steps by recursive
+//!   halving ([`crate::sequence::time_steps`]) to keep the backward pass O(T log T).
+//! - Several layers, uni- or bidirectional, dropout between layers (as PyTorch's `dropout`).
+//!
+//! Gate equations (PyTorch's, so weights can be compared):
+//! - LSTM, gates `[i, f, g, o]`: c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c')
+//! - GRU, gates `[r, z, n]`: r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r·(W_hn h + b_hn)),
+//!   h' = (1 − z)·n + z·h
+//! - RNN: h' = tanh(x + h)
+//!
+//! Initialisation: every weight and bias U(−1/√H, 1/√H) (PyTorch's default). `forget_bias` is
+//! added once to the forget-gate slice `[H, 2H)` of the input bias. The paper's old code filled
+//! that slice of *both* bias vectors, doubling it (seed-systems A.2 [QUIRK]): to reproduce it,
+//! pass twice the value.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{sigmoid, tanh};
+
+use crate::sequence::{step_pads, time_steps};
+
+/// The recurrent cell of a [`Recurrent`] layer stack.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// Long short-term memory (4 gates, cell state).
+    Lstm,
+    /// Gated recurrent unit (3 gates).
+    Gru,
+    /// Elman RNN with tanh (1 "gate").
+    Rnn,
+}
+
+impl Cell {
+    /// Number of `H`-wide slices in the fused projections.
+    pub fn num_gates(self) -> usize {
+        match self {
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+            Cell::Rnn => 1,
+        }
+    }
+
+    /// The config spelling (also the component kind).
+    pub fn name(self) -> &'static str {
+        match self {
+            Cell::Lstm => "lstm",
+            Cell::Gru => "gru",
+            Cell::Rnn => "rnn",
+        }
+    }
+
+    /// One step of the cell. `xw` is this step's slice of the input projection `[B, G·H]`,
+    /// `h`/`c` the previous state `[B, H]` (`c` only for the LSTM). Returns the new state.
+    fn step(
+        self,
+        xw: Tensor<2>,
+        h: &Tensor<2>,
+        c: Option<&Tensor<2>>,
+        h2h: &Linear,
+        d: usize,
+    ) -> (Tensor<2>, Option<Tensor<2>>) {
+        let hw = h2h.forward(h.clone());
+        match self {
+            Cell::Lstm => {
+                let z = xw + hw;
+                // one sigmoid over all four slices (the g slice's is unused): fewer ops per
+                // step, which is what an RNN on CPU is bound by (burn-0.22-notes §1)
+                let s = sigmoid(z.clone());
+                let i = s.clone().narrow(1, 0, d);
+                let f = s.clone().narrow(1, d, d);
+                let o = s.narrow(1, 3 * d, d);
+                let g = tanh(z.narrow(1, 2 * d, d));
+                let c_prev = c.cloned().unwrap_or_else(|| h.zeros_like());
+                let c_new = f * c_prev + i * g;
+                let h_new = o * tanh(c_new.clone());
+                (h_new, Some(c_new))
+            }
+            Cell::Gru => {
+                let rz = sigmoid(xw.clone().narrow(1, 0, 2 * d) + hw.clone().narrow(1, 0, 2 * d));
+                let r = rz.clone().narrow(1, 0, d);
+                let z = rz.narrow(1, d, d);
+                let n = tanh(xw.narrow(1, 2 * d, d) + r * hw.narrow(1, 2 * d, d));
+                // (1 − z)·n + z·h = n + z·(h − n)
+                let h_new = n.clone() + z * (h.clone() - n);
+                (h_new, None)
+            }
+            Cell::Rnn => (tanh(xw + hw), None),
+        }
+    }
+}
+
+/// Configuration of a [`Recurrent`] stack.
+#[derive(Config, Debug)]
+pub struct RecurrentConfig {
+    /// Input feature size.
+    pub d_input: usize,
+    /// Hidden size per direction (`hidden_size`).
+    pub d_hidden: usize,
+    /// Which cell.
+    pub cell: Cell,
+    /// Stacked layers.
+    #[config(default = 1)]
+    pub num_layers: usize,
+    /// Run a second, right-to-left direction and concatenate (`[fwd | bwd]`).
+    #[config(default = true)]
+    pub bidirectional: bool,
+    /// Dropout between stacked layers (not after the last; the task's own dropout does that).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// Added to the LSTM forget-gate bias at initialisation (LSTM only; the builder rejects a
+    /// non-zero value for other cells).
+    #[config(default = 0.0)]
+    pub forget_bias: f64,
+}
+
+/// Fused weights of one direction of one layer.
+#[derive(Module, Debug)]
+pub struct CellWeights {
+    /// `d_in → G·H`, with bias (the only bias for LSTM and RNN).
+    pub x2h: Linear,
+    /// `H → G·H`; with bias only for the GRU, whose `b_hn` sits inside `r·(…)`.
+    pub h2h: Linear,
+}
+
+/// One layer: a forward direction and optionally a backward one.
+#[derive(Module, Debug)]
+pub struct RecurrentLayer {
+    /// Left-to-right weights.
+    pub forward: CellWeights,
+    /// Right-to-left weights (bidirectional only).
+    pub backward: Option<CellWeights>,
+}
+
+/// A masked multi-layer (bi)directional LSTM / GRU / RNN.
+#[derive(Module, Debug)]
+pub struct Recurrent {
+    /// The layers, input first.
+    pub layers: Vec<RecurrentLayer>,
+    /// Dropout between layers.
+    pub dropout: Dropout,
+    #[module(skip)]
+    cell: Cell,
+    d_hidden: usize,
+}
+
+impl RecurrentConfig {
+    /// Output size: `d_hidden`, times 2 when bidirectional.
+    pub fn d_output(&self) -> usize {
+        self.d_hidden * if self.bidirectional { 2 } else { 1 }
+    }
+
+    /// Builds the stack (lazy parameters).
+    pub fn init(&self, device: &Device) -> Recurrent {
+        let dirs = if self.bidirectional { 2 } else { 1 };
+        let layers = (0..self.num_layers)
+            .map(|l| {
+                let d_in = if l == 0 {
+                    self.d_input
+                } else {
+                    dirs * self.d_hidden
+                };
+                RecurrentLayer {
+                    forward: self.init_direction(d_in, device),
+                    backward: self
+                        .bidirectional
+                        .then(|| self.init_direction(d_in, device)),
+                }
+            })
+            .collect();
+        Recurrent {
+            layers,
+            dropout: DropoutConfig::new(self.dropout).init(),
+            cell: self.cell,
+            d_hidden: self.d_hidden,
+        }
+    }
+
+    fn init_direction(&self, d_in: usize, device: &Device) -> CellWeights {
+        let h = self.d_hidden;
+        let g = self.cell.num_gates() * h;
+        let k = 1.0 / (h.max(1) as f64).sqrt();
+        let init = Initializer::Uniform { min: -k, max: k };
+        let mut x2h = LinearConfig::new(d_in, g)
+            .with_initializer(init.clone())
+            .init(device);
+        let h2h = LinearConfig::new(h, g)
+            .with_bias(self.cell == Cell::Gru)
+            .with_initializer(init)
+            .init(device);
+        if self.cell == Cell::Lstm && self.forget_bias != 0.0 {
+            let fb = self.forget_bias as f32;
+            x2h.bias = x2h.bias.map(|b| {
+                b.init_mapper(move |b: Tensor<1>| {
+                    let offset: Vec<f32> = (0..g)
+                        .map(|j| if (h..2 * h).contains(&j) { fb } else { 0.0 })
+                        .collect();
+                    b.clone() + Tensor::from_data(TensorData::new(offset, [g]), &b.device())
+                })
+            });
+        }
+        CellWeights { x2h, h2h }
+    }
+}
+
+impl Recurrent {
+    /// Runs the stack over a padded batch.
+    ///
+    /// # Shapes
+    /// - `x`: `[B, T, d_input]`, `mask`: `[B, T]` (1.0 = token, right padding)
+    /// - output: `[B, T, d_output]`, zero at padded positions
+    pub fn forward(&self, x: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
+        self.run(x, mask, true).0
+    }
+
+    /// Final states of the last layer, `[B, d_output]`: the forward state after each
+    /// sequence's last real token, concatenated with the backward state after its first token
+    /// (the char RNN's word vector). All-padding rows give zeros.
+    pub fn final_states(&self, x: Tensor<3>, mask: Tensor<2>) -> Tensor<2> {
+        self.run(x, mask, false).1
+    }
+
+    /// Output size.
+    pub fn d_output(&self) -> usize {
+        let dirs = match self.layers.first() {
+            Some(l) if l.backward.is_some() => 2,
+            _ => 1,
+        };
+        self.d_hidden * dirs
+    }
+
+    /// The cell.
+    pub fn cell(&self) -> Cell {
+        self.cell
+    }
+
+    /// Input size.
+    pub fn d_input(&self) -> usize {
+        self.layers
+            .first()
+            .map(|l| l.forward.x2h.weight.lazy_shape().dims::<2>()[0])
+            .unwrap_or(0)
+    }
+
+    /// Outputs `[B, T, d_output]` (meaningful only with `keep_last_outputs`; without it the
+    /// last layer skips stacking its outputs) and final states `[B, d_output]`.
+    fn run(&self, x: Tensor<3>, mask: Tensor<2>, keep_last_outputs: bool) -> (Tensor<3>, Tensor<2>) {
+        let [b, _, _] = x.dims();
+        let pads = step_pads(&mask);
+        let mut input = x.swap_dims(0, 1); // time-major [T, B, D] for the step split
+        let mut last = Tensor::zeros([b, self.d_output()], &input.device());
+        let n = self.layers.len();
+        for (li, layer) in self.layers.iter().enumerate() {
+            if li > 0 {
+                input = self.dropout.forward(input);
+            }
+            let keep = li + 1 < n || keep_last_outputs;
+            let (f_out, f_last) = self.direction(&layer.forward, input.clone(), &pads, false, keep);
+            let (out, fin) = match &layer.backward {
+                Some(bw) => {
+                    let (b_out, b_last) = self.direction(bw, input.clone(), &pads, true, keep);
+                    let out = f_out.zip(b_out).map(|(f, b)| Tensor::cat(vec![f, b], 2));
+                    (out, Tensor::cat(vec![f_last, b_last], 1))
+                }
+                None => (f_out, f_last),
+            };
+            last = fin;
+            if let Some(out) = out {
+                input = out;
+            }
+        }
+        (input.swap_dims(0, 1), last)
+    }
+
+    /// One direction over time-major `x` `[T, B, D]`: outputs `[T, B, H]` (if `keep`) and the
+    /// final hidden state `[B, H]`.
+    fn direction(
+        &self,
+        w: &CellWeights,
+        x: Tensor<3>,
+        pads: &[Tensor<2, Bool>],
+        reverse: bool,
+        keep: bool,
+    ) -> (Option<Tensor<3>>, Tensor<2>) {
+        let [t, b, d_in] = x.dims();
+        let d = self.d_hidden;
+        let g = self.cell.num_gates() * d;
+        let device = x.device();
+        // the one input projection for every step
+        let xw = w.x2h.forward(x.reshape([t * b, d_in])).reshape([t, b, g]);
+        let mut steps: Vec<Option<Tensor<2>>> = time_steps(xw).into_iter().map(Some).collect();
+        let mut h = Tensor::<2>::zeros([b, d], &device);
+        let mut c = (self.cell == Cell::Lstm).then(|| Tensor::<2>::zeros([b, d], &device));
+        let mut outs: Vec<Option<Tensor<2>>> = vec![None; if keep { t } else { 0 }];
+        let order: Vec<usize> = if reverse {
+            (0..t).rev().collect()
+        } else {
+            (0..t).collect()
+        };
+        for i in order {
+            let (Some(xw_i), Some(pad)) = (steps.get_mut(i).and_then(Option::take), pads.get(i))
+            else {
+                continue; // time_steps and step_pads both yield exactly T entries
+            };
+            let (h_new, c_new) = self.cell.step(xw_i, &h, c.as_ref(), &w.h2h, d);
+            // at padding: carry the state unchanged (mask_where takes `h` where pad is true)
+            h = h_new.mask_where(pad.clone(), h);
+            c = match (c_new, c) {
+                (Some(cn), Some(co)) => Some(cn.mask_where(pad.clone(), co)),
+                (cn, _) => cn,
+            };
+            if keep {
+                outs[i] = Some(h.clone().mask_fill(pad.clone(), 0.0));
+            }
+        }
+        let out = keep.then(|| Tensor::stack(outs.into_iter().flatten().collect(), 0));
+        (out, h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sequence::length_mask;
+    use crate::test_support::RNG;
+    use burn::tensor::Distribution;
+
+    fn set_linear(l: &mut Linear, w: f32, b: &[f32]) {
+        l.weight = l.weight.clone().map(|t| t.ones_like().mul_scalar(w));
+        let b = b.to_vec();
+        l.bias = l.bias.clone().map(|p| {
+            p.map(move |t| {
+                let n = t.dims()[0];
+                Tensor::from_data(TensorData::new(b.clone(), [n]), &t.device())
+            })
+        });
+    }
+
+    /// All weights 0; LSTM input bias per gate [i, f, g, o] = [0, 0, 1, 0]:
+    /// i = f = o = σ(0) = 0.5, g = tanh(1);
+    /// step 1: c = 0.5·tanh(1) = 0.380797, h = 0.5·tanh(0.380797) = 0.181700;
+    /// step 2: c = 0.5·0.380797 + 0.5·tanh(1) = 0.571196, h = 0.5·tanh(0.571196) = 0.258118.
+    #[test]
+    fn lstm_constant_weights_match_hand_derivation() {
+        let device = Device::flex();
+        let mut rnn = RecurrentConfig::new(2, 1, Cell::Lstm)
+            .with_bidirectional(false)
+            .init(&device);
+        set_linear(&mut rnn.layers[0].forward.x2h, 0.0, &[0.0, 0.0, 1.0, 0.0]);
+        set_linear(&mut rnn.layers[0].forward.h2h, 0.0, &[]);
+        let out = rnn.forward(Tensor::ones([1, 2, 2], &device), Tensor::ones([1, 2], &device));
+        let v: Vec<f32> = out.try_to_vec_as().unwrap();
+        assert!((v[0] - 0.181_700).abs() < 1e-5, "{v:?}");
+        assert!((v[1] - 0.258_118).abs() < 1e-5, "{v:?}");
+    }
+
+    /// All weights 0; GRU input bias [r, z, n] = [0, 0, 1], hidden bias [0, 0, 2]:
+    /// r = z = 0.5, n = tanh(1 + 0.5·2) = tanh(2) = 0.964028, h1 = 0.5·n + 0.5·0 = 0.482014.
+    #[test]
+    fn gru_constant_weights_match_hand_derivation() {
+        let device = Device::flex();
+        let mut rnn = RecurrentConfig::new(2, 1, Cell::Gru)
+            .with_bidirectional(false)
+            .init(&device);
+        set_linear(&mut rnn.layers[0].forward.x2h, 0.0, &[0.0, 0.0, 1.0]);
+        set_linear(&mut rnn.layers[0].forward.h2h, 0.0, &[0.0, 0.0, 2.0]);
+        let out = rnn.forward(Tensor::ones([1, 1, 2], &device), Tensor::ones([1, 1], &device));
+        let v: f32 = out.into_scalar();
+        assert!((v - 0.482_014).abs() < 1e-5, "{v}");
+    }
+
+    /// Weight 0.5 everywhere, no bias, x = [1, 1]: h1 = tanh(1) = 0.761594,
+    /// h2 = tanh(1 + 0.5·0.761594) = tanh(1.380797) = 0.881130.
+    #[test]
+    fn rnn_constant_weights_match_hand_derivation() {
+        let device = Device::flex();
+        let mut rnn = RecurrentConfig::new(2, 1, Cell::Rnn)
+            .with_bidirectional(false)
+            .init(&device);
+        set_linear(&mut rnn.layers[0].forward.x2h, 0.5, &[0.0]);
+        set_linear(&mut rnn.layers[0].forward.h2h, 0.5, &[]);
+        let out = rnn.forward(Tensor::ones([1, 2, 2], &device), Tensor::ones([1, 2], &device));
+        let v: Vec<f32> = out.try_to_vec_as().unwrap();
+        assert!((v[0] - 0.761_594).abs() < 1e-5 && (v[1] - 0.881_130).abs() < 1e-5, "{v:?}");
+    }
+
+    #[test]
+    fn padded_batch_equals_each_sentence_alone() {
+        let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Device::flex();
+        device.seed(7);
+        let lengths = [5usize, 2, 4];
+        let x = Tensor::<3>::random([3, 6, 4], Distribution::Normal(0.0, 1.0), &device);
+        let mask = length_mask(&lengths, 6, &device);
+        for cell in [Cell::Lstm, Cell::Gru, Cell::Rnn] {
+            for bidirectional in [false, true] {
+                for layers in [1, 2] {
+                    let rnn = RecurrentConfig::new(4, 3, cell)
+                        .with_bidirectional(bidirectional)
+                        .with_num_layers(layers)
+                        .with_forget_bias(if cell == Cell::Lstm { 1.0 } else { 0.0 })
+                        .init(&device);
+                    let full = rnn.forward(x.clone(), mask.clone());
+                    let fin = rnn.final_states(x.clone(), mask.clone());
+                    for (bi, &len) in lengths.iter().enumerate() {
+                        let xs = x.clone().slice(s![bi..bi + 1, 0..len]);
+                        let alone = rnn.forward(xs.clone(), Tensor::ones([1, len], &device));
+                        let part = full.clone().slice(s![bi..bi + 1, 0..len]);
+                        let diff = (part - alone).abs().max().into_scalar::<f32>();
+                        assert!(diff < 1e-6, "{cell:?} bi={bidirectional} l={layers}: {diff}");
+                        let pad = full.clone().slice(s![bi..bi + 1, len..6]).abs().sum();
+                        assert_eq!(pad.into_scalar::<f32>(), 0.0);
+                        let fa = rnn.final_states(xs, Tensor::ones([1, len], &device));
+                        let fd = (fin.clone().slice(s![bi..bi + 1]) - fa).abs().max();
+                        assert!(fd.into_scalar::<f32>() < 1e-6);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn forget_bias_is_added_to_the_forget_slice_only() {
+        let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Device::flex();
+        let bias = |fb: f64| -> Vec<f32> {
+            device.seed(3);
+            let rnn = RecurrentConfig::new(2, 3, Cell::Lstm)
+                .with_forget_bias(fb)
+                .init(&device);
+            let b = rnn.layers[0].forward.x2h.bias.as_ref().unwrap().val();
+            b.try_to_vec_as().unwrap()
+        };
+        let (b0, b1) = (bias(0.0), bias(2.5));
+        for j in 0..12 {
+            let want = if (3..6).contains(&j) { 2.5 } else { 0.0 };
+            assert!((b1[j] - b0[j] - want).abs() < 1e-6, "{j}");
+        }
+    }
+
+    #[test]
+    fn gradient_reaches_every_parameter() {
+        let device = Device::flex().autodiff();
+        let rnn = RecurrentConfig::new(3, 2, Cell::Gru)
+            .with_num_layers(2)
+            .init(&device);
+        let x = Tensor::<3>::ones([2, 3, 3], &device);
+        let out = rnn.forward(x, length_mask(&[3, 1], 3, &device));
+        let grads = burn::optim::GradientsParams::from_grads(out.sum().backward(), &rnn);
+        assert_eq!(grads.len(), rnn.num_params_tensors());
+    }
+
+    impl Recurrent {
+        fn num_params_tensors(&self) -> usize {
+            // per direction: x2h weight + bias, h2h weight (+ bias for the GRU)
+            let per = if self.cell == Cell::Gru { 4 } else { 3 };
+            self.layers
+                .iter()
+                .map(|l| per * if l.backward.is_some() { 2 } else { 1 })
+                .sum()
+        }
+    }
+}
