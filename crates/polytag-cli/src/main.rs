@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 const EXIT_FAILURE: u8 = 1;
 
 #[derive(Parser, Debug)]
-#[command(name = "polytag", version, about = "Multi-lingual multi-task sequence labeling")]
+#[command(
+    name = "polytag",
+    version,
+    about = "Multi-lingual multi-task sequence labeling"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -121,16 +125,25 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate { config, set } => cmd::validate::run(&config, &set),
         Command::Data { command } => match command {
-            DataCommand::Stats { files, reader, strict, format } => {
-                cmd::data::stats(&files, &reader, strict, format)
-            }
-            DataCommand::Convert { to, input, output, reader } => {
-                cmd::data::convert(&to, &input, &output, &reader)
-            }
+            DataCommand::Stats {
+                files,
+                reader,
+                strict,
+                format,
+            } => cmd::data::stats(&files, &reader, strict, format),
+            DataCommand::Convert {
+                to,
+                input,
+                output,
+                reader,
+            } => cmd::data::convert(&to, &input, &output, &reader),
         },
-        Command::Score { file, scheme, strict, format } => {
-            cmd::score::run(&file, &scheme, strict, format)
-        }
+        Command::Score {
+            file,
+            scheme,
+            strict,
+            format,
+        } => cmd::score::run(&file, &scheme, strict, format),
     };
     match result {
         Ok(code) => code,

@@ -14,41 +14,53 @@ use crate::task::{ResolvedTask, Role};
 /// Runs every cross-check over the tasks that resolved; fills `Component::d_input` and
 /// decides the target task (`is_ref`).
 pub(crate) fn run(
+    refs: &[usize],
     tasks: &mut [Option<ResolvedTask>],
     components: &mut [Option<Component>],
     datasets: &[Option<Dataset>],
     ctx: &mut Ctx<'_>,
 ) {
-    choose_target(tasks, ctx);
+    choose_target(refs, tasks, ctx);
     check_sharing(tasks, components, ctx);
     infer_widths(tasks, components, ctx);
     check_feature_columns(tasks, components, datasets, ctx);
 }
 
-fn choose_target(tasks: &mut [Option<ResolvedTask>], ctx: &mut Ctx<'_>) {
-    let refs: Vec<usize> =
-        tasks.iter().enumerate().filter(|(_, t)| t.as_ref().is_some_and(|t| t.task.is_ref)).map(|(i, _)| i).collect();
+/// `refs`: the tasks that say `"ref": true`, counted on the written form so that a task broken
+/// elsewhere still counts.
+fn choose_target(refs: &[usize], tasks: &mut [Option<ResolvedTask>], ctx: &mut Ctx<'_>) {
     if refs.len() > 1 {
-        ctx.push(ConfigError::ManyRefs { tasks: refs.iter().map(|i| format!("tasks[{i}]")).collect() });
+        ctx.push(ConfigError::ManyRefs {
+            tasks: refs.iter().map(|i| format!("tasks[{i}]")).collect(),
+        });
     } else if refs.is_empty() {
         if let Some(Some(first)) = tasks.first_mut() {
             first.task.is_ref = true;
-            ctx.warnings.push(ConfigWarning::NoRefTask { task: first.task.name.clone() });
+            ctx.warnings.push(ConfigWarning::NoRefTask {
+                task: first.task.name.clone(),
+            });
         }
     }
 }
 
 /// Word embeddings hold one language's vocabulary; output layers and decoders are sized by one
 /// task type's labels; an embedding that declares a `language` serves only that language.
-fn check_sharing(tasks: &[Option<ResolvedTask>], components: &[Option<Component>], ctx: &mut Ctx<'_>) {
+fn check_sharing(
+    tasks: &[Option<ResolvedTask>],
+    components: &[Option<Component>],
+    ctx: &mut Ctx<'_>,
+) {
     let mut first: HashMap<(usize, Shared), (String, String)> = HashMap::new();
     for resolved in tasks.iter().flatten() {
         let task = &resolved.task;
         for slot in &resolved.slots {
-            let Some(Some(component)) = components.get(slot.component) else { continue };
+            let Some(Some(component)) = components.get(slot.component) else {
+                continue;
+            };
             let shared = match (&component.kind, slot.role) {
                 (ComponentKind::Embedding(spec), _) => {
-                    if let Some(language) = spec.language.as_ref().filter(|l| **l != task.language) {
+                    if let Some(language) = spec.language.as_ref().filter(|l| **l != task.language)
+                    {
                         ctx.invalid(
                             slot.path.clone(),
                             format!(
@@ -86,7 +98,11 @@ fn check_sharing(tasks: &[Option<ResolvedTask>], components: &[Option<Component>
 
 /// Feature widths add up; each encoder maps its input width to its output width; every
 /// component that takes vectors must get the same width from every task that uses it.
-fn infer_widths(tasks: &[Option<ResolvedTask>], components: &mut [Option<Component>], ctx: &mut Ctx<'_>) {
+fn infer_widths(
+    tasks: &[Option<ResolvedTask>],
+    components: &mut [Option<Component>],
+    ctx: &mut Ctx<'_>,
+) {
     let mut seen: HashMap<usize, (usize, String)> = HashMap::new();
     'tasks: for resolved in tasks.iter().flatten() {
         let task = &resolved.task;
@@ -103,18 +119,24 @@ fn infer_widths(tasks: &[Option<ResolvedTask>], components: &mut [Option<Compone
         // transformer's width comes from its checkpoint).
         let mut width = Some(0usize);
         for &feature in &pipeline.features {
-            let Some(kind) = kind_at(components, feature) else { continue 'tasks };
+            let Some(kind) = kind_at(components, feature) else {
+                continue 'tasks;
+            };
             let d = kind.d_feature();
             if matches!(kind.kind(), Kind::CharCnn | Kind::CharRnn) {
                 if let (Some(highway), Some(d_char)) = (pipeline.char_highway, d) {
                     let path = path_of(highway, Role::CharHighway);
-                    record(&mut seen, components, ctx, highway, d_char, &task.name, &path);
+                    record(
+                        &mut seen, components, ctx, highway, d_char, &task.name, &path,
+                    );
                 }
             }
             width = width.zip(d).map(|(w, d)| w + d);
         }
         for &encoder in &pipeline.encoders {
-            let Some(kind) = kind_at(components, encoder) else { continue 'tasks };
+            let Some(kind) = kind_at(components, encoder) else {
+                continue 'tasks;
+            };
             let Some(d_in) = width else { break };
             let path = path_of(encoder, Role::Encoder);
             record(&mut seen, components, ctx, encoder, d_in, &task.name, &path);
@@ -122,7 +144,10 @@ fn infer_widths(tasks: &[Option<ResolvedTask>], components: &mut [Option<Compone
                 if spec.heads > 0 && d_in % spec.heads != 0 {
                     ctx.invalid(
                         path,
-                        format!("attention gets width {d_in}, which is not divisible by its {} heads", spec.heads),
+                        format!(
+                            "attention gets width {d_in}, which is not divisible by its {} heads",
+                            spec.heads
+                        ),
                     );
                 }
             }
@@ -138,7 +163,10 @@ fn infer_widths(tasks: &[Option<ResolvedTask>], components: &mut [Option<Compone
 }
 
 fn kind_at(components: &[Option<Component>], component: usize) -> Option<ComponentKind> {
-    components.get(component).and_then(Option::as_ref).map(|c| c.kind.clone())
+    components
+        .get(component)
+        .and_then(Option::as_ref)
+        .map(|c| c.kind.clone())
 }
 
 fn record(
@@ -152,7 +180,11 @@ fn record(
 ) {
     match seen.get(&component) {
         Some((expected, other_task)) if *expected != width => {
-            let name = components.get(component).and_then(Option::as_ref).map(|c| c.name.clone()).unwrap_or_default();
+            let name = components
+                .get(component)
+                .and_then(Option::as_ref)
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
             ctx.push(ConfigError::Width {
                 path: path.to_string(),
                 name,
@@ -180,24 +212,35 @@ fn check_feature_columns(
     ctx: &mut Ctx<'_>,
 ) {
     for resolved in tasks.iter().flatten() {
-        let Some(Some(dataset)) = datasets.get(resolved.task.dataset) else { continue };
+        let Some(Some(dataset)) = datasets.get(resolved.task.dataset) else {
+            continue;
+        };
         for slot in &resolved.slots {
-            let Some(Some(component)) = components.get(slot.component) else { continue };
-            let ComponentKind::FeatureEmbedding(spec) = &component.kind else { continue };
+            let Some(Some(component)) = components.get(slot.component) else {
+                continue;
+            };
+            let ComponentKind::FeatureEmbedding(spec) = &component.kind else {
+                continue;
+            };
             let column = spec.column;
             let d = &dataset.name;
             let problem = match &dataset.parser.format {
-                Format::Jsonl { .. } => Some(format!("dataset \"{d}\" is jsonl, which has no columns")),
-                Format::Conllu { .. } if column >= 10 => {
-                    Some(format!("column {column} does not exist in CoNLL-U (columns 0-9)"))
+                Format::Jsonl { .. } => {
+                    Some(format!("dataset \"{d}\" is jsonl, which has no columns"))
                 }
-                format if format.label_column() == Some(column) => {
-                    Some(format!("column {column} is the label column of dataset \"{d}\""))
-                }
+                Format::Conllu { .. } if column >= 10 => Some(format!(
+                    "column {column} does not exist in CoNLL-U (columns 0-9)"
+                )),
+                format if format.label_column() == Some(column) => Some(format!(
+                    "column {column} is the label column of dataset \"{d}\""
+                )),
                 _ => None,
             };
             if let Some(problem) = problem {
-                ctx.invalid(slot.path.clone(), format!("feature_embedding \"{}\": {problem}", component.name));
+                ctx.invalid(
+                    slot.path.clone(),
+                    format!("feature_embedding \"{}\": {problem}", component.name),
+                );
             }
         }
     }

@@ -184,7 +184,9 @@ impl<'de> Deserialize<'de> for RawSample {
                 }
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawSample, E> {
-                i64::try_from(v).map(RawSample::Count).map_err(|_| E::custom("sample count too large"))
+                i64::try_from(v)
+                    .map(RawSample::Count)
+                    .map_err(|_| E::custom("sample count too large"))
             }
             fn visit_i64<E>(self, v: i64) -> Result<RawSample, E> {
                 Ok(RawSample::Count(v))
@@ -282,16 +284,25 @@ pub struct Files {
 impl Files {
     /// `(split, path)` for each split present, train first.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Path)> {
-        [("train", Some(&self.train)), ("dev", Some(&self.dev)), ("test", self.test.as_ref())]
-            .into_iter()
-            .filter_map(|(split, path)| path.map(|p| (split, p.as_path())))
+        [
+            ("train", Some(&self.train)),
+            ("dev", Some(&self.dev)),
+            ("test", self.test.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(split, path)| path.map(|p| (split, p.as_path())))
     }
 }
 
 const DEFAULT_BATCH_SIZE: usize = 10;
 
 /// Resolves `datasets[index]`. `None` when a path cannot be expanded (already reported).
-pub(crate) fn resolve(index: usize, raw: &RawDataset, seed: u64, ctx: &mut Ctx<'_>) -> Option<Dataset> {
+pub(crate) fn resolve(
+    index: usize,
+    raw: &RawDataset,
+    seed: u64,
+    ctx: &mut Ctx<'_>,
+) -> Option<Dataset> {
     let at = format!("datasets[{index}]");
     check_name(&format!("{at}.name"), &raw.name, ctx);
     let parser = resolve_parser(&at, raw.parser.as_ref(), &raw.files.train, ctx);
@@ -325,7 +336,11 @@ pub(crate) fn resolve(index: usize, raw: &RawDataset, seed: u64, ctx: &mut Ctx<'
         sample,
         sample_seed: raw.sample_seed.unwrap_or(seed),
         batch_size,
-        files: Files { train: train?, dev: dev?, test },
+        files: Files {
+            train: train?,
+            dev: dev?,
+            test,
+        },
     })
 }
 
@@ -340,7 +355,10 @@ fn resolve_parser(at: &str, raw: Option<&RawParser>, train: &str, ctx: &mut Ctx<
     let path = |key: &str| format!("{at}.parser.{key}");
     let unused = |key: &str, given: bool, why: &str, ctx: &mut Ctx<'_>| {
         if given {
-            ctx.invalid(path(key), format!("not used by format {}; {why}", format_str(name)));
+            ctx.invalid(
+                path(key),
+                format!("not used by format {}; {why}", format_str(name)),
+            );
         }
     };
     let format = match name {
@@ -354,9 +372,16 @@ fn resolve_parser(at: &str, raw: Option<&RawParser>, train: &str, ctx: &mut Ctx<
             let token_col = raw.token_col.unwrap_or(0);
             let label_col = raw.label_col.unwrap_or(1);
             if token_col == label_col {
-                ctx.invalid(path("label_col"), format!("same column as token_col ({token_col})"));
+                ctx.invalid(
+                    path("label_col"),
+                    format!("same column as token_col ({token_col})"),
+                );
             }
-            Format::Conll { token_col, label_col, separator: raw.separator.unwrap_or(Separator::Whitespace) }
+            Format::Conll {
+                token_col,
+                label_col,
+                separator: raw.separator.unwrap_or(Separator::Whitespace),
+            }
         }
         FormatName::Conllu => {
             let why = "CoNLL-U has fixed columns (FORM; \"label\": \"upos\" or \"xpos\")";
@@ -367,7 +392,9 @@ fn resolve_parser(at: &str, raw: Option<&RawParser>, train: &str, ctx: &mut Ctx<
             unused("tokens_field", raw.tokens_field.is_some(), why, ctx);
             unused("labels_field", raw.labels_field.is_some(), why, ctx);
             unused("label_names", raw.label_names.is_some(), why, ctx);
-            Format::Conllu { label: raw.label.unwrap_or(ConlluLabel::Upos) }
+            Format::Conllu {
+                label: raw.label.unwrap_or(ConlluLabel::Upos),
+            }
         }
         FormatName::Jsonl => {
             let why = "JSON lines name their fields (\"tokens_field\", \"labels_field\")";
@@ -379,8 +406,14 @@ fn resolve_parser(at: &str, raw: Option<&RawParser>, train: &str, ctx: &mut Ctx<
                 check_label_names(&path("label_names"), names, ctx);
             }
             Format::Jsonl {
-                tokens_field: raw.tokens_field.clone().unwrap_or_else(|| "tokens".to_string()),
-                labels_field: raw.labels_field.clone().unwrap_or_else(|| "ner_tags".to_string()),
+                tokens_field: raw
+                    .tokens_field
+                    .clone()
+                    .unwrap_or_else(|| "tokens".to_string()),
+                labels_field: raw
+                    .labels_field
+                    .clone()
+                    .unwrap_or_else(|| "ner_tags".to_string()),
                 label_names: raw.label_names.clone(),
             }
         }
@@ -437,8 +470,12 @@ impl Format {
     pub fn label_column(&self) -> Option<usize> {
         match self {
             Format::Conll { label_col, .. } => Some(*label_col),
-            Format::Conllu { label: ConlluLabel::Upos } => Some(3),
-            Format::Conllu { label: ConlluLabel::Xpos } => Some(4),
+            Format::Conllu {
+                label: ConlluLabel::Upos,
+            } => Some(3),
+            Format::Conllu {
+                label: ConlluLabel::Xpos,
+            } => Some(4),
             Format::Jsonl { .. } => None,
         }
     }
@@ -454,13 +491,21 @@ impl Dataset {
             ..RawParser::default()
         };
         match &self.parser.format {
-            Format::Conll { token_col, label_col, separator } => {
+            Format::Conll {
+                token_col,
+                label_col,
+                separator,
+            } => {
                 parser.token_col = Some(*token_col);
                 parser.label_col = Some(*label_col);
                 parser.separator = Some(*separator);
             }
             Format::Conllu { label } => parser.label = Some(*label),
-            Format::Jsonl { tokens_field, labels_field, label_names } => {
+            Format::Jsonl {
+                tokens_field,
+                labels_field,
+                label_names,
+            } => {
                 parser.tokens_field = Some(tokens_field.clone());
                 parser.labels_field = Some(labels_field.clone());
                 parser.label_names = label_names.clone();

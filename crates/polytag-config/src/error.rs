@@ -217,9 +217,9 @@ impl ConfigError {
             | ConfigError::SharedAcross { path, .. }
             | ConfigError::Invalid { path, .. } => Some(path),
             ConfigError::ManyRefs { .. } => Some("tasks"),
-            ConfigError::Read { .. } | ConfigError::Syntax { .. } | ConfigError::Override { .. } => {
-                None
-            }
+            ConfigError::Read { .. }
+            | ConfigError::Syntax { .. }
+            | ConfigError::Override { .. } => None,
         }
     }
 

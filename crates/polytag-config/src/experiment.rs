@@ -80,7 +80,11 @@ pub struct ResolveOptions {
 
 impl Default for ResolveOptions {
     fn default() -> Self {
-        ResolveOptions { base_dir: None, check_files: true, env: Env::Process }
+        ResolveOptions {
+            base_dir: None,
+            check_files: true,
+            env: Env::Process,
+        }
     }
 }
 
@@ -123,7 +127,8 @@ pub struct Experiment {
     pub name: String,
     /// Default 1.
     pub seed: u64,
-    /// Where runs go, if the config says; else the caller's default (`runs/`).
+    /// Where runs go, if the config says (relative to the config file); else the caller's
+    /// default (`runs/`).
     pub output_dir: Option<PathBuf>,
     /// Run settings.
     pub training: Training,
@@ -153,8 +158,10 @@ impl Experiment {
         options: &ResolveOptions,
     ) -> Result<Resolved, ConfigErrors> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| ConfigError::Read { path: path.to_path_buf(), error })?;
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
         let value = json::parse(&text, &path.display().to_string())?;
         let mut options = options.clone();
         if options.base_dir.is_none() {
@@ -165,13 +172,20 @@ impl Experiment {
     }
 
     /// Resolves JSON text that came from no file.
-    pub fn from_json_str(text: &str, overrides: &[Override], options: &ResolveOptions) -> Result<Resolved, ConfigErrors> {
+    pub fn from_json_str(
+        text: &str,
+        overrides: &[Override],
+        options: &ResolveOptions,
+    ) -> Result<Resolved, ConfigErrors> {
         let value = json::parse(text, "<string>")?;
         resolve_value(value, overrides, None, options)
     }
 
     /// Resolves the written form.
-    pub fn resolve(raw: &RawExperiment, options: &ResolveOptions) -> Result<Resolved, ConfigErrors> {
+    pub fn resolve(
+        raw: &RawExperiment,
+        options: &ResolveOptions,
+    ) -> Result<Resolved, ConfigErrors> {
         resolve_partial(&Partial::from_raw(raw), None, options, Vec::new())
     }
 
@@ -184,7 +198,11 @@ impl Experiment {
             output_dir: self.output_dir.as_deref().map(paths::escape),
             training: Some(self.training.to_raw()),
             datasets: self.datasets.iter().map(Dataset::to_raw).collect(),
-            tasks: self.tasks.iter().map(|t| t.to_raw(&self.datasets, &self.components)).collect(),
+            tasks: self
+                .tasks
+                .iter()
+                .map(|t| t.to_raw(&self.datasets, &self.components))
+                .collect(),
             components: self.components.iter().map(Component::to_raw).collect(),
         }
     }
@@ -217,7 +235,9 @@ impl Experiment {
 
     /// Tasks that use component `component`, in order: more than one means shared parameters.
     pub fn tasks_using(&self, component: usize) -> Vec<usize> {
-        (0..self.tasks.len()).filter(|&t| self.tasks[t].model.components().contains(&component)).collect()
+        (0..self.tasks.len())
+            .filter(|&t| self.tasks[t].model.components().contains(&component))
+            .collect()
     }
 
     /// Index of the component named `name`.
@@ -261,7 +281,9 @@ impl Experiment {
 
     /// Components of kind `kind`, by index.
     pub fn components_of_kind(&self, kind: Kind) -> Vec<usize> {
-        (0..self.components.len()).filter(|&c| self.components[c].kind.kind() == kind).collect()
+        (0..self.components.len())
+            .filter(|&c| self.components[c].kind.kind() == kind)
+            .collect()
     }
 
     /// Every data, embedding and model file that does not exist, as
@@ -270,19 +292,31 @@ impl Experiment {
         let mut missing = Vec::new();
         for (i, dataset) in self.datasets.iter().enumerate() {
             for (split, file) in dataset.files.iter() {
-                missing.extend(resolve::missing(&format!("datasets[{i}].files.{split}"), file, Entry::File));
+                missing.extend(resolve::missing(
+                    &format!("datasets[{i}].files.{split}"),
+                    file,
+                    Entry::File,
+                ));
             }
         }
         for (i, component) in self.components.iter().enumerate() {
             match &component.kind {
                 ComponentKind::Embedding(spec) => {
                     if let Some(file) = &spec.file {
-                        missing.extend(resolve::missing(&format!("components[{i}].file"), file, Entry::File));
+                        missing.extend(resolve::missing(
+                            &format!("components[{i}].file"),
+                            file,
+                            Entry::File,
+                        ));
                     }
                 }
                 ComponentKind::Transformer(spec) => {
                     if let TransformerSource::Pretrained(dir) = &spec.source {
-                        missing.extend(resolve::missing(&format!("components[{i}].pretrained"), dir, Entry::Dir));
+                        missing.extend(resolve::missing(
+                            &format!("components[{i}].pretrained"),
+                            dir,
+                            Entry::Dir,
+                        ));
                     }
                 }
                 _ => {}
@@ -329,15 +363,26 @@ fn resolve_partial(
     options: &ResolveOptions,
     errors: Vec<ConfigError>,
 ) -> Result<Resolved, ConfigErrors> {
-    let base_dir = paths::normalize(&absolute(options.base_dir.as_deref().unwrap_or(Path::new(""))));
-    let mut ctx = Ctx { errors, warnings: Vec::new(), base_dir, env: &options.env, check_files: options.check_files };
+    let base_dir = paths::normalize(&absolute(
+        options.base_dir.as_deref().unwrap_or(Path::new("")),
+    ));
+    let mut ctx = Ctx {
+        errors,
+        warnings: Vec::new(),
+        base_dir,
+        env: &options.env,
+        check_files: options.check_files,
+    };
     let ctx = &mut ctx;
 
     let default_training = RawTraining::default();
     let raw_training = partial.training.as_ref().unwrap_or(&default_training);
     let seed = match (partial.seed, raw_training.seed) {
         (Some(top), Some(inner)) if top != inner => {
-            ctx.invalid("training.seed", format!("{inner} differs from the top-level seed {top}; give one"));
+            ctx.invalid(
+                "training.seed",
+                format!("{inner} differs from the top-level seed {top}; give one"),
+            );
             top
         }
         (Some(seed), _) | (None, Some(seed)) => seed,
@@ -361,17 +406,27 @@ fn resolve_partial(
         .datasets
         .iter()
         .enumerate()
-        .map(|(i, raw)| raw.as_ref().and_then(|raw| dataset::resolve(i, raw, seed, ctx)))
+        .map(|(i, raw)| {
+            raw.as_ref()
+                .and_then(|raw| dataset::resolve(i, raw, seed, ctx))
+        })
         .collect();
     let dataset_names = Names::build(
         "datasets",
         "dataset",
-        partial.datasets.iter().enumerate().filter_map(|(i, d)| Some((i, d.as_ref()?.name.as_str(), ()))),
+        partial
+            .datasets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| Some((i, d.as_ref()?.name.as_str(), ()))),
         &partial.broken_datasets,
         ctx,
     );
-    if partial.datasets.is_empty() {
-        ctx.invalid("datasets", "empty list; an experiment needs at least one dataset");
+    if partial.datasets.is_empty() && !reported(ctx, "datasets") {
+        ctx.invalid(
+            "datasets",
+            "empty list; an experiment needs at least one dataset",
+        );
     }
 
     let mut components: Vec<Option<Component>> = partial
@@ -403,20 +458,34 @@ fn resolve_partial(
         .tasks
         .iter()
         .enumerate()
-        .map(|(i, raw)| raw.as_ref().and_then(|raw| task::resolve(i, raw, &lookup, ctx)))
+        .map(|(i, raw)| {
+            raw.as_ref()
+                .and_then(|raw| task::resolve(i, raw, &lookup, ctx))
+        })
         .collect();
     Names::build(
         "tasks",
         "task",
-        partial.tasks.iter().enumerate().filter_map(|(i, t)| Some((i, t.as_ref()?.name.as_str(), ()))),
+        partial
+            .tasks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Some((i, t.as_ref()?.name.as_str(), ()))),
         &HashSet::new(),
         ctx,
     );
-    if partial.tasks.is_empty() {
+    if partial.tasks.is_empty() && !reported(ctx, "tasks") {
         ctx.invalid("tasks", "empty list; an experiment needs at least one task");
     }
 
-    checks::run(&mut tasks, &mut components, &datasets, ctx);
+    let refs: Vec<usize> = partial
+        .tasks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.as_ref().is_some_and(|t| t.is_ref == Some(true)))
+        .map(|(i, _)| i)
+        .collect();
+    checks::run(&refs, &mut tasks, &mut components, &datasets, ctx);
     warn_unused(partial, &tasks, ctx);
 
     if !ctx.errors.is_empty() {
@@ -427,7 +496,10 @@ fn resolve_partial(
     let (Some(datasets), Some(components), Some(tasks)) = (
         datasets.into_iter().collect::<Option<Vec<_>>>(),
         components.into_iter().collect::<Option<Vec<_>>>(),
-        tasks.into_iter().map(|t| t.map(|t| t.task)).collect::<Option<Vec<_>>>(),
+        tasks
+            .into_iter()
+            .map(|t| t.map(|t| t.task))
+            .collect::<Option<Vec<_>>>(),
     ) else {
         return Err(ConfigErrors(vec![ConfigError::Invalid {
             path: "(top level)".to_string(),
@@ -435,9 +507,24 @@ fn resolve_partial(
         }]));
     };
     Ok(Resolved {
-        experiment: Experiment { name, seed, output_dir, training, datasets, components, tasks, source },
+        experiment: Experiment {
+            name,
+            seed,
+            output_dir,
+            training,
+            datasets,
+            components,
+            tasks,
+            source,
+        },
         warnings: std::mem::take(&mut ctx.warnings),
     })
+}
+
+/// True when an error about `path` itself is already recorded (a missing list is not also
+/// reported as empty).
+fn reported(ctx: &Ctx<'_>, path: &str) -> bool {
+    ctx.errors.iter().any(|e| e.path() == Some(path))
 }
 
 fn warn_unused(partial: &Partial, tasks: &[Option<task::ResolvedTask>], ctx: &mut Ctx<'_>) {

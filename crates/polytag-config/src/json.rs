@@ -27,7 +27,12 @@ fn syntax(error: &serde_json::Error, file: &str) -> ConfigError {
     let full = error.to_string();
     let suffix = format!(" at line {} column {}", error.line(), error.column());
     let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-    ConfigError::Syntax { file: file.to_string(), line: error.line(), column: error.column(), message }
+    ConfigError::Syntax {
+        file: file.to_string(),
+        line: error.line(),
+        column: error.column(),
+        message,
+    }
 }
 
 /// Builds a [`Value`] like serde_json does, but refuses duplicate keys.
@@ -57,7 +62,9 @@ impl<'de> Visitor<'de> for StrictValue {
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         // JSON text cannot spell NaN or infinity, so this only fails on a serde_json bug.
-        Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number out of range"))
+        Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("number out of range"))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_string()))
@@ -187,7 +194,10 @@ mod tests {
         // Line 3 is `  "b": }`: the value is missing where `}` stands, column 8.
         let text = "{\n  \"a\": 1,\n  \"b\": }\n";
         let err = parse(text, "exp.json").unwrap_err();
-        assert_eq!(err.to_string(), "exp.json:3:8: invalid JSON: expected value");
+        assert_eq!(
+            err.to_string(),
+            "exp.json:3:8: invalid JSON: expected value"
+        );
     }
 
     #[test]
@@ -202,7 +212,8 @@ mod tests {
         let text = "{\n  \"lr\": 1,\n  \"lr\": 2\n}";
         let err = parse(text, "x.json").unwrap_err();
         assert!(
-            err.to_string().starts_with("x.json:3:") && err.to_string().ends_with("duplicate key \"lr\""),
+            err.to_string().starts_with("x.json:3:")
+                && err.to_string().ends_with("duplicate key \"lr\""),
             "{err}"
         );
     }
@@ -220,7 +231,10 @@ mod tests {
     #[test]
     fn trailing_text_is_an_error() {
         let err = parse("{} x", "x.json").unwrap_err();
-        assert_eq!(err.to_string(), "x.json:1:4: invalid JSON: trailing characters");
+        assert_eq!(
+            err.to_string(),
+            "x.json:1:4: invalid JSON: trailing characters"
+        );
     }
 
     #[derive(serde::Deserialize)]

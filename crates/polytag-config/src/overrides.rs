@@ -33,7 +33,10 @@ pub struct Override {
 impl Override {
     /// Parses `PATH=VALUE` (split at the first `=` outside quotes).
     pub fn parse(text: &str) -> Result<Override, ConfigError> {
-        let fail = |problem| ConfigError::Override { text: text.to_string(), problem };
+        let fail = |problem| ConfigError::Override {
+            text: text.to_string(),
+            problem,
+        };
         let mut path = Vec::new();
         let mut segment = String::new();
         let mut quoted = false;
@@ -71,17 +74,26 @@ impl Override {
         path.push(segment);
         let raw = &text[value_start..];
         let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
-        Ok(Override { text: text.to_string(), path, value })
+        Ok(Override {
+            text: text.to_string(),
+            path,
+            value,
+        })
     }
 
     /// Writes the value into `root`. Missing object keys are created (an unknown key then gets
     /// the usual "unknown key; did you mean" from validation); list elements must exist.
     pub fn apply(&self, root: &mut Value) -> Result<(), ConfigError> {
-        let fail = |problem| ConfigError::Override { text: self.text.clone(), problem };
+        let fail = |problem| ConfigError::Override {
+            text: self.text.clone(),
+            problem,
+        };
         let mut at = String::new();
         let mut current = root;
         // `parse` never yields an empty path; an empty one writes nothing.
-        let Some((last, parents)) = self.path.split_last() else { return Ok(()) };
+        let Some((last, parents)) = self.path.split_last() else {
+            return Ok(());
+        };
         for segment in parents {
             current = step(current, segment, &at, true).map_err(fail)?;
             at = describe(&at, segment);
@@ -95,8 +107,15 @@ impl Override {
                 *slot = self.value.clone();
             }
             other => {
-                let at = if at.is_empty() { "(top level)".to_string() } else { at };
-                return Err(fail(OverrideProblem::NotContainer { at, found: type_name(other) }));
+                let at = if at.is_empty() {
+                    "(top level)".to_string()
+                } else {
+                    at
+                };
+                return Err(fail(OverrideProblem::NotContainer {
+                    at,
+                    found: type_name(other),
+                }));
             }
         }
         Ok(())
@@ -111,8 +130,19 @@ impl FromStr for Override {
 }
 
 /// The child of `current` named by `segment`; `create` makes a missing object key an object.
-fn step<'v>(current: &'v mut Value, segment: &str, at: &str, create: bool) -> Result<&'v mut Value, OverrideProblem> {
-    let here = || if at.is_empty() { "(top level)".to_string() } else { at.to_string() };
+fn step<'v>(
+    current: &'v mut Value,
+    segment: &str,
+    at: &str,
+    create: bool,
+) -> Result<&'v mut Value, OverrideProblem> {
+    let here = || {
+        if at.is_empty() {
+            "(top level)".to_string()
+        } else {
+            at.to_string()
+        }
+    };
     match current {
         Value::Object(map) => {
             if !map.contains_key(segment) && create {
@@ -126,7 +156,11 @@ fn step<'v>(current: &'v mut Value, segment: &str, at: &str, create: bool) -> Re
             let position = match segment.parse::<usize>() {
                 Ok(index) if index < len => index,
                 Ok(index) if !items.iter().any(|item| name_is(item, segment)) => {
-                    return Err(OverrideProblem::IndexOutOfRange { at: here(), index, len });
+                    return Err(OverrideProblem::IndexOutOfRange {
+                        at: here(),
+                        index,
+                        len,
+                    });
                 }
                 _ => match items.iter().position(|item| name_is(item, segment)) {
                     Some(position) => position,
@@ -135,13 +169,26 @@ fn step<'v>(current: &'v mut Value, segment: &str, at: &str, create: bool) -> Re
                             .iter()
                             .filter_map(|item| item.get("name")?.as_str().map(str::to_string))
                             .collect();
-                        return Err(OverrideProblem::NoElementNamed { at: here(), name: segment.to_string(), known });
+                        return Err(OverrideProblem::NoElementNamed {
+                            at: here(),
+                            name: segment.to_string(),
+                            known,
+                        });
                     }
                 },
             };
-            items.get_mut(position).ok_or(OverrideProblem::IndexOutOfRange { at: here(), index: position, len })
+            items
+                .get_mut(position)
+                .ok_or(OverrideProblem::IndexOutOfRange {
+                    at: here(),
+                    index: position,
+                    len,
+                })
         }
-        other => Err(OverrideProblem::NotContainer { at: here(), found: type_name(other) }),
+        other => Err(OverrideProblem::NotContainer {
+            at: here(),
+            found: type_name(other),
+        }),
     }
 }
 
@@ -159,7 +206,10 @@ fn describe(at: &str, segment: &str) -> String {
 
 /// Parses and applies every override in order; all parse and path problems are returned.
 pub(crate) fn apply_all(root: &mut Value, overrides: &[Override]) -> Vec<ConfigError> {
-    overrides.iter().filter_map(|o| o.apply(root).err()).collect()
+    overrides
+        .iter()
+        .filter_map(|o| o.apply(root).err())
+        .collect()
 }
 
 #[cfg(test)]
@@ -179,17 +229,34 @@ mod tests {
 
     fn set(text: &str) -> Result<Value, String> {
         let mut value = doc();
-        Override::parse(text).and_then(|o| o.apply(&mut value)).map_err(|e| e.to_string())?;
+        Override::parse(text)
+            .and_then(|o| o.apply(&mut value))
+            .map_err(|e| e.to_string())?;
         Ok(value)
     }
 
     #[test]
     fn sets_by_key_index_and_name() {
-        assert_eq!(set("training.max_step=200").unwrap()["training"]["max_step"], json!(200));
-        assert_eq!(set("tasks.0.learning_rate=0.01").unwrap()["tasks"][0]["learning_rate"], json!(0.01));
-        assert_eq!(set("tasks.Dutch NER.learning_rate=0.5").unwrap()["tasks"][0]["learning_rate"], json!(0.5));
-        assert_eq!(set("tasks.\"Dutch NER\".ref=true").unwrap()["tasks"][0]["ref"], json!(true));
-        assert_eq!(set("tasks.\"a.b\".learning_rate=1").unwrap()["tasks"][1]["learning_rate"], json!(1));
+        assert_eq!(
+            set("training.max_step=200").unwrap()["training"]["max_step"],
+            json!(200)
+        );
+        assert_eq!(
+            set("tasks.0.learning_rate=0.01").unwrap()["tasks"][0]["learning_rate"],
+            json!(0.01)
+        );
+        assert_eq!(
+            set("tasks.Dutch NER.learning_rate=0.5").unwrap()["tasks"][0]["learning_rate"],
+            json!(0.5)
+        );
+        assert_eq!(
+            set("tasks.\"Dutch NER\".ref=true").unwrap()["tasks"][0]["ref"],
+            json!(true)
+        );
+        assert_eq!(
+            set("tasks.\"a.b\".learning_rate=1").unwrap()["tasks"][1]["learning_rate"],
+            json!(1)
+        );
     }
 
     #[test]
@@ -223,9 +290,18 @@ mod tests {
             set("training.max_step.x=1").unwrap_err(),
             "--set training.max_step.x=1: training.max_step is a number, not an object or a list"
         );
-        assert_eq!(set("training.max_step").unwrap_err(), "--set training.max_step: expected PATH=VALUE");
-        assert_eq!(set("training..max_step=1").unwrap_err(), "--set training..max_step=1: empty path segment");
+        assert_eq!(
+            set("training.max_step").unwrap_err(),
+            "--set training.max_step: expected PATH=VALUE"
+        );
+        assert_eq!(
+            set("training..max_step=1").unwrap_err(),
+            "--set training..max_step=1: empty path segment"
+        );
         assert_eq!(set("=1").unwrap_err(), "--set =1: empty path segment");
-        assert_eq!(set("tasks.\"x=1").unwrap_err(), "--set tasks.\"x=1: unterminated quote in the path");
+        assert_eq!(
+            set("tasks.\"x=1").unwrap_err(),
+            "--set tasks.\"x=1: unterminated quote in the path"
+        );
     }
 }

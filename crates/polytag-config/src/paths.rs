@@ -22,7 +22,12 @@ pub enum Env {
 impl Env {
     /// A fixed table from `(name, value)` pairs.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Env {
-        Env::Map(pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Env::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     /// The value of `name`; unset and empty are both `None` (an empty `POLYTAG_DATA` would
@@ -54,7 +59,11 @@ pub(crate) fn resolve(raw: &str, base: &Path, env: &Env) -> Result<PathBuf, Path
     }
     let expanded = expand(raw, env)?;
     let path = PathBuf::from(expanded);
-    let joined = if path.is_absolute() { path } else { base.join(path) };
+    let joined = if path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    };
     Ok(normalize(&joined))
 }
 
@@ -64,7 +73,10 @@ fn expand(raw: &str, env: &Env) -> Result<String, PathProblem> {
     let mut out = String::with_capacity(raw.len());
     let rest = match raw.strip_prefix("~/") {
         Some(rest) => {
-            out.push_str(&env.get("HOME").ok_or_else(|| PathProblem::Unset("HOME".into()))?);
+            out.push_str(
+                &env.get("HOME")
+                    .ok_or_else(|| PathProblem::Unset("HOME".into()))?,
+            );
             out.push('/');
             rest
         }
@@ -85,13 +97,19 @@ fn expand(raw: &str, env: &Env) -> Result<String, PathProblem> {
                 i += 2;
             }
             Some('{') => {
-                let close = chars[i + 2..].iter().position(|&c| c == '}').ok_or(PathProblem::Unterminated)?;
+                let close = chars[i + 2..]
+                    .iter()
+                    .position(|&c| c == '}')
+                    .ok_or(PathProblem::Unterminated)?;
                 let name: String = chars[i + 2..i + 2 + close].iter().collect();
                 out.push_str(&env.get(&name).ok_or(PathProblem::Unset(name))?);
                 i += close + 3;
             }
             Some(&c) if c == '_' || c.is_ascii_alphabetic() => {
-                let len = chars[i + 1..].iter().take_while(|c| **c == '_' || c.is_ascii_alphanumeric()).count();
+                let len = chars[i + 1..]
+                    .iter()
+                    .take_while(|c| **c == '_' || c.is_ascii_alphanumeric())
+                    .count();
                 let name: String = chars[i + 1..i + 1 + len].iter().collect();
                 out.push_str(&env.get(&name).ok_or(PathProblem::Unset(name))?);
                 i += 1 + len;
@@ -139,19 +157,37 @@ mod tests {
     #[test]
     fn expands_both_variable_forms() {
         let base = Path::new("/cfg");
-        assert_eq!(resolve("${DATA}/x.conll", base, &env()), Ok(PathBuf::from("/data/x.conll")));
-        assert_eq!(resolve("$DATA/x.conll", base, &env()), Ok(PathBuf::from("/data/x.conll")));
+        assert_eq!(
+            resolve("${DATA}/x.conll", base, &env()),
+            Ok(PathBuf::from("/data/x.conll"))
+        );
+        assert_eq!(
+            resolve("$DATA/x.conll", base, &env()),
+            Ok(PathBuf::from("/data/x.conll"))
+        );
         assert_eq!(resolve("~/x", base, &env()), Ok(PathBuf::from("/home/u/x")));
         assert_eq!(resolve("a$$b", base, &env()), Ok(PathBuf::from("/cfg/a$b")));
-        assert_eq!(resolve("a$-b", base, &env()), Ok(PathBuf::from("/cfg/a$-b")));
+        assert_eq!(
+            resolve("a$-b", base, &env()),
+            Ok(PathBuf::from("/cfg/a$-b"))
+        );
     }
 
     #[test]
     fn unset_or_empty_variable_is_named() {
         let base = Path::new("/cfg");
-        assert_eq!(resolve("${NOPE}/x", base, &env()), Err(PathProblem::Unset("NOPE".into())));
-        assert_eq!(resolve("$EMPTY/x", base, &env()), Err(PathProblem::Unset("EMPTY".into())));
-        assert_eq!(resolve("${DATA", base, &env()), Err(PathProblem::Unterminated));
+        assert_eq!(
+            resolve("${NOPE}/x", base, &env()),
+            Err(PathProblem::Unset("NOPE".into()))
+        );
+        assert_eq!(
+            resolve("$EMPTY/x", base, &env()),
+            Err(PathProblem::Unset("EMPTY".into()))
+        );
+        assert_eq!(
+            resolve("${DATA", base, &env()),
+            Err(PathProblem::Unterminated)
+        );
         assert_eq!(resolve("", base, &env()), Err(PathProblem::Empty));
     }
 
@@ -162,13 +198,19 @@ mod tests {
             resolve("../datasets/sample/eng/train.conll", base, &env()),
             Ok(PathBuf::from("/repo/datasets/sample/eng/train.conll"))
         );
-        assert_eq!(resolve("./a/./b", base, &env()), Ok(PathBuf::from("/repo/configs/a/b")));
+        assert_eq!(
+            resolve("./a/./b", base, &env()),
+            Ok(PathBuf::from("/repo/configs/a/b"))
+        );
         assert_eq!(resolve("/abs/../x", base, &env()), Ok(PathBuf::from("/x")));
     }
 
     #[test]
     fn escape_round_trips() {
         let p = Path::new("/data/$weird/x");
-        assert_eq!(resolve(&escape(p), Path::new("/"), &env()), Ok(p.to_path_buf()));
+        assert_eq!(
+            resolve(&escape(p), Path::new("/"), &env()),
+            Ok(p.to_path_buf())
+        );
     }
 }

@@ -77,26 +77,45 @@ pub(crate) fn from_value(value: Value, errors: &mut Vec<ConfigError>) -> Partial
     check_keys(&mut top, "", fields_of::<RawExperiment>(), errors);
     partial.name = top.remove("name").and_then(|v| typed(v, "name", errors));
     partial.seed = top.remove("seed").and_then(|v| typed(v, "seed", errors));
-    partial.output_dir = top.remove("output_dir").and_then(|v| typed(v, "output_dir", errors));
+    partial.output_dir = top
+        .remove("output_dir")
+        .and_then(|v| typed(v, "output_dir", errors));
     if let Some(mut training) = top.remove("training") {
         if let Value::Object(map) = &mut training {
             check_keys(map, "training", fields_of::<RawTraining>(), errors);
             if let Some(Value::Object(schedule)) = map.get_mut("schedule") {
-                check_keys(schedule, "training.schedule", fields_of::<RawSchedule>(), errors);
+                check_keys(
+                    schedule,
+                    "training.schedule",
+                    fields_of::<RawSchedule>(),
+                    errors,
+                );
             }
         }
         partial.training = typed(training, "training", errors);
     }
     for (i, item) in list(&mut top, "datasets", errors).into_iter().enumerate() {
-        let typed = dataset(item, &format!("datasets[{i}]"), &mut partial.broken_datasets, errors);
+        let typed = dataset(
+            item,
+            &format!("datasets[{i}]"),
+            &mut partial.broken_datasets,
+            errors,
+        );
         partial.datasets.push(typed);
     }
     for (i, item) in list(&mut top, "components", errors).into_iter().enumerate() {
-        let typed = component(item, &format!("components[{i}]"), &mut partial.broken_components, errors);
+        let typed = component(
+            item,
+            &format!("components[{i}]"),
+            &mut partial.broken_components,
+            errors,
+        );
         partial.components.push(typed);
     }
     for (i, item) in list(&mut top, "tasks", errors).into_iter().enumerate() {
-        partial.tasks.push(task(item, &format!("tasks[{i}]"), errors));
+        partial
+            .tasks
+            .push(task(item, &format!("tasks[{i}]"), errors));
     }
     partial
 }
@@ -113,20 +132,38 @@ fn list(top: &mut Map<String, Value>, key: &str, errors: &mut Vec<ConfigError>) 
             Vec::new()
         }
         None => {
-            errors.push(ConfigError::Invalid { path: key.to_string(), reason: "missing".to_string() });
+            errors.push(ConfigError::Invalid {
+                path: key.to_string(),
+                reason: "missing".to_string(),
+            });
             Vec::new()
         }
     }
 }
 
-fn dataset(mut value: Value, at: &str, broken: &mut HashSet<String>, errors: &mut Vec<ConfigError>) -> Option<RawDataset> {
+fn dataset(
+    mut value: Value,
+    at: &str,
+    broken: &mut HashSet<String>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<RawDataset> {
     if let Value::Object(map) = &mut value {
         check_keys(map, at, fields_of::<RawDataset>(), errors);
         if let Some(Value::Object(parser)) = map.get_mut("parser") {
-            check_keys(parser, &format!("{at}.parser"), fields_of::<RawParser>(), errors);
+            check_keys(
+                parser,
+                &format!("{at}.parser"),
+                fields_of::<RawParser>(),
+                errors,
+            );
         }
         if let Some(Value::Object(files)) = map.get_mut("files") {
-            check_keys(files, &format!("{at}.files"), fields_of::<RawFiles>(), errors);
+            check_keys(
+                files,
+                &format!("{at}.files"),
+                fields_of::<RawFiles>(),
+                errors,
+            );
         }
     }
     let name = name_of(&value);
@@ -137,7 +174,12 @@ fn dataset(mut value: Value, at: &str, broken: &mut HashSet<String>, errors: &mu
     result
 }
 
-fn component(value: Value, at: &str, broken: &mut HashSet<String>, errors: &mut Vec<ConfigError>) -> Option<RawComponent> {
+fn component(
+    value: Value,
+    at: &str,
+    broken: &mut HashSet<String>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<RawComponent> {
     let name = name_of(&value);
     let result = component_inner(value, at, errors);
     if result.is_none() {
@@ -157,7 +199,10 @@ fn component_inner(value: Value, at: &str, errors: &mut Vec<ConfigError>) -> Opt
     let name: Option<String> = match map.remove("name") {
         Some(v) => typed(v, &format!("{at}.name"), errors),
         None => {
-            errors.push(ConfigError::Type { path: at.to_string(), message: "missing field `name`".to_string() });
+            errors.push(ConfigError::Type {
+                path: at.to_string(),
+                message: "missing field `name`".to_string(),
+            });
             None
         }
     };
@@ -179,7 +224,10 @@ fn component_inner(value: Value, at: &str, errors: &mut Vec<ConfigError>) -> Opt
         Some(other) => {
             errors.push(ConfigError::Type {
                 path: format!("{at}.model"),
-                message: format!("expected a component kind (string), found a {}", type_name(&other)),
+                message: format!(
+                    "expected a component kind (string), found a {}",
+                    type_name(&other)
+                ),
             });
             None
         }
@@ -202,7 +250,10 @@ fn component_inner(value: Value, at: &str, errors: &mut Vec<ConfigError>) -> Opt
             return None;
         }
     };
-    Some(RawComponent { name: name?, kind: options })
+    Some(RawComponent {
+        name: name?,
+        kind: options,
+    })
 }
 
 fn task(mut value: Value, at: &str, errors: &mut Vec<ConfigError>) -> Option<RawTask> {
@@ -210,7 +261,12 @@ fn task(mut value: Value, at: &str, errors: &mut Vec<ConfigError>) -> Option<Raw
     if let Value::Object(map) = &mut value {
         check_keys(map, at, fields_of::<RawTask>(), errors);
         if let Some(Value::Object(schedule)) = map.get_mut("lr_schedule") {
-            check_keys(schedule, &format!("{at}.lr_schedule"), fields_of::<RawLrSchedule>(), errors);
+            check_keys(
+                schedule,
+                &format!("{at}.lr_schedule"),
+                fields_of::<RawLrSchedule>(),
+                errors,
+            );
         }
         if let Some(model) = map.get_mut("model") {
             model_ok = task_model(model, &format!("{at}.model"), errors);
@@ -244,7 +300,10 @@ fn task_model(model: &mut Value, at: &str, errors: &mut Vec<ConfigError>) -> boo
         Some(other) => {
             errors.push(ConfigError::Type {
                 path: format!("{at}.model"),
-                message: format!("expected \"lstm_crf\" or \"tagger\", found a {}", type_name(other)),
+                message: format!(
+                    "expected \"lstm_crf\" or \"tagger\", found a {}",
+                    type_name(other)
+                ),
             });
             return false;
         }
@@ -272,8 +331,12 @@ fn task_model(model: &mut Value, at: &str, errors: &mut Vec<ConfigError>) -> boo
     let mut options = map.clone();
     options.remove("model");
     let result = match tag.as_str() {
-        "lstm_crf" => serde_path_to_error::deserialize::<_, task::RawLstmCrf>(Value::Object(options)).map(|_| ()),
-        _ => serde_path_to_error::deserialize::<_, task::RawTagger>(Value::Object(options)).map(|_| ()),
+        "lstm_crf" => {
+            serde_path_to_error::deserialize::<_, task::RawLstmCrf>(Value::Object(options))
+                .map(|_| ())
+        }
+        _ => serde_path_to_error::deserialize::<_, task::RawTagger>(Value::Object(options))
+            .map(|_| ()),
     };
     match result {
         Ok(()) => true,
@@ -286,8 +349,17 @@ fn task_model(model: &mut Value, at: &str, errors: &mut Vec<ConfigError>) -> boo
 
 /// Reports the keys of `map` that are not in `known` (with the closest known key) and removes
 /// them, so the typed pass that follows does not report them again.
-fn check_keys(map: &mut Map<String, Value>, at: &str, known: &[&str], errors: &mut Vec<ConfigError>) {
-    let unknown: Vec<String> = map.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
+fn check_keys(
+    map: &mut Map<String, Value>,
+    at: &str,
+    known: &[&str],
+    errors: &mut Vec<ConfigError>,
+) {
+    let unknown: Vec<String> = map
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .cloned()
+        .collect();
     for key in unknown {
         map.remove(&key);
         errors.push(ConfigError::UnknownKey {
@@ -319,7 +391,10 @@ fn type_error(at: &str, error: &serde_path_to_error::Error<serde_json::Error>) -
             Segment::Enum { .. } | Segment::Unknown => {}
         }
     }
-    ConfigError::Type { path, message: error.inner().to_string() }
+    ConfigError::Type {
+        path,
+        message: error.inner().to_string(),
+    }
 }
 
 fn join(at: &str, key: &str) -> String {

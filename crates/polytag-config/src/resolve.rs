@@ -36,13 +36,26 @@ impl Ctx<'_> {
 
     /// Records [`ConfigError::Invalid`].
     pub fn invalid(&mut self, path: impl Into<String>, reason: impl Into<String>) {
-        self.errors.push(ConfigError::Invalid { path: path.into(), reason: reason.into() });
+        self.errors.push(ConfigError::Invalid {
+            path: path.into(),
+            reason: reason.into(),
+        });
     }
 
     /// Records [`ConfigError::OutOfRange`] unless `ok`; returns `ok`.
-    pub fn range(&mut self, path: impl Into<String>, found: f64, ok: bool, expected: &'static str) -> bool {
+    pub fn range(
+        &mut self,
+        path: impl Into<String>,
+        found: f64,
+        ok: bool,
+        expected: &'static str,
+    ) -> bool {
         if !ok {
-            self.errors.push(ConfigError::OutOfRange { path: path.into(), found, expected });
+            self.errors.push(ConfigError::OutOfRange {
+                path: path.into(),
+                found,
+                expected,
+            });
         }
         ok
     }
@@ -55,7 +68,12 @@ impl Ctx<'_> {
 
     /// A dropout or similar probability in [0, 1).
     pub fn probability(&mut self, path: impl Into<String>, value: f64) -> bool {
-        self.range(path, value, (0.0..1.0).contains(&value), "a value in [0, 1)")
+        self.range(
+            path,
+            value,
+            (0.0..1.0).contains(&value),
+            "a value in [0, 1)",
+        )
     }
 
     /// A path value: variables expanded, made absolute against the config's folder, and
@@ -67,11 +85,17 @@ impl Ctx<'_> {
                 Some(resolved)
             }
             Err(PathProblem::Unset(var)) => {
-                self.push(ConfigError::EnvVar { path: path.to_string(), var });
+                self.push(ConfigError::EnvVar {
+                    path: path.to_string(),
+                    var,
+                });
                 None
             }
             Err(PathProblem::Unterminated) => {
-                self.invalid(path, format!("\"{raw}\" has \"${{\" without a closing \"}}\""));
+                self.invalid(
+                    path,
+                    format!("\"{raw}\" has \"${{\" without a closing \"}}\""),
+                );
                 None
             }
             Err(PathProblem::Empty) => {
@@ -98,7 +122,10 @@ pub(crate) fn missing(path: &str, file: &Path, entry: Entry) -> Option<ConfigErr
         Entry::Dir => file.is_dir(),
         Entry::Output => true,
     };
-    (!present).then(|| ConfigError::MissingFile { path: path.to_string(), file: file.to_path_buf() })
+    (!present).then(|| ConfigError::MissingFile {
+        path: path.to_string(),
+        file: file.to_path_buf(),
+    })
 }
 
 /// Names of one list (datasets, components or tasks) → index, with the names of elements
@@ -120,7 +147,11 @@ impl<T: Copy> Names<T> {
         broken: &HashSet<String>,
         ctx: &mut Ctx<'_>,
     ) -> Names<T> {
-        let mut names = Names { index: HashMap::new(), order: Vec::new(), broken: broken.clone() };
+        let mut names = Names {
+            index: HashMap::new(),
+            order: Vec::new(),
+            broken: broken.clone(),
+        };
         for (i, name, data) in entries {
             if let Some((first, _)) = names.index.get(name) {
                 ctx.push(ConfigError::Duplicate {
@@ -149,7 +180,11 @@ impl<T: Copy> Names<T> {
 
     /// Known names whose data passes `keep`, in config order.
     pub fn known(&self, keep: impl Fn(T) -> bool) -> Vec<String> {
-        self.order.iter().filter(|(_, d)| keep(*d)).map(|(n, _)| n.clone()).collect()
+        self.order
+            .iter()
+            .filter(|(_, d)| keep(*d))
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 }
 
@@ -158,7 +193,13 @@ impl<T: Copy> Names<T> {
 pub(crate) fn check_name(path: &str, name: &str, ctx: &mut Ctx<'_>) {
     if name.is_empty() {
         ctx.invalid(path, "empty name");
-    } else if name.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
-        ctx.invalid(path, format!("\"{name}\" contains a path separator or control character"));
+    } else if name
+        .chars()
+        .any(|c| c == '/' || c == '\\' || c.is_control())
+    {
+        ctx.invalid(
+            path,
+            format!("\"{name}\" contains a path separator or control character"),
+        );
     }
 }

@@ -53,7 +53,10 @@ mod tests {
     #[test]
     fn suggests_close_keys_only() {
         let keys = ["token_col", "label_col", "separator", "format"];
-        assert_eq!(did_you_mean("token_colum", keys), Some("token_col".to_string()));
+        assert_eq!(
+            did_you_mean("token_colum", keys),
+            Some("token_col".to_string())
+        );
         assert_eq!(did_you_mean("Format", keys), Some("format".to_string()));
         assert_eq!(did_you_mean("xyz", keys), None);
         assert_eq!(did_you_mean("dev", ["seed", "name"]), None);

@@ -23,7 +23,11 @@ pub struct RawTraining {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu: Option<bool>,
     /// Task sampling: a kind name or `{kind, task_discount, lang_discount}`.
-    #[serde(default, deserialize_with = "kind_or_object", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "kind_or_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub schedule: Option<RawSchedule>,
     /// Stop after `patience` evaluations without improvement of the target's dev score.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,7 +144,10 @@ pub(crate) fn resolve(raw: &RawTraining, ctx: &mut Ctx<'_>) -> Training {
         (None, Some(true)) => DeviceKind::Auto,
         (None, Some(false)) | (None, None) => DeviceKind::Cpu,
         (Some(device), Some(_)) => {
-            ctx.invalid("training.gpu", "give either \"device\" or the paper's \"gpu\", not both");
+            ctx.invalid(
+                "training.gpu",
+                "give either \"device\" or the paper's \"gpu\", not both",
+            );
             device
         }
     };
@@ -196,7 +203,11 @@ fn resolve_schedule(raw: Option<&RawSchedule>, ctx: &mut Ctx<'_>) -> Schedule {
     };
     let task_discount = discount("task_discount", raw.task_discount, ctx);
     let lang_discount = discount("lang_discount", raw.lang_discount, ctx);
-    Schedule { kind, task_discount, lang_discount }
+    Schedule {
+        kind,
+        task_discount,
+        lang_discount,
+    }
 }
 
 impl Training {

@@ -217,6 +217,32 @@ pub enum Error {
         found: usize,
     },
 
+    /// A dev/test label that no training split of its task type has: the model could never
+    /// predict it (design.md §2).
+    #[error(
+        "{}:{line}: label {label:?} ({count} use(s)) is in no training split of task type {task:?}",
+        .path.display()
+    )]
+    UnseenLabel {
+        /// The dev or test file.
+        path: PathBuf,
+        /// Line of its first use.
+        line: usize,
+        /// The label.
+        label: String,
+        /// Uses in that file.
+        count: usize,
+        /// The task type whose label vocabulary lacks it.
+        task: String,
+    },
+
+    /// A training split without a single sentence (after sampling).
+    #[error("{}: the training split is empty", .path.display())]
+    EmptyTrain {
+        /// The training file.
+        path: PathBuf,
+    },
+
     /// Training batches asked for over no sentences (it would never yield a batch).
     #[error("no sentences to make training batches from")]
     NoSentences,

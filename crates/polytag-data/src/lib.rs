@@ -47,6 +47,7 @@ pub mod corpus;
 pub mod embeddings;
 pub mod encode;
 pub mod error;
+pub mod experiment;
 pub mod jsonl;
 pub mod labels;
 mod lines;
@@ -71,6 +72,9 @@ pub use embeddings::{
 };
 pub use encode::{EncodedSentence, Encoder};
 pub use error::{Error, Result};
+pub use experiment::{
+    DataError, DataErrors, DatasetData, ExperimentData, LoadedEmbedding, TRAINING_SCHEME,
+};
 pub use jsonl::{read_jsonl, JsonlOptions};
 pub use labels::{LabelVocab, UnseenLabel};
 pub use sample::{sample_corpus, Sample};

@@ -135,7 +135,7 @@ pub fn grouped(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -171,7 +171,12 @@ impl fmt::Display for CorpusStats {
                 .map(|(t, n)| format!("{t} {}", grouped(*n)))
                 .collect();
             let total: usize = self.entities.values().sum();
-            writeln!(f, "  entities: {} (total {})", parts.join(", "), grouped(total))?;
+            writeln!(
+                f,
+                "  entities: {} (total {})",
+                parts.join(", "),
+                grouped(total)
+            )?;
         } else if self.scheme.is_none() {
             let mut top: Vec<(&String, &usize)> = self.labels.iter().collect();
             top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -181,7 +186,11 @@ impl fmt::Display for CorpusStats {
                 .map(|(t, n)| format!("{t} {}", grouped(**n)))
                 .collect();
             let more = top.len().saturating_sub(20);
-            let tail = if more > 0 { format!(", … {more} more") } else { String::new() };
+            let tail = if more > 0 {
+                format!(", … {more} more")
+            } else {
+                String::new()
+            };
             writeln!(f, "  labels: {}{tail}", parts.join(", "))?;
         }
         if self.problems.is_empty() {
@@ -257,7 +266,9 @@ mod tests {
         assert_eq!(stats.entities.get("PER"), Some(&1));
         assert_eq!(stats.problems.len(), 1);
         assert_eq!(stats.problems[0].line, 8);
-        assert!(stats.problems[0].message.contains("`I-PER` cannot follow `O`"));
+        assert!(stats.problems[0]
+            .message
+            .contains("`I-PER` cannot follow `O`"));
     }
 
     #[test]
@@ -281,6 +292,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.conll");
         std::fs::write(&path, "-DOCSTART- -X- O O\n\n# c\nEU NNP B-NP B-ORG\n").unwrap();
-        assert_eq!(count_columns(&path, Separator::Whitespace).unwrap(), Some(4));
+        assert_eq!(
+            count_columns(&path, Separator::Whitespace).unwrap(),
+            Some(4)
+        );
     }
 }

@@ -428,6 +428,23 @@ impl FeatureVocab {
         }
     }
 
+    /// Every value of one feature column across corpora whose feature lists differ: each
+    /// `(corpus, feature_idx)` names where that column sits in that corpus's sentences (a
+    /// `feature_embedding` component shared by datasets that request different columns).
+    pub fn from_columns<'a>(columns: impl IntoIterator<Item = (&'a Corpus, usize)>) -> Self {
+        let mut counts = Counts::new();
+        for (corpus, feature_idx) in columns {
+            for sentence in &corpus.sentences {
+                for value in sentence.features.get(feature_idx).into_iter().flatten() {
+                    counts.add(value);
+                }
+            }
+        }
+        Self {
+            vocab: Vocab::from_counts(&RESERVED, &counts.0, 1),
+        }
+    }
+
     /// The id of `value`, or [`UNK`].
     pub fn id(&self, value: &str) -> u32 {
         self.vocab.id(value).unwrap_or(UNK)

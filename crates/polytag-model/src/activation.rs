@@ -3,7 +3,7 @@
 
 use burn::config::Config;
 use burn::prelude::*;
-use burn::tensor::activation::{relu, selu, tanh};
+use burn::tensor::activation::{relu, selu, sigmoid};
 
 /// A point-wise activation function.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -21,7 +21,7 @@ impl Activation {
     pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Activation::Relu => relu(x),
-            Activation::Tanh => tanh(x),
+            Activation::Tanh => fast_tanh(x),
             Activation::Selu => selu(x),
         }
     }
@@ -32,6 +32,41 @@ impl Activation {
             Activation::Relu => "relu",
             Activation::Tanh => "tanh",
             Activation::Selu => "selu",
+        }
+    }
+}
+
+/// tanh(x) computed as 2·σ(2x) − 1.
+///
+/// Why: on the flex CPU backend `tanh` goes through scalar libm and costs ~14 ns per element,
+/// `sigmoid` ~4 ns (measured on [38, 684]: 428 µs vs 125 µs forward, 672 µs vs 390 µs with
+/// backward). RNN training is bound by these element-wise passes, not by the matmuls. The
+/// identity is exact; in f32 the absolute error stays below ~1e-7 (the relative error grows
+/// only for |x| < 1e-4, where the value itself is tiny).
+pub fn fast_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    sigmoid(x * 2.0) * 2.0 - 1.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_tanh_matches_tanh() {
+        let device = Device::flex();
+        let xs: Vec<f32> = (-200..=200).map(|i| i as f32 * 0.05).collect();
+        let n = xs.len();
+        let got: Vec<f32> = fast_tanh(Tensor::<1>::from_data(
+            TensorData::new(xs.clone(), [n]),
+            &device,
+        ))
+        .try_to_vec_as()
+        .unwrap();
+        for (x, y) in xs.iter().zip(got) {
+            assert!(
+                (f64::from(*x).tanh() - f64::from(y)).abs() < 3e-7,
+                "{x}: {y}"
+            );
         }
     }
 }

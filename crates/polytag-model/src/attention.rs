@@ -19,7 +19,9 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{
+    Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, softmax};
 
@@ -111,7 +113,9 @@ impl AttentionConfig {
     /// Builds the stack (lazy parameters).
     pub fn init(&self, device: &Device) -> SelfAttention {
         SelfAttention {
-            blocks: (0..self.num_layers).map(|_| self.init_block(device)).collect(),
+            blocks: (0..self.num_layers)
+                .map(|_| self.init_block(device))
+                .collect(),
         }
     }
 
@@ -119,14 +123,19 @@ impl AttentionConfig {
     /// config path; here a mismatch falls back to one head rather than panicking.
     pub fn init_block(&self, device: &Device) -> AttentionBlock {
         let d = self.d_model;
-        let heads = if self.heads > 0 && d % self.heads == 0 {
+        let heads = if d.checked_rem(self.heads) == Some(0) {
             self.heads
         } else {
             1
         };
         let d_k = d / heads;
         let general = (self.scoring == Scoring::General).then(|| {
-            Initializer::XavierUniform { gain: 1.0 }.init_with([d_k, d_k], Some(d_k), Some(d_k), device)
+            Initializer::XavierUniform { gain: 1.0 }.init_with(
+                [d_k, d_k],
+                Some(d_k),
+                Some(d_k),
+                device,
+            )
         });
         AttentionBlock {
             query: LinearConfig::new(d, d).init(device),
@@ -197,11 +206,7 @@ impl AttentionBlock {
         };
         let key_pad = mask.clone().equal_elem(0.0).reshape([b, 1, 1, t]); // broadcast over h, queries
         let weights = softmax(scores.mask_fill(key_pad, NEG_LARGE), 3);
-        let context = weights
-            .clone()
-            .matmul(v)
-            .swap_dims(1, 2)
-            .reshape([b, t, d]); // heads merged back
+        let context = weights.clone().matmul(v).swap_dims(1, 2).reshape([b, t, d]); // heads merged back
 
         let out = self
             .norm_attention

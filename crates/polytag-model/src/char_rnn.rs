@@ -82,7 +82,9 @@ mod tests {
     #[test]
     fn padded_batch_gives_the_same_word_vectors_as_each_word_alone() {
         let device = Device::flex();
-        let enc = CharRnnConfig::new(12, 4, 3).with_cell(Cell::Gru).init(&device);
+        let enc = CharRnnConfig::new(12, 4, 3)
+            .with_cell(Cell::Gru)
+            .init(&device);
         // sentence 0: words "3 4 5" and "6"; sentence 1: word "7 8"; chars padded to 5
         let mut ids = vec![0i64; 2 * 2 * 5];
         ids[..3].copy_from_slice(&[3, 4, 5]);

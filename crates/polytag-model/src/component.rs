@@ -29,12 +29,11 @@ pub enum ComponentConfig {
         /// Initial vectors, if a file was given.
         pretrained: Option<Vec<f32>>,
     },
-    /// Embedding of an extra input column.
+    /// Embedding of an extra input column (which one is per task:
+    /// [`crate::tagger::FeatureSlot::column`]).
     FeatureEmbedding {
         /// Table sizes and trainability.
         config: TokenEmbeddingConfig,
-        /// Which extra column of the input (index into [`crate::TaskInput::features`]).
-        column: usize,
     },
     /// Char CNN.
     CharCnn(CharCnnConfig),
@@ -125,7 +124,10 @@ impl ComponentConfig {
         let mut errors = Vec::new();
         let mut positive = |v: usize, what: &'static str| {
             if v == 0 {
-                errors.push(ModelError::ZeroSize { path: path.to_string(), what });
+                errors.push(ModelError::ZeroSize {
+                    path: path.to_string(),
+                    what,
+                });
             }
         };
         match self {
@@ -186,7 +188,10 @@ impl ComponentConfig {
                     positive(h, "hidden");
                 }
             }
-            ComponentConfig::Crf { config, constraints } => {
+            ComponentConfig::Crf {
+                config,
+                constraints,
+            } => {
                 positive(config.num_labels, "label count");
                 if let Some(c) = constraints {
                     if c.num_labels() != config.num_labels {
@@ -221,12 +226,14 @@ impl ComponentConfig {
     /// [`ModelError::PretrainedShape`] / [`ModelError::Constraints`] (named by `path`).
     pub fn init(self, path: &str, device: &Device) -> Result<Component> {
         Ok(match self {
-            ComponentConfig::Embedding { config, pretrained: Some(v) } => {
-                Component::Embedding(config.init_pretrained(v, path, device)?)
-            }
-            ComponentConfig::Embedding { config, pretrained: None } => {
-                Component::Embedding(config.init(device))
-            }
+            ComponentConfig::Embedding {
+                config,
+                pretrained: Some(v),
+            } => Component::Embedding(config.init_pretrained(v, path, device)?),
+            ComponentConfig::Embedding {
+                config,
+                pretrained: None,
+            } => Component::Embedding(config.init(device)),
             ComponentConfig::FeatureEmbedding { config, .. } => {
                 Component::FeatureEmbedding(config.init(device))
             }
@@ -236,7 +243,10 @@ impl ComponentConfig {
             ComponentConfig::Recurrent(c) => Component::Recurrent(c.init(device)),
             ComponentConfig::Attention(c) => Component::Attention(c.init(device)),
             ComponentConfig::Linear(c) => Component::Linear(c.init(device)),
-            ComponentConfig::Crf { config, constraints } => {
+            ComponentConfig::Crf {
+                config,
+                constraints,
+            } => {
                 let crf = config.init(device);
                 Component::Crf(match constraints {
                     Some(c) => crf.with_constraints(c, path)?,
@@ -250,7 +260,10 @@ impl ComponentConfig {
 
 fn dropout(errors: &mut Vec<ModelError>, path: &str, p: f64) {
     if !(0.0..1.0).contains(&p) {
-        errors.push(ModelError::Dropout { path: path.to_string(), value: p });
+        errors.push(ModelError::Dropout {
+            path: path.to_string(),
+            value: p,
+        });
     }
 }
 

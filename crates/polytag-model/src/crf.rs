@@ -51,8 +51,16 @@ impl CrfConstraints {
         path: &str,
     ) -> Result<Self> {
         let found = |n: usize, sq: bool| if sq { (n as f64).sqrt() as usize } else { n };
-        for (n, sq) in [(transitions.len(), true), (starts.len(), false), (ends.len(), false)] {
-            let want = if sq { num_labels * num_labels } else { num_labels };
+        for (n, sq) in [
+            (transitions.len(), true),
+            (starts.len(), false),
+            (ends.len(), false),
+        ] {
+            let want = if sq {
+                num_labels * num_labels
+            } else {
+                num_labels
+            };
             if n != want {
                 return Err(ModelError::Constraints {
                     path: path.to_string(),
@@ -61,7 +69,12 @@ impl CrfConstraints {
                 });
             }
         }
-        Ok(Self { num_labels, transitions, starts, ends })
+        Ok(Self {
+            num_labels,
+            transitions,
+            starts,
+            ends,
+        })
     }
 
     /// Number of labels covered.
@@ -125,7 +138,10 @@ impl CrfConfig {
     /// Builds an unconstrained CRF (lazy parameters).
     pub fn init(&self, device: &Device) -> Crf {
         let l = self.num_labels;
-        let init = Initializer::Uniform { min: -0.1, max: 0.1 };
+        let init = Initializer::Uniform {
+            min: -0.1,
+            max: 0.1,
+        };
         Crf {
             transitions: init.init([l, l], device),
             start: init.init([l], device),
@@ -175,8 +191,10 @@ impl Crf {
                     TensorData::new(forbidden(&c.transitions), [l, l]),
                     &device,
                 );
-                let fs =
-                    Tensor::<1, Bool>::from_data(TensorData::new(forbidden(&c.starts), [l]), &device);
+                let fs = Tensor::<1, Bool>::from_data(
+                    TensorData::new(forbidden(&c.starts), [l]),
+                    &device,
+                );
                 let fe =
                     Tensor::<1, Bool>::from_data(TensorData::new(forbidden(&c.ends), [l]), &device);
                 (
@@ -270,8 +288,10 @@ impl Crf {
     /// [`ModelError::Read`] if the device cannot be read.
     pub fn lattice(&self) -> Result<Lattice> {
         let read = |t: Tensor<2>| {
-            t.try_to_vec_as::<f32>()
-                .map_err(|source| ModelError::Read { what: "crf scores", source })
+            t.try_to_vec_as::<f32>().map_err(|source| ModelError::Read {
+                what: "crf scores",
+                source,
+            })
         };
         let trans = read(self.transitions.val())?;
         let start = read(self.start.val().unsqueeze::<2>())?;
@@ -328,7 +348,10 @@ pub(crate) fn per_sentence<R>(
     let [b, t, l] = emissions.dims();
     let em: Vec<f32> = emissions
         .try_to_vec_as()
-        .map_err(|source| ModelError::Read { what: "emissions", source })?;
+        .map_err(|source| ModelError::Read {
+            what: "emissions",
+            source,
+        })?;
     Ok(lengths
         .iter()
         .take(b)

@@ -7,44 +7,20 @@
 //! (burn-0.22-notes §1). Training wraps the result in `.autodiff()`.
 
 use burn::prelude::*;
+use polytag_config::DeviceKind;
 
 use crate::error::{ModelError, Result};
 
-/// The device a run asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeviceChoice {
-    /// The flex CPU backend.
-    Cpu,
-    /// wgpu (Vulkan / Metal / DX12 / GL); needs `--features wgpu`.
-    Wgpu,
-    /// CUDA device 0; needs `--features cuda`.
-    Cuda,
-    /// The first backend compiled in, by burn's priority.
-    Auto,
-}
-
-impl DeviceChoice {
-    /// The config spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            DeviceChoice::Cpu => "cpu",
-            DeviceChoice::Wgpu => "wgpu",
-            DeviceChoice::Cuda => "cuda",
-            DeviceChoice::Auto => "auto",
-        }
-    }
-}
-
-/// The burn device for a choice (without autodiff).
+/// The burn device for `training.device` (without autodiff).
 ///
 /// # Errors
 /// [`ModelError::DeviceFeature`] when the backend was not compiled in, naming the feature.
-pub fn select_device(choice: DeviceChoice) -> Result<Device> {
-    match choice {
-        DeviceChoice::Cpu => Ok(Device::flex()),
-        DeviceChoice::Auto => Ok(Device::default()),
-        DeviceChoice::Wgpu => wgpu(),
-        DeviceChoice::Cuda => cuda(),
+pub fn select_device(kind: DeviceKind) -> Result<Device> {
+    match kind {
+        DeviceKind::Cpu => Ok(Device::flex()),
+        DeviceKind::Auto => Ok(Device::default()),
+        DeviceKind::Wgpu => wgpu(),
+        DeviceKind::Cuda => cuda(),
     }
 }
 
@@ -55,7 +31,10 @@ fn wgpu() -> Result<Device> {
 
 #[cfg(not(feature = "wgpu"))]
 fn wgpu() -> Result<Device> {
-    Err(ModelError::DeviceFeature { device: "wgpu", feature: "wgpu" })
+    Err(ModelError::DeviceFeature {
+        device: "wgpu",
+        feature: "wgpu",
+    })
 }
 
 #[cfg(feature = "cuda")]
@@ -65,7 +44,10 @@ fn cuda() -> Result<Device> {
 
 #[cfg(not(feature = "cuda"))]
 fn cuda() -> Result<Device> {
-    Err(ModelError::DeviceFeature { device: "cuda", feature: "cuda" })
+    Err(ModelError::DeviceFeature {
+        device: "cuda",
+        feature: "cuda",
+    })
 }
 
 #[cfg(test)]
@@ -74,19 +56,22 @@ mod tests {
 
     #[test]
     fn cpu_is_flex_and_missing_backends_name_their_feature() {
-        let device = select_device(DeviceChoice::Cpu).unwrap();
+        let device = select_device(DeviceKind::Cpu).unwrap();
         assert_eq!(device, Device::flex());
         #[cfg(not(feature = "cuda"))]
         assert_eq!(
-            select_device(DeviceChoice::Cuda).unwrap_err().to_string(),
+            select_device(DeviceKind::Cuda).unwrap_err().to_string(),
             "device cuda needs polytag built with the cargo feature `cuda` \
              (cargo build --release --features cuda)"
         );
         #[cfg(not(feature = "wgpu"))]
         assert!(matches!(
-            select_device(DeviceChoice::Wgpu),
-            Err(ModelError::DeviceFeature { feature: "wgpu", .. })
+            select_device(DeviceKind::Wgpu),
+            Err(ModelError::DeviceFeature {
+                feature: "wgpu",
+                ..
+            })
         ));
-        assert!(select_device(DeviceChoice::Auto).is_ok());
+        assert!(select_device(DeviceKind::Auto).is_ok());
     }
 }

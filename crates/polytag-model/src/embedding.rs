@@ -39,13 +39,16 @@ impl TokenEmbeddingConfig {
     /// seed-systems A.2), padding row zeroed. Initialisation is lazy (burn-0.22-notes §7).
     pub fn init(&self, device: &Device) -> TokenEmbedding {
         let vocab = self.vocab_size;
-        let weight = Initializer::Normal { mean: 0.0, std: 1.0 }
-            .init([self.vocab_size, self.dimension], device)
-            .init_mapper(move |w: Tensor<2>| {
-                let keep = non_padding_rows(vocab, &w.device());
-                w * keep
-            })
-            .set_require_grad(self.trainable);
+        let weight = Initializer::Normal {
+            mean: 0.0,
+            std: 1.0,
+        }
+        .init([self.vocab_size, self.dimension], device)
+        .init_mapper(move |w: Tensor<2>| {
+            let keep = non_padding_rows(vocab, &w.device());
+            w * keep
+        })
+        .set_require_grad(self.trainable);
         TokenEmbedding { weight }
     }
 

@@ -123,7 +123,9 @@ pub enum ModelError {
         found: usize,
     },
     /// Scheme constraints asked for, but the labels do not follow the scheme.
-    #[error("{path}: cannot derive transition constraints: label \"{label}\" is not a {scheme} tag")]
+    #[error(
+        "{path}: cannot derive transition constraints: label \"{label}\" is not a {scheme} tag"
+    )]
     SchemeLabel {
         /// Config path of the crf component.
         path: String,
@@ -131,6 +133,30 @@ pub enum ModelError {
         label: String,
         /// The scheme's name.
         scheme: &'static str,
+    },
+    /// Scheme constraints asked for a CRF whose task has plain (non-chunk) labels.
+    #[error("{path}: crf \"{name}\" asks for scheme constraints, but the labels of tasks[{task}] have no tag scheme")]
+    NoScheme {
+        /// Config path of the crf component.
+        path: String,
+        /// Its name.
+        name: String,
+        /// The task without a scheme.
+        task: usize,
+    },
+    /// Scheme constraints asked for a CRF shared by tasks in different schemes.
+    #[error("{path}: scheme constraints need one tag scheme, but tasks[{first_task}] uses {first} and tasks[{second_task}] uses {second}")]
+    SchemeMismatch {
+        /// Config path of the crf component.
+        path: String,
+        /// The first task's scheme.
+        first: &'static str,
+        /// The first task.
+        first_task: usize,
+        /// The other scheme.
+        second: &'static str,
+        /// The task using it.
+        second_task: usize,
     },
     /// A task index out of range in a call to [`crate::Model`].
     #[error("task index {task} out of range: the model has {num_tasks} tasks")]

@@ -52,6 +52,9 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::module::Param;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     /// W_g = 0, b_g = [0, ln 3]: g = [0.5, 0.75]; u = [1, 1], s = [3, 5]:
     /// emission = [0.5·3 + 0.5·1, 0.75·5 + 0.25·1] = [2, 4].
@@ -67,6 +70,72 @@ mod tests {
         let u = Tensor::<3>::from_floats([[[1.0, 1.0]]], &device);
         let s = Tensor::<3>::from_floats([[[3.0, 5.0]]], &device);
         let e: Vec<f32> = gate.mix(h, u, s).try_to_vec_as().unwrap();
-        assert!((e[0] - 2.0).abs() < 1e-6 && (e[1] - 4.0).abs() < 1e-5, "{e:?}");
+        assert!(
+            (e[0] - 2.0).abs() < 1e-6 && (e[1] - 4.0).abs() < 1e-5,
+            "{e:?}"
+        );
+    }
+
+    /// Directional finite-difference check of loss = Σ r ⊙ mix(h, u, s) with respect to the
+    /// gate weight, gate bias, h, u and s at once: (f(θ + εv) − f(θ − εv)) / 2ε ≈ ⟨∇f, v⟩.
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let device = Device::flex().autodiff();
+        let (b, t, d, l) = (2, 3, 4, 5);
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut draw =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect() };
+        let sizes = [d * l, l, b * t * d, b * t * l, b * t * l];
+        let theta: Vec<Vec<f32>> = sizes.iter().map(|&n| draw(n)).collect();
+        let dir: Vec<Vec<f32>> = sizes.iter().map(|&n| draw(n)).collect();
+        let r = draw(b * t * l);
+        let eval = |eps: f32| -> (f64, Vec<f32>) {
+            let v: Vec<Vec<f32>> = theta
+                .iter()
+                .zip(&dir)
+                .map(|(x, dv)| x.iter().zip(dv).map(|(a, c)| a + eps * c).collect())
+                .collect();
+            let mut gate = GateConfig::new(d, l).init(&device);
+            gate.linear.weight = Param::from_data(TensorData::new(v[0].clone(), [d, l]), &device);
+            gate.linear.bias = Some(Param::from_data(
+                TensorData::new(v[1].clone(), [l]),
+                &device,
+            ));
+            let t3 = |x: &Vec<f32>, w: usize| {
+                Tensor::<3>::from_data(TensorData::new(x.clone(), [b, t, w]), &device)
+                    .require_grad()
+            };
+            let (h, u, s) = (t3(&v[2], d), t3(&v[3], l), t3(&v[4], l));
+            let rr = Tensor::<3>::from_data(TensorData::new(r.clone(), [b, t, l]), &device);
+            let loss = (gate.mix(h.clone(), u.clone(), s.clone()) * rr).sum();
+            let value = f64::from(loss.clone().into_scalar::<f32>());
+            let grads = loss.backward();
+            let mut g: Vec<f32> = gate
+                .linear
+                .weight
+                .grad(&grads)
+                .unwrap()
+                .try_to_vec_as()
+                .unwrap();
+            let bias = gate.linear.bias.as_ref().unwrap();
+            g.extend(bias.grad(&grads).unwrap().try_to_vec_as::<f32>().unwrap());
+            for x in [h, u, s] {
+                g.extend(x.grad(&grads).unwrap().try_to_vec_as::<f32>().unwrap());
+            }
+            (value, g)
+        };
+        let (_, g) = eval(0.0);
+        let v = dir.concat();
+        let analytic: f64 = g
+            .iter()
+            .zip(&v)
+            .map(|(a, c)| f64::from(*a) * f64::from(*c))
+            .sum();
+        let eps = 1e-2;
+        let numeric = (eval(eps).0 - eval(-eps).0) / (2.0 * f64::from(eps));
+        assert!(
+            (analytic - numeric).abs() < 1e-2 * analytic.abs().max(1.0),
+            "analytic {analytic} vs numeric {numeric}"
+        );
     }
 }

@@ -76,7 +76,9 @@ mod tests {
             .init(&device);
         hw.layers[0].weight = hw.layers[0].weight.clone().map(|w| w.zeros_like());
         hw.layers[0].bias = hw.layers[0].bias.clone().map(|p| {
-            p.map(|b| Tensor::from_data(TensorData::new(vec![1f32, 1.0, 0.0, 0.0], [4]), &b.device()))
+            p.map(|b| {
+                Tensor::from_data(TensorData::new(vec![1f32, 1.0, 0.0, 0.0], [4]), &b.device())
+            })
         });
         let x = Tensor::<2>::from_floats([[3.0, -1.0]], &device);
         let y: Vec<f32> = hw.forward(x).try_to_vec_as().unwrap();

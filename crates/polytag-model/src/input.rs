@@ -43,7 +43,14 @@ impl TaskInput {
     ) -> Self {
         let [_, t] = words.dims();
         let mask = length_mask(&lengths, t, &words.device());
-        Self { words, chars, features, mask, lengths, labels }
+        Self {
+            words,
+            chars,
+            features,
+            mask,
+            lengths,
+            labels,
+        }
     }
 
     /// Tensors of a polytag-data batch on `device` (labels only if the batch has them).
@@ -56,7 +63,11 @@ impl TaskInput {
             if v.len() == shape.iter().product::<usize>() {
                 Ok(())
             } else {
-                Err(ModelError::InputShape { what, expected: shape, found: vec![v.len()] })
+                Err(ModelError::InputShape {
+                    what,
+                    expected: shape,
+                    found: vec![v.len()],
+                })
             }
         };
         check("words", &batch.words, vec![b, t])?;
@@ -70,7 +81,11 @@ impl TaskInput {
         let input = Self::new(
             ids(&batch.words, [b, t], device),
             ids(&batch.chars, [b, t, l], device),
-            batch.features.iter().map(|f| ids(f, [b, t], device)).collect(),
+            batch
+                .features
+                .iter()
+                .map(|f| ids(f, [b, t], device))
+                .collect(),
             batch.lengths.clone(),
             batch.has_labels.then(|| ids(&batch.labels, [b, t], device)),
         );
@@ -95,7 +110,11 @@ impl TaskInput {
             if found == expected {
                 Ok(())
             } else {
-                Err(ModelError::InputShape { what, expected, found })
+                Err(ModelError::InputShape {
+                    what,
+                    expected,
+                    found,
+                })
             }
         };
         let [cb, ct, cl] = self.chars.dims();
@@ -114,7 +133,11 @@ impl TaskInput {
         }
         for (sentence, &length) in self.lengths.iter().enumerate() {
             if length == 0 || length > t {
-                return Err(ModelError::InputLength { sentence, length, max_len: t });
+                return Err(ModelError::InputLength {
+                    sentence,
+                    length,
+                    max_len: t,
+                });
             }
         }
         Ok(())
@@ -159,16 +182,25 @@ mod tests {
         let mut b = batch();
         b.chars.pop();
         let err = TaskInput::from_batch(&b, &device).unwrap_err();
-        assert_eq!(err.to_string(), "task input chars has shape [11], expected [2, 3, 2]");
+        assert_eq!(
+            err.to_string(),
+            "task input chars has shape [11], expected [2, 3, 2]"
+        );
         let mut b = batch();
         b.lengths = vec![3, 0];
         let err = TaskInput::from_batch(&b, &device).unwrap_err();
-        assert_eq!(err.to_string(), "task input sentence 1 has length 0, expected 1..=3");
+        assert_eq!(
+            err.to_string(),
+            "task input sentence 1 has length 0, expected 1..=3"
+        );
         let mut b = batch();
         b.lengths = vec![3];
         assert!(matches!(
             TaskInput::from_batch(&b, &device),
-            Err(ModelError::InputShape { what: "lengths", .. })
+            Err(ModelError::InputShape {
+                what: "lengths",
+                ..
+            })
         ));
     }
 }

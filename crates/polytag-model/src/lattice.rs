@@ -33,8 +33,9 @@ pub struct ScoredPath {
 
 impl Lattice {
     /// A lattice from f32 scores (as read from the device). `allowed` entries that are false
-    /// become −∞. Lengths must be `L²`, `L`, `L` (the CRF guarantees it).
-    pub fn new(
+    /// become −∞. Lengths must be `L²`, `L`, `L`: only [`crate::crf::Crf::lattice`] builds
+    /// one, from its own parameters.
+    pub(crate) fn new(
         num_labels: usize,
         trans: &[f32],
         start: &[f32],
@@ -68,10 +69,14 @@ impl Lattice {
         }
     }
 
-    /// The same scores with every constraint lifted (−∞ → 0 is wrong: the learned score is
-    /// lost, so we keep finite entries and give forbidden ones a large finite penalty).
+    /// The same scores with every constraint turned into a large finite penalty, so that a
+    /// path exists even when the constraints leave none (the fallback of decoding).
     fn relaxed(&self) -> Self {
-        let relax = |v: &[f64]| v.iter().map(|&x| if x.is_finite() { x } else { -1e4 }).collect();
+        let relax = |v: &[f64]| {
+            v.iter()
+                .map(|&x| if x.is_finite() { x } else { -1e4 })
+                .collect()
+        };
         Lattice {
             num_labels: self.num_labels,
             trans: relax(&self.trans),
@@ -89,17 +94,26 @@ impl Lattice {
         self.trans[from * self.num_labels + to]
     }
 
-    /// Score of one path; `em` holds `n × L` emissions (row-major), `path` n labels.
+    /// Score of one path; `em` holds `n × L` emissions (row-major), `path` n labels. A label
+    /// id out of range, or a path longer than the emissions, scores −∞.
     pub fn score(&self, em: &[f32], path: &[u32]) -> f64 {
         let l = self.num_labels;
         let mut s = 0.0;
+        let mut prev: Option<usize> = None;
         for (i, &y) in path.iter().enumerate() {
             let y = y as usize;
-            s += f64::from(em[i * l + y]);
-            s += if i == 0 { self.start[y] } else { self.t(path[i - 1] as usize, y) };
+            let (Some(&e), true) = (em.get(i * l + y), y < l) else {
+                return f64::NEG_INFINITY;
+            };
+            s += f64::from(e);
+            s += match prev {
+                None => self.start[y],
+                Some(p) => self.t(p, y),
+            };
+            prev = Some(y);
         }
-        if let Some(&last) = path.last() {
-            s += self.end[last as usize];
+        if let Some(last) = prev {
+            s += self.end[last];
         }
         s
     }
@@ -110,7 +124,7 @@ impl Lattice {
     /// of the unconstrained lattice is returned instead of an arbitrary one.
     pub fn viterbi(&self, em: &[f32]) -> Vec<u32> {
         let l = self.num_labels;
-        let n = if l == 0 { 0 } else { em.len() / l };
+        let n = em.len().checked_div(l).unwrap_or(0);
         if n == 0 {
             return Vec::new();
         }
@@ -158,7 +172,7 @@ impl Lattice {
     /// lattice node keeps its k best partial paths). Fewer than `k` if fewer paths exist.
     pub fn nbest(&self, em: &[f32], k: usize) -> Vec<ScoredPath> {
         let l = self.num_labels;
-        let n = if l == 0 { 0 } else { em.len() / l };
+        let n = em.len().checked_div(l).unwrap_or(0);
         if n == 0 || k == 0 {
             return Vec::new();
         }
@@ -176,7 +190,11 @@ impl Lattice {
                 .map(|j| {
                     let s = self.start[j] + f64::from(em[j]);
                     if s.is_finite() {
-                        vec![Entry { score: s, prev_label: 0, prev_rank: 0 }]
+                        vec![Entry {
+                            score: s,
+                            prev_label: 0,
+                            prev_rank: 0,
+                        }]
                     } else {
                         Vec::new()
                     }
@@ -251,9 +269,7 @@ impl Lattice {
         for t in 1..n {
             let prev = &alpha[t - 1];
             let row = (0..l)
-                .map(|j| {
-                    lse((0..l).map(|i| prev[i] + self.t(i, j))) + f64::from(em[t * l + j])
-                })
+                .map(|j| lse((0..l).map(|i| prev[i] + self.t(i, j))) + f64::from(em[t * l + j]))
                 .collect();
             alpha.push(row);
         }
@@ -263,7 +279,7 @@ impl Lattice {
     /// log Z: log-sum-exp of the scores of all allowed paths (−∞ for zero tokens).
     pub fn log_partition(&self, em: &[f32]) -> f64 {
         let l = self.num_labels;
-        let n = if l == 0 { 0 } else { em.len() / l };
+        let n = em.len().checked_div(l).unwrap_or(0);
         if n == 0 {
             return f64::NEG_INFINITY;
         }
@@ -275,7 +291,7 @@ impl Lattice {
     /// Each row sums to 1. With no allowed path, the unconstrained lattice's marginals.
     pub fn marginals(&self, em: &[f32]) -> Vec<f32> {
         let l = self.num_labels;
-        let n = if l == 0 { 0 } else { em.len() / l };
+        let n = em.len().checked_div(l).unwrap_or(0);
         if n == 0 {
             return Vec::new();
         }
@@ -288,9 +304,9 @@ impl Lattice {
         beta[n - 1].clone_from(&self.end);
         for t in (0..n - 1).rev() {
             for i in 0..l {
-                beta[t][i] = lse(
-                    (0..l).map(|j| self.t(i, j) + f64::from(em[(t + 1) * l + j]) + beta[t + 1][j]),
-                );
+                beta[t][i] =
+                    lse((0..l)
+                        .map(|j| self.t(i, j) + f64::from(em[(t + 1) * l + j]) + beta[t + 1][j]));
             }
         }
         let mut out = Vec::with_capacity(n * l);
@@ -319,7 +335,11 @@ mod tests {
     /// All paths of a lattice with `n` tokens, by enumeration.
     pub(crate) fn all_paths(l: usize, n: usize) -> Vec<Vec<u32>> {
         (0..l.pow(n as u32))
-            .map(|code| (0..n).map(|i| ((code / l.pow(i as u32)) % l) as u32).collect())
+            .map(|code| {
+                (0..n)
+                    .map(|i| ((code / l.pow(i as u32)) % l) as u32)
+                    .collect()
+            })
             .collect()
     }
 
@@ -358,6 +378,9 @@ mod tests {
         let total: f64 = best.iter().map(|p| f64::from(p.log_prob).exp()).sum();
         assert!((total - 1.0).abs() < 1e-6);
         assert_eq!(all_paths(2, 2).len(), 4);
+        assert_eq!(lat.score(&em, &[1, 0]), 4.0);
+        assert_eq!(lat.score(&em, &[2, 0]), f64::NEG_INFINITY);
+        assert_eq!(lat.score(&em, &[1, 0, 0]), f64::NEG_INFINITY);
     }
 
     #[test]

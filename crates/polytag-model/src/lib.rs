@@ -1,8 +1,67 @@
-//! polytag-model: burn components, the builder and task models.
+//! polytag-model: the burn side of polytag — components, task models and the builder.
+//!
+//! It receives a resolved [`polytag_config::Experiment`] plus what only the data knows
+//! ([`BuildInputs`]: vocabulary sizes, pretrained vectors, label sets) and hands on a
+//! [`Model`]: every config component built once ([`component::Component`]), one head per task
+//! (its gate and dropouts), and per task a wiring of component indices
+//! ([`tagger::TaskWiring`]). Sharing is declared in the config by naming a component in several
+//! tasks; it exists once in the model tree (burn-0.22-notes §2). Batches arrive as
+//! [`polytag_data::Batch`] ids and become tensors in [`TaskInput::from_batch`].
+//!
+//! One file per concept: [`embedding`], [`char_cnn`], [`char_rnn`], [`highway`], [`rnn`] (one
+//! masked recurrence for LSTM / GRU / RNN), [`attention`], [`linear`] and [`gated_output`]
+//! (output layers and the per-task gate), [`crf`] and [`softmax`] (decoders), [`lattice`]
+//! (exact Viterbi / n-best / marginals on the host), [`builder`], [`tagger`], [`device`].
+//!
+//! ```
+//! use burn::prelude::*;
+//! use polytag_model::component::ComponentConfig;
+//! use polytag_model::crf::CrfConfig;
+//! use polytag_model::linear::OutputLayerConfig;
+//! use polytag_model::rnn::{Cell, RecurrentConfig};
+//! use polytag_model::tagger::{FeatureSlot, NamedComponent, Slot, TaskWiring};
+//! use polytag_model::{ModelConfig, TaskInput, TokenEmbeddingConfig};
+//!
+//! let named = |i: usize, name: &str, config| NamedComponent {
+//!     name: name.into(), path: format!("components[{i}]"), config,
+//! };
+//! let slot = |component: usize, key: &str| Slot { component, path: format!("tasks[0].model.{key}") };
+//! let config = ModelConfig {
+//!     components: vec![
+//!         named(0, "emb", ComponentConfig::Embedding {
+//!             config: TokenEmbeddingConfig::new(10, 4), pretrained: None }),
+//!         named(1, "lstm", ComponentConfig::Recurrent(RecurrentConfig::new(4, 3, Cell::Lstm))),
+//!         named(2, "out", ComponentConfig::Linear(OutputLayerConfig::new(6, 2))),
+//!         named(3, "crf", ComponentConfig::Crf { config: CrfConfig::new(2), constraints: None }),
+//!     ],
+//!     tasks: vec![TaskWiring {
+//!         name: "ner".into(), path: "tasks[0]".into(), num_labels: 2,
+//!         features: vec![FeatureSlot { slot: slot(0, "word_embed"), highway: None, column: None }],
+//!         encoders: vec![slot(1, "lstm")],
+//!         universal: Some(slot(2, "univ_layer")), specific: None, decoder: slot(3, "crf"),
+//!         feature_dropout: 0.0, encoder_dropout: 0.0, linear_dropout: 0.0,
+//!     }],
+//! };
+//! let device = Device::flex();
+//! let model = config.init(&device)?;
+//! let input = TaskInput::new(
+//!     Tensor::from_data([[2, 3, 4], [5, 6, 0]], &device), // word ids, 0 = padding
+//!     Tensor::<3, Int>::zeros([2, 3, 1], &device),        // no char encoder here
+//!     vec![],
+//!     vec![3, 2],                                         // sentence lengths
+//!     Some(Tensor::from_data([[0, 1, 1], [1, 0, 0]], &device)),
+//! );
+//! let loss = model.loss(0, &input)?;                      // mean sentence NLL, [1]
+//! assert!(loss.into_scalar::<f32>() > 0.0);
+//! let paths = model.decode(0, &input)?;                   // exact Viterbi per sentence
+//! assert_eq!((paths[0].len(), paths[1].len()), (3, 2));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod activation;
 pub mod attention;
+pub mod builder;
 pub mod char_cnn;
 pub mod char_rnn;
 pub mod component;
@@ -23,7 +82,11 @@ pub mod tagger;
 #[cfg(test)]
 mod test_support;
 
+pub use builder::{build, model_config, BuildInputs, TaskLabels};
+pub use device::select_device;
 pub use embedding::{TokenEmbedding, TokenEmbeddingConfig};
 pub use error::{BuildErrors, ModelError, Result};
 pub use input::TaskInput;
+pub use lattice::ScoredPath;
+pub use summary::ModelSummary;
 pub use tagger::{Model, ModelConfig};

@@ -82,7 +82,9 @@ mod tests {
         let x = Tensor::<3>::ones([2, 3, 6], &device);
         let plain = OutputLayerConfig::new(6, 4).init(&device);
         assert_eq!(plain.forward(x.clone()).dims(), [2, 3, 4]);
-        let mlp = OutputLayerConfig::new(6, 4).with_hidden(Some(5)).init(&device);
+        let mlp = OutputLayerConfig::new(6, 4)
+            .with_hidden(Some(5))
+            .init(&device);
         assert_eq!(mlp.forward(x).dims(), [2, 3, 4]);
         assert_eq!((mlp.d_input(), mlp.d_output()), (6, 4));
     }

@@ -54,7 +54,9 @@ fn split_steps(x: Tensor<3>, out: &mut Vec<Tensor<2>>) {
 pub fn step_pads(mask: &Tensor<2>) -> Vec<Tensor<2, Bool>> {
     let [_, t] = mask.dims();
     let pads = mask.clone().equal_elem(0.0);
-    (0..t).map(|i| pads.clone().slice(s![.., i..i + 1])).collect()
+    (0..t)
+        .map(|i| pads.clone().slice(s![.., i..i + 1]))
+        .collect()
 }
 
 #[cfg(test)]

@@ -92,7 +92,9 @@ impl SoftmaxDecoder {
         k: usize,
     ) -> Result<Vec<Vec<ScoredPath>>> {
         let lattice = Lattice::independent(self.num_labels);
-        per_sentence(log_softmax(emissions, 2), lengths, |em| lattice.nbest(em, k))
+        per_sentence(log_softmax(emissions, 2), lengths, |em| {
+            lattice.nbest(em, k)
+        })
     }
 
     /// Softmax probabilities, per sentence `n × L` row-major.
@@ -123,11 +125,15 @@ mod tests {
         let labels = Tensor::<2, Int>::from_data([[1, 0, 1]], &device);
         let mask = length_mask(&[2], 3, &device);
         let plain = SoftmaxConfig::new(2).init();
-        let got = plain.loss(em.clone(), labels.clone(), mask.clone()).into_scalar::<f32>();
+        let got = plain
+            .loss(em.clone(), labels.clone(), mask.clone())
+            .into_scalar::<f32>();
         let want = (-(0.75f32.ln()) - 0.25f32.ln()) / 2.0;
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");
         // weights [2, 1]: (1·(−ln ¾) + 2·(−ln ¼)) / 3
-        let weighted = SoftmaxConfig::new(2).with_class_weights(Some(vec![2.0, 1.0])).init();
+        let weighted = SoftmaxConfig::new(2)
+            .with_class_weights(Some(vec![2.0, 1.0]))
+            .init();
         let got = weighted.loss(em, labels, mask).into_scalar::<f32>();
         let want = (-(0.75f32.ln()) - 2.0 * 0.25f32.ln()) / 3.0;
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");

@@ -42,7 +42,11 @@ impl ModelSummary {
     pub fn new(components: Vec<ComponentSummary>, heads: Vec<HeadSummary>) -> Self {
         let total_params = components.iter().map(|c| c.params).sum::<usize>()
             + heads.iter().map(|h| h.params).sum::<usize>();
-        Self { components, heads, total_params }
+        Self {
+            components,
+            heads,
+            total_params,
+        }
     }
 }
 
@@ -66,32 +70,72 @@ impl fmt::Display for ModelSummary {
             .chain([16])
             .max()
             .unwrap_or(16);
-        let kind_w = self.components.iter().map(|c| c.kind.len()).chain([9]).max().unwrap_or(9);
-        writeln!(f, "{:<name_w$}  {:<kind_w$}  {:>12}  tasks", "component", "kind", "parameters")?;
+        let kind_w = self
+            .components
+            .iter()
+            .map(|c| c.kind.len())
+            .chain([9])
+            .max()
+            .unwrap_or(9);
+        writeln!(
+            f,
+            "{:<name_w$}  {:<kind_w$}  {:>12}  tasks",
+            "component", "kind", "parameters"
+        )?;
         for c in &self.components {
-            let tasks = if c.tasks.is_empty() { "(unused)".to_string() } else { c.tasks.join(", ") };
-            writeln!(f, "{:<name_w$}  {:<kind_w$}  {:>12}  {tasks}", c.name, c.kind, thousands(c.params))?;
+            let tasks = if c.tasks.is_empty() {
+                "(unused)".to_string()
+            } else {
+                c.tasks.join(", ")
+            };
+            writeln!(
+                f,
+                "{:<name_w$}  {:<kind_w$}  {:>12}  {tasks}",
+                c.name,
+                c.kind,
+                thousands(c.params)
+            )?;
         }
         if !self.heads.is_empty() {
-            writeln!(f, "{:<name_w$}  {:<kind_w$}  {:>12}", "task head", "", "parameters")?;
+            writeln!(
+                f,
+                "{:<name_w$}  {:<kind_w$}  {:>12}",
+                "task head", "", "parameters"
+            )?;
             for h in &self.heads {
                 let what = if h.params > 0 { "gate" } else { "-" };
-                writeln!(f, "{:<name_w$}  {:<kind_w$}  {:>12}", h.task, what, thousands(h.params))?;
+                writeln!(
+                    f,
+                    "{:<name_w$}  {:<kind_w$}  {:>12}",
+                    h.task,
+                    what,
+                    thousands(h.params)
+                )?;
             }
         }
-        write!(f, "{:<w$}  {:>12}", "total parameters", thousands(self.total_params), w = name_w + 2 + kind_w)
+        write!(
+            f,
+            "{:<w$}  {:>12}",
+            "total parameters",
+            thousands(self.total_params),
+            w = name_w + 2 + kind_w
+        )
     }
 }
 
 /// `1234567` → `1,234,567`.
 fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
+    let digits = n.to_string();
+    let first = match digits.len() % 3 {
+        0 => 3,
+        r => r,
+    };
+    let mut out = digits[..first].to_string();
+    let mut rest = &digits[first..];
+    while !rest.is_empty() {
+        out.push(',');
+        out.push_str(&rest[..3]);
+        rest = &rest[3..];
     }
     out
 }
@@ -110,15 +154,26 @@ mod tests {
                     params: 1_234_567,
                     tasks: vec!["ner".into(), "pos".into()],
                 },
-                ComponentSummary { name: "spare".into(), kind: "linear", params: 10, tasks: vec![] },
+                ComponentSummary {
+                    name: "spare".into(),
+                    kind: "linear",
+                    params: 10,
+                    tasks: vec![],
+                },
             ],
-            vec![HeadSummary { task: "ner".into(), params: 33 }],
+            vec![HeadSummary {
+                task: "ner".into(),
+                params: 33,
+            }],
         );
         assert_eq!(s.total_params, 1_234_610);
         let text = s.to_string();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 6);
-        assert_eq!(lines[1], "lstm              lstm          1,234,567  ner, pos");
+        assert_eq!(
+            lines[1],
+            "lstm              lstm          1,234,567  ner, pos"
+        );
         assert!(lines[2].ends_with("(unused)"));
         assert_eq!(lines[4], "ner               gate                 33");
         assert_eq!(lines[5], "total parameters                1,234,610");

@@ -7,9 +7,10 @@
 //!    `highway`), concatenated in order (the paper: `[word ; char]`);
 //! 2. feature dropout (`embed_dropout`);
 //! 3. encoders in order (`lstm`/`gru`/`rnn`, `attention`, position-wise `highway`);
-//! 4. encoder dropout (`lstm_dropout`);
-//! 5. emissions: the universal layer, or with a specific layer the task's gated mixture
-//!    g·specific + (1 − g)·universal (the gate lives in the task head, never shared);
+//! 4. encoder dropout (`lstm_dropout`), then `linear_dropout` (the paper accepted it and never
+//!    applied it, seed-systems A.1 [QUIRK]; polytag applies it);
+//! 5. emissions: the universal or the specific layer alone, or with both the task's gated
+//!    mixture g·specific + (1 − g)·universal (the gate lives in the task head, never shared);
 //! 6. the decoder: `crf` or `softmax`.
 //!
 //! The paper's `lstm_crf` is the wiring features = [word_embed, char_embed (+ char_highway)],
@@ -49,6 +50,9 @@ pub struct FeatureSlot {
     pub slot: Slot,
     /// A highway on its output.
     pub highway: Option<Slot>,
+    /// For a `feature_embedding`: which of [`TaskInput::features`] it reads (per task: the
+    /// extra columns kept for a dataset depend on all its tasks).
+    pub column: Option<usize>,
 }
 
 /// How one task is wired from the components.
@@ -65,8 +69,8 @@ pub struct TaskWiring {
     /// Encoders, applied in this order.
     pub encoders: Vec<Slot>,
     /// Universal output layer.
-    pub universal: Slot,
-    /// Language-specific output layer (then the task gets a gate).
+    pub universal: Option<Slot>,
+    /// Language-specific output layer (with a universal one too, the task gets a gate).
     pub specific: Option<Slot>,
     /// `crf` or `softmax`.
     pub decoder: Slot,
@@ -74,6 +78,8 @@ pub struct TaskWiring {
     pub feature_dropout: f64,
     /// Dropout after the last encoder (`lstm_dropout`).
     pub encoder_dropout: f64,
+    /// Dropout right before the output layers (`linear_dropout`).
+    pub linear_dropout: f64,
 }
 
 /// A component to build, with its name and config path.
@@ -97,15 +103,13 @@ pub struct ModelConfig {
     pub tasks: Vec<TaskWiring>,
 }
 
-/// Name, path and input column of a built component (not saved: rebuilt from the config).
+/// Name and path of a built component (not saved: rebuilt from the config).
 #[derive(Clone, Debug)]
 pub struct ComponentInfo {
     /// Unique name.
     pub name: String,
     /// Config path.
     pub path: String,
-    /// For a feature embedding: the input column it reads.
-    pub column: Option<usize>,
 }
 
 /// What a task owns alone: its gate and its dropouts.
@@ -117,6 +121,8 @@ pub struct TaskHead {
     pub feature_dropout: Dropout,
     /// Dropout after the encoders.
     pub encoder_dropout: Dropout,
+    /// Dropout before the output layers.
+    pub linear_dropout: Dropout,
 }
 
 /// All tasks' parameters: every component once, one head per task.
@@ -162,18 +168,34 @@ impl ModelConfig {
     }
 
     fn check_task(&self, task: &TaskWiring, errors: &mut Vec<ModelError>) {
-        let wrong = |slot: &Slot, c: &NamedComponent, expected: &'static str| ModelError::WrongKind {
-            path: slot.path.clone(),
-            name: c.name.clone(),
-            expected,
-            found: c.config.kind(),
-        };
+        let wrong =
+            |slot: &Slot, c: &NamedComponent, expected: &'static str| ModelError::WrongKind {
+                path: slot.path.clone(),
+                name: c.name.clone(),
+                expected,
+                found: c.config.kind(),
+            };
         let mismatch = |path: &str, what: &'static str, expected: usize, found: usize| {
-            ModelError::DimensionMismatch { path: path.to_string(), what, expected, found }
+            ModelError::DimensionMismatch {
+                path: path.to_string(),
+                what,
+                expected,
+                found,
+            }
         };
         for (p, path) in [
-            (task.feature_dropout, format!("{}.model.embed_dropout", task.path)),
-            (task.encoder_dropout, format!("{}.model.lstm_dropout", task.path)),
+            (
+                task.feature_dropout,
+                format!("{}.model.embed_dropout", task.path),
+            ),
+            (
+                task.encoder_dropout,
+                format!("{}.model.lstm_dropout", task.path),
+            ),
+            (
+                task.linear_dropout,
+                format!("{}.model.linear_dropout", task.path),
+            ),
         ] {
             if !(0.0..1.0).contains(&p) {
                 errors.push(ModelError::Dropout { path, value: p });
@@ -187,7 +209,9 @@ impl ModelConfig {
         }
         let mut d = 0;
         for f in &task.features {
-            let Some(c) = self.get(&f.slot, errors) else { continue };
+            let Some(c) = self.get(&f.slot, errors) else {
+                continue;
+            };
             let mut d_feat = match &c.config {
                 ComponentConfig::Embedding { .. }
                 | ComponentConfig::FeatureEmbedding { .. }
@@ -213,7 +237,9 @@ impl ModelConfig {
             d += d_feat;
         }
         for e in &task.encoders {
-            let Some(c) = self.get(e, errors) else { continue };
+            let Some(c) = self.get(e, errors) else {
+                continue;
+            };
             match &c.config {
                 ComponentConfig::Recurrent(_)
                 | ComponentConfig::Attention(_)
@@ -227,15 +253,28 @@ impl ModelConfig {
                 _ => errors.push(wrong(e, c, ENCODER_KINDS)),
             }
         }
-        for out in std::iter::once(&task.universal).chain(&task.specific) {
-            let Some(c) = self.get(out, errors) else { continue };
+        if task.universal.is_none() && task.specific.is_none() {
+            errors.push(ModelError::ZeroSize {
+                path: format!("{}.model", task.path),
+                what: "number of output layers",
+            });
+        }
+        for out in task.universal.iter().chain(&task.specific) {
+            let Some(c) = self.get(out, errors) else {
+                continue;
+            };
             match &c.config {
                 ComponentConfig::Linear(cfg) => {
                     if cfg.d_input != d {
                         errors.push(mismatch(&out.path, "input dimension", cfg.d_input, d));
                     }
                     if cfg.d_output != task.num_labels {
-                        errors.push(mismatch(&out.path, "label count", cfg.d_output, task.num_labels));
+                        errors.push(mismatch(
+                            &out.path,
+                            "label count",
+                            cfg.d_output,
+                            task.num_labels,
+                        ));
                     }
                 }
                 _ => errors.push(wrong(out, c, "linear")),
@@ -246,7 +285,12 @@ impl ModelConfig {
                 ComponentConfig::Crf { .. } | ComponentConfig::Softmax(_) => {
                     let l = c.config.d_output();
                     if l != task.num_labels {
-                        errors.push(mismatch(&task.decoder.path, "label count", l, task.num_labels));
+                        errors.push(mismatch(
+                            &task.decoder.path,
+                            "label count",
+                            l,
+                            task.num_labels,
+                        ));
                     }
                 }
                 _ => errors.push(wrong(&task.decoder, c, "crf or softmax")),
@@ -257,7 +301,11 @@ impl ModelConfig {
     /// Encoder output width of a task (the input of its output layers), assuming
     /// [`Self::check`] passed.
     fn d_encoded(&self, task: &TaskWiring) -> usize {
-        let d_of = |s: &Slot| self.components.get(s.component).map_or(0, |c| c.config.d_output());
+        let d_of = |s: &Slot| {
+            self.components
+                .get(s.component)
+                .map_or(0, |c| c.config.d_output())
+        };
         match task.encoders.last() {
             Some(e) => d_of(e),
             None => task
@@ -281,12 +329,11 @@ impl ModelConfig {
             .tasks
             .iter()
             .map(|t| TaskHead {
-                gate: t
-                    .specific
-                    .as_ref()
-                    .map(|_| GateConfig::new(self.d_encoded(t), t.num_labels).init(device)),
+                gate: (t.universal.is_some() && t.specific.is_some())
+                    .then(|| GateConfig::new(self.d_encoded(t), t.num_labels).init(device)),
                 feature_dropout: DropoutConfig::new(t.feature_dropout).init(),
                 encoder_dropout: DropoutConfig::new(t.encoder_dropout).init(),
+                linear_dropout: DropoutConfig::new(t.linear_dropout).init(),
             })
             .collect();
         let info = self
@@ -295,10 +342,6 @@ impl ModelConfig {
             .map(|c| ComponentInfo {
                 name: c.name.clone(),
                 path: c.path.clone(),
-                column: match &c.config {
-                    ComponentConfig::FeatureEmbedding { column, .. } => Some(*column),
-                    _ => None,
-                },
             })
             .collect();
         let mut components = Vec::with_capacity(self.components.len());
@@ -312,7 +355,12 @@ impl ModelConfig {
         if !errors.is_empty() {
             return Err(BuildErrors(errors));
         }
-        Ok(Model { components, heads, info, tasks: self.tasks })
+        Ok(Model {
+            components,
+            heads,
+            info,
+            tasks: self.tasks,
+        })
     }
 }
 
@@ -360,17 +408,22 @@ impl Model {
     }
 
     fn component(&self, slot: &Slot) -> Result<&Component> {
-        self.components.get(slot.component).ok_or(ModelError::NoComponent {
-            path: slot.path.clone(),
-            index: slot.component,
-            count: self.components.len(),
-        })
+        self.components
+            .get(slot.component)
+            .ok_or(ModelError::NoComponent {
+                path: slot.path.clone(),
+                index: slot.component,
+                count: self.components.len(),
+            })
     }
 
     fn wrong(&self, slot: &Slot, c: &Component, expected: &'static str) -> ModelError {
         ModelError::WrongKind {
             path: slot.path.clone(),
-            name: self.info.get(slot.component).map_or_else(String::new, |i| i.name.clone()),
+            name: self
+                .info
+                .get(slot.component)
+                .map_or_else(String::new, |i| i.name.clone()),
             expected,
             found: c.kind(),
         }
@@ -394,21 +447,24 @@ impl Model {
         let mut feats = Vec::with_capacity(wiring.features.len());
         for f in &wiring.features {
             let c = self.component(&f.slot)?;
-            let mut x = match c {
-                Component::Embedding(e) => e.forward(input.words.clone()),
-                Component::FeatureEmbedding(e) => {
-                    let column = self.info.get(f.slot.component).and_then(|i| i.column).unwrap_or(0);
-                    let ids = input.features.get(column).ok_or_else(|| ModelError::MissingFeature {
-                        task: wiring.name.clone(),
-                        column,
-                        available: input.features.len(),
-                    })?;
-                    e.forward(ids.clone())
-                }
-                Component::CharCnn(cnn) => cnn.forward(input.chars.clone(), input.mask.clone()),
-                Component::CharRnn(rnn) => rnn.forward(input.chars.clone(), input.mask.clone()),
-                other => return Err(self.wrong(&f.slot, other, FEATURE_KINDS)),
-            };
+            let mut x =
+                match c {
+                    Component::Embedding(e) => e.forward(input.words.clone()),
+                    Component::FeatureEmbedding(e) => {
+                        let column = f.column.unwrap_or(0);
+                        let ids = input.features.get(column).ok_or_else(|| {
+                            ModelError::MissingFeature {
+                                task: wiring.name.clone(),
+                                column,
+                                available: input.features.len(),
+                            }
+                        })?;
+                        e.forward(ids.clone())
+                    }
+                    Component::CharCnn(cnn) => cnn.forward(input.chars.clone(), input.mask.clone()),
+                    Component::CharRnn(rnn) => rnn.forward(input.chars.clone(), input.mask.clone()),
+                    other => return Err(self.wrong(&f.slot, other, FEATURE_KINDS)),
+                };
             if let Some(h) = &f.highway {
                 match self.component(h)? {
                     Component::Highway(hw) => x = hw.forward(x),
@@ -418,7 +474,9 @@ impl Model {
             feats.push(x);
         }
         // padded positions are zero from here on (a highway's bias would make them not)
-        let mut x = head.feature_dropout.forward(Tensor::cat(feats, 2) * mask3.clone());
+        let mut x = head
+            .feature_dropout
+            .forward(Tensor::cat(feats, 2) * mask3.clone());
 
         for e in &wiring.encoders {
             x = match self.component(e)? {
@@ -428,20 +486,20 @@ impl Model {
                 other => return Err(self.wrong(e, other, ENCODER_KINDS)),
             };
         }
-        let x = head.encoder_dropout.forward(x);
+        let x = head.linear_dropout.forward(head.encoder_dropout.forward(x));
 
         let layer = |slot: &Slot| match self.component(slot)? {
-            Component::Linear(l) => Ok(l),
+            Component::Linear(l) => Ok(l.forward(x.clone())),
             other => Err(self.wrong(slot, other, "linear")),
         };
-        let universal = layer(&wiring.universal)?.forward(x.clone());
-        Ok(match (&wiring.specific, &head.gate) {
-            (Some(spec), Some(gate)) => {
-                let specific = layer(spec)?.forward(x.clone());
-                gate.mix(x, universal, specific)
-            }
-            _ => universal,
-        })
+        match (&wiring.universal, &wiring.specific, &head.gate) {
+            (Some(u), Some(s), Some(gate)) => Ok(gate.mix(x.clone(), layer(u)?, layer(s)?)),
+            (Some(one), _, _) | (None, Some(one), _) => layer(one),
+            (None, None, _) => Err(ModelError::ZeroSize {
+                path: format!("{}.model", wiring.path),
+                what: "number of output layers",
+            }),
+        }
     }
 
     fn decoder(&self, wiring: &TaskWiring) -> Result<Decoder<'_>> {
@@ -524,7 +582,10 @@ impl Model {
             .iter()
             .enumerate()
             .map(|(i, c)| ComponentSummary {
-                name: self.info.get(i).map_or_else(String::new, |n| n.name.clone()),
+                name: self
+                    .info
+                    .get(i)
+                    .map_or_else(String::new, |n| n.name.clone()),
                 kind: c.kind(),
                 params: c.num_params(),
                 tasks: self
@@ -538,7 +599,10 @@ impl Model {
             .tasks
             .iter()
             .zip(&self.heads)
-            .map(|(t, h)| HeadSummary { task: t.name.clone(), params: h.num_params() })
+            .map(|(t, h)| HeadSummary {
+                task: t.name.clone(),
+                params: h.num_params(),
+            })
             .collect();
         ModelSummary::new(components, heads)
     }
@@ -549,10 +613,12 @@ fn uses(t: &TaskWiring) -> BTreeSet<usize> {
     let mut s: BTreeSet<usize> = t
         .features
         .iter()
-        .flat_map(|f| std::iter::once(f.slot.component).chain(f.highway.as_ref().map(|h| h.component)))
+        .flat_map(|f| {
+            std::iter::once(f.slot.component).chain(f.highway.as_ref().map(|h| h.component))
+        })
         .collect();
     s.extend(t.encoders.iter().map(|e| e.component));
-    s.insert(t.universal.component);
+    s.extend(t.universal.as_ref().map(|x| x.component));
     s.extend(t.specific.as_ref().map(|x| x.component));
     s.insert(t.decoder.component);
     s

@@ -20,7 +20,9 @@ fn reader_options(path: &Path, args: &ReaderArgs, keep_columns: bool) -> Result<
         Some("conll") => Format::Conll,
         Some("conllu") => Format::Conllu,
         Some("jsonl") => Format::Jsonl,
-        Some(other) => bail!("--input-format: unknown format {other:?}; expected conll, conllu or jsonl"),
+        Some(other) => {
+            bail!("--input-format: unknown format {other:?}; expected conll, conllu or jsonl")
+        }
     };
     let mut columns = ColumnOptions {
         token_col: args.token_col,
@@ -35,7 +37,9 @@ fn reader_options(path: &Path, args: &ReaderArgs, keep_columns: bool) -> Result<
         };
         if keep_columns {
             let (token, label) = (columns.token_col, columns.label_col);
-            columns.extra_cols = (0..n.unwrap_or(0)).filter(|&c| c != token && c != label).collect();
+            columns.extra_cols = (0..n.unwrap_or(0))
+                .filter(|&c| c != token && c != label)
+                .collect();
         }
     }
     Ok(ReaderOptions {
@@ -47,9 +51,12 @@ fn reader_options(path: &Path, args: &ReaderArgs, keep_columns: bool) -> Result<
 }
 
 fn declared(args: &ReaderArgs) -> Result<DeclaredScheme> {
-    args.scheme
-        .parse()
-        .with_context(|| format!("--scheme: unknown scheme {:?}; expected auto, none, iob1, bio or bioes", args.scheme))
+    args.scheme.parse().with_context(|| {
+        format!(
+            "--scheme: unknown scheme {:?}; expected auto, none, iob1, bio or bioes",
+            args.scheme
+        )
+    })
 }
 
 /// `data stats`: one report per file; with `--strict`, labels invalid in the scheme fail.
@@ -91,7 +98,10 @@ pub fn convert(to: &str, input: &Path, output: &Path, args: &ReaderArgs) -> Resu
         .with_context(|| format!("--to: unknown scheme {to:?}; expected iob1, bio or bioes"))?;
     let opts = reader_options(input, args, true)?;
     if opts.format != Format::Conll {
-        bail!("{}: data convert reads CoNLL column files only", input.display());
+        bail!(
+            "{}: data convert reads CoNLL column files only",
+            input.display()
+        );
     }
     let mut corpus = read_corpus(input, &opts)?;
     for sentence in &mut corpus.sentences {
@@ -113,9 +123,16 @@ pub fn convert(to: &str, input: &Path, output: &Path, args: &ReaderArgs) -> Resu
 /// Writes through a temporary file in the same directory and renames it into place, so a
 /// failed or killed conversion never leaves half a file under the output name.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path.file_name().context("output path has no file name")?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())

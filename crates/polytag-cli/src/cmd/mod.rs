@@ -3,3 +3,17 @@
 pub mod data;
 pub mod score;
 pub mod validate;
+
+use anyhow::Result;
+use polytag_config::Experiment;
+use polytag_data::ExperimentData;
+use polytag_model::{BuildInputs, ModelSummary};
+
+/// Builds the experiment's model on the CPU (no training device needed) and summarises it:
+/// every shape is checked, so a config that validates also builds for `train`.
+pub fn model_summary(exp: &Experiment, data: &ExperimentData) -> Result<ModelSummary> {
+    let device = burn::prelude::Device::flex();
+    let model = polytag_model::build(exp, &BuildInputs::from_data(exp, data), &device)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(model.summary())
+}

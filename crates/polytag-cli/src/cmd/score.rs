@@ -15,7 +15,10 @@ use crate::OutputFormat;
 /// makes the JSON's headline figures the strict ones and prints the strict line in text.
 pub fn run(file: &Path, scheme: &str, strict: bool, format: OutputFormat) -> Result<ExitCode> {
     let mut choice: SchemeChoice = scheme.parse().with_context(|| {
-        format!("--scheme: unknown scheme {scheme:?}; expected {}", SchemeChoice::NAMES)
+        format!(
+            "--scheme: unknown scheme {scheme:?}; expected {}",
+            SchemeChoice::NAMES
+        )
     })?;
     if strict && choice == SchemeChoice::Conlleval {
         // Strict mode needs a scheme; take the data's own.
@@ -23,7 +26,13 @@ pub fn run(file: &Path, scheme: &str, strict: bool, format: OutputFormat) -> Res
     }
     let report: Report = if file == Path::new("-") {
         let stdin = std::io::stdin();
-        score_reader(BufReader::new(stdin.lock()), &ScoreOptions { scheme: choice, ..ScoreOptions::default() })?
+        score_reader(
+            BufReader::new(stdin.lock()),
+            &ScoreOptions {
+                scheme: choice,
+                ..ScoreOptions::default()
+            },
+        )?
     } else {
         score_path(file, choice)?
     };
@@ -56,7 +65,11 @@ fn json(report: &Report) -> String {
     let m = &report.metrics;
     // Rounded exactly as conlleval.pl's printf("%.2f") rounds (Rust's `{:.2}` rounds the
     // exact binary value the same way), then read back as a number.
-    let pct = |x: f64| format!("{:.2}", 100.0 * x).parse::<f64>().unwrap_or(f64::NAN);
+    let pct = |x: f64| {
+        format!("{:.2}", 100.0 * x)
+            .parse::<f64>()
+            .unwrap_or(f64::NAN)
+    };
     let types: serde_json::Map<String, serde_json::Value> = m
         .spans
         .per_type

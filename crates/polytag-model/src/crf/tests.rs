@@ -25,12 +25,21 @@ struct Fixture {
 
 fn fixture(seed: u64, device: &Device) -> Fixture {
     let mut rng = StdRng::seed_from_u64(seed);
-    let (trans, start, end) = (randn(&mut rng, L * L), randn(&mut rng, L), randn(&mut rng, L));
+    let (trans, start, end) = (
+        randn(&mut rng, L * L),
+        randn(&mut rng, L),
+        randn(&mut rng, L),
+    );
     let mut crf = CrfConfig::new(L).init(device);
     crf.transitions = Param::from_data(TensorData::new(trans.clone(), [L, L]), device);
     crf.start = Param::from_data(TensorData::new(start.clone(), [L]), device);
     crf.end = Param::from_data(TensorData::new(end.clone(), [L]), device);
-    Fixture { crf, trans, start, end }
+    Fixture {
+        crf,
+        trans,
+        start,
+        end,
+    }
 }
 
 /// BIOES-like constraints on 3 labels {0: O, 1: B, 2: E}: B must be followed by E, E and O by
@@ -41,19 +50,30 @@ fn toy_constraints() -> CrfConstraints {
         false, false, true, // B -> E
         true, true, false, // E -> O, B
     ];
-    CrfConstraints::new(L, allowed, vec![true, true, false], vec![true, false, true], "crf")
-        .unwrap()
+    CrfConstraints::new(
+        L,
+        allowed,
+        vec![true, true, false],
+        vec![true, false, true],
+        "crf",
+    )
+    .unwrap()
 }
 
 fn all_paths(n: usize) -> Vec<Vec<u32>> {
     (0..L.pow(n as u32))
-        .map(|code| (0..n).map(|i| ((code / L.pow(i as u32)) % L) as u32).collect())
+        .map(|code| {
+            (0..n)
+                .map(|i| ((code / L.pow(i as u32)) % L) as u32)
+                .collect()
+        })
         .collect()
 }
 
 /// Path score written out directly from the definition.
 fn brute_score(f: &Fixture, em: &[f32], path: &[u32]) -> f64 {
-    let mut s = f64::from(f.start[path[0] as usize]) + f64::from(f.end[*path.last().unwrap() as usize]);
+    let mut s =
+        f64::from(f.start[path[0] as usize]) + f64::from(f.end[*path.last().unwrap() as usize]);
     for (i, &y) in path.iter().enumerate() {
         s += f64::from(em[i * L + y as usize]);
         if i > 0 {
@@ -86,7 +106,11 @@ fn brute(f: &Fixture, em: &[f32], n: usize, c: Option<&CrfConstraints>) -> Brute
             marginals[t * L + y as usize] += (s - log_z).exp();
         }
     }
-    Brute { ranked, log_z, marginals }
+    Brute {
+        ranked,
+        log_z,
+        marginals,
+    }
 }
 
 const LENGTHS: [usize; 4] = [4, 1, 3, 2];
@@ -95,7 +119,10 @@ const T: usize = 4;
 fn emissions(seed: u64, device: &Device) -> (Tensor<3>, Vec<f32>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let v = randn(&mut rng, LENGTHS.len() * T * L);
-    (Tensor::from_data(TensorData::new(v.clone(), [LENGTHS.len(), T, L]), device), v)
+    (
+        Tensor::from_data(TensorData::new(v.clone(), [LENGTHS.len(), T, L]), device),
+        v,
+    )
 }
 
 fn sentence(em: &[f32], b: usize) -> &[f32] {
@@ -111,7 +138,11 @@ fn check_against_brute_force(constraints: Option<CrfConstraints>) {
         }
         let (em, emv) = emissions(100 + seed, &device);
         let mask = length_mask(&LENGTHS, T, &device);
-        let log_z: Vec<f32> = f.crf.log_partition(em.clone(), mask).try_to_vec_as().unwrap();
+        let log_z: Vec<f32> = f
+            .crf
+            .log_partition(em.clone(), mask)
+            .try_to_vec_as()
+            .unwrap();
         let paths = f.crf.decode(em.clone(), &LENGTHS).unwrap();
         let nbest = f.crf.nbest(em.clone(), &LENGTHS, 5).unwrap();
         let marg = f.crf.marginals(em.clone(), &LENGTHS).unwrap();
@@ -123,7 +154,10 @@ fn check_against_brute_force(constraints: Option<CrfConstraints>) {
                 log_z[b],
                 want.log_z
             );
-            assert_eq!(paths[b], want.ranked[0].1, "viterbi, seed {seed} sentence {b}");
+            assert_eq!(
+                paths[b], want.ranked[0].1,
+                "viterbi, seed {seed} sentence {b}"
+            );
             let k = want.ranked.len().min(5);
             assert_eq!(nbest[b].len(), k);
             for (got, (s, p)) in nbest[b].iter().zip(&want.ranked) {
@@ -135,8 +169,8 @@ fn check_against_brute_force(constraints: Option<CrfConstraints>) {
                 let row = &marg[b][t * L..(t + 1) * L];
                 let sum: f32 = row.iter().sum();
                 assert!((sum - 1.0).abs() < 1e-5, "marginals sum to {sum}");
-                for j in 0..L {
-                    assert!((f64::from(row[j]) - want.marginals[t * L + j]).abs() < 1e-5);
+                for (j, p) in row.iter().enumerate() {
+                    assert!((f64::from(*p) - want.marginals[t * L + j]).abs() < 1e-5);
                 }
             }
             if let Some(c) = &constraints {
@@ -180,7 +214,10 @@ fn gold_score_matches_the_definition() {
         .try_to_vec_as()
         .unwrap();
     for (b, &n) in LENGTHS.iter().enumerate() {
-        let path: Vec<u32> = labels_v[b * T..b * T + n].iter().map(|&y| y as u32).collect();
+        let path: Vec<u32> = labels_v[b * T..b * T + n]
+            .iter()
+            .map(|&y| y as u32)
+            .collect();
         let want = brute_score(&f, sentence(&emv, b), &path);
         assert!((f64::from(gold[b]) - want).abs() < 1e-4);
     }
@@ -192,11 +229,18 @@ fn padded_batch_scores_equal_each_sentence_alone() {
     let f = fixture(4, &device);
     let (em, _) = emissions(8, &device);
     let labels = Tensor::<2, Int>::from_data(
-        TensorData::new(vec![1i64, 0, 2, 1, 2, 0, 0, 0, 0, 1, 1, 0, 2, 2, 0, 0], [4, T]),
+        TensorData::new(
+            vec![1i64, 0, 2, 1, 2, 0, 0, 0, 0, 1, 1, 0, 2, 2, 0, 0],
+            [4, T],
+        ),
         &device,
     );
     let mask = length_mask(&LENGTHS, T, &device);
-    let z: Vec<f32> = f.crf.log_partition(em.clone(), mask.clone()).try_to_vec_as().unwrap();
+    let z: Vec<f32> = f
+        .crf
+        .log_partition(em.clone(), mask.clone())
+        .try_to_vec_as()
+        .unwrap();
     let g: Vec<f32> = f
         .crf
         .gold_score(em.clone(), labels.clone(), mask, &LENGTHS)
@@ -206,9 +250,15 @@ fn padded_batch_scores_equal_each_sentence_alone() {
         let e1 = em.clone().slice(s![b..b + 1, 0..n]);
         let l1 = labels.clone().slice(s![b..b + 1, 0..n]);
         let m1 = Tensor::<2>::ones([1, n], &device);
-        let z1 = f.crf.log_partition(e1.clone(), m1.clone()).into_scalar::<f32>();
+        let z1 = f
+            .crf
+            .log_partition(e1.clone(), m1.clone())
+            .into_scalar::<f32>();
         let g1 = f.crf.gold_score(e1, l1, m1, &[n]).into_scalar::<f32>();
-        assert!((z[b] - z1).abs() < 1e-5 && (g[b] - g1).abs() < 1e-5, "sentence {b}");
+        assert!(
+            (z[b] - z1).abs() < 1e-5 && (g[b] - g1).abs() < 1e-5,
+            "sentence {b}"
+        );
     }
 }
 
@@ -218,25 +268,28 @@ fn padded_batch_scores_equal_each_sentence_alone() {
 fn nll_gradient_matches_finite_differences() {
     let device = Device::flex().autodiff();
     let labels = Tensor::<2, Int>::from_data(
-        TensorData::new(vec![0i64, 1, 2, 1, 2, 0, 0, 0, 1, 1, 2, 0, 2, 0, 0, 0], [4, T]),
+        TensorData::new(
+            vec![0i64, 1, 2, 1, 2, 0, 0, 0, 1, 1, 2, 0, 2, 0, 0, 0],
+            [4, T],
+        ),
         &device,
     );
     let mask = length_mask(&LENGTHS, T, &device);
     for constrained in [false, true] {
         let mut rng = StdRng::seed_from_u64(77);
-        let dirs: Vec<Vec<f32>> =
-            [4 * T * L, L * L, L, L].iter().map(|&n| randn(&mut rng, n)).collect();
+        let dirs: Vec<Vec<f32>> = [4 * T * L, L * L, L, L]
+            .iter()
+            .map(|&n| randn(&mut rng, n))
+            .collect();
         let loss_at = |eps: f32| -> (f64, Option<Vec<f32>>) {
             let f = fixture(5, &device);
             let (_, emv) = emissions(9, &device);
             let shift = |v: &[f32], d: &[f32]| -> Vec<f32> {
                 v.iter().zip(d).map(|(a, b)| a + eps * b).collect()
             };
-            let em = Tensor::<3>::from_data(
-                TensorData::new(shift(&emv, &dirs[0]), [4, T, L]),
-                &device,
-            )
-            .require_grad();
+            let em =
+                Tensor::<3>::from_data(TensorData::new(shift(&emv, &dirs[0]), [4, T, L]), &device)
+                    .require_grad();
             let mut crf = f.crf;
             crf.transitions =
                 Param::from_data(TensorData::new(shift(&f.trans, &dirs[1]), [L, L]), &device);
@@ -254,17 +307,41 @@ fn nll_gradient_matches_finite_differences() {
             let mut g: Vec<f32> = em.grad(&grads).unwrap().try_to_vec_as().unwrap();
             // gradient on padded emissions is exactly zero
             for (b, &n) in LENGTHS.iter().enumerate() {
-                assert!(g[(b * T + n) * L..(b + 1) * T * L].iter().all(|&x| x == 0.0));
+                assert!(g[(b * T + n) * L..(b + 1) * T * L]
+                    .iter()
+                    .all(|&x| x == 0.0));
             }
-            g.extend(crf.transitions.grad(&grads).unwrap().try_to_vec_as::<f32>().unwrap());
-            g.extend(crf.start.grad(&grads).unwrap().try_to_vec_as::<f32>().unwrap());
-            g.extend(crf.end.grad(&grads).unwrap().try_to_vec_as::<f32>().unwrap());
+            g.extend(
+                crf.transitions
+                    .grad(&grads)
+                    .unwrap()
+                    .try_to_vec_as::<f32>()
+                    .unwrap(),
+            );
+            g.extend(
+                crf.start
+                    .grad(&grads)
+                    .unwrap()
+                    .try_to_vec_as::<f32>()
+                    .unwrap(),
+            );
+            g.extend(
+                crf.end
+                    .grad(&grads)
+                    .unwrap()
+                    .try_to_vec_as::<f32>()
+                    .unwrap(),
+            );
             (value, Some(g))
         };
         let (_, g) = loss_at(0.0);
         let g = g.unwrap();
         let v: Vec<f32> = dirs.concat();
-        let analytic: f64 = g.iter().zip(&v).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+        let analytic: f64 = g
+            .iter()
+            .zip(&v)
+            .map(|(a, b)| f64::from(*a) * f64::from(*b))
+            .sum();
         let eps = 1e-2;
         let numeric = (loss_at(eps).0 - loss_at(-eps).0) / (2.0 * f64::from(eps));
         assert!(

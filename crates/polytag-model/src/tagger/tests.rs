@@ -23,11 +23,18 @@ const NER: usize = 5;
 const POS: usize = 4;
 
 fn named(name: &str, i: usize, config: ComponentConfig) -> NamedComponent {
-    NamedComponent { name: name.into(), path: format!("components[{i}]"), config }
+    NamedComponent {
+        name: name.into(),
+        path: format!("components[{i}]"),
+        config,
+    }
 }
 
 fn slot(component: usize, task: usize, key: &str) -> Slot {
-    Slot { component, path: format!("tasks[{task}].model.{key}") }
+    Slot {
+        component,
+        path: format!("tasks[{task}].model.{key}"),
+    }
 }
 
 /// The paper's wiring, small: Dutch NER (0), Dutch POS (1), English NER (2). Shared: char
@@ -35,45 +42,79 @@ fn slot(component: usize, task: usize, key: &str) -> Slot {
 fn paper_config() -> ModelConfig {
     let (d_w, d_c, h) = (6, 5, 4);
     let comps = vec![
-        ComponentConfig::Embedding { config: TokenEmbeddingConfig::new(WORDS, d_w), pretrained: None },
-        ComponentConfig::Embedding { config: TokenEmbeddingConfig::new(WORDS, d_w), pretrained: None },
+        ComponentConfig::Embedding {
+            config: TokenEmbeddingConfig::new(WORDS, d_w),
+            pretrained: None,
+        },
+        ComponentConfig::Embedding {
+            config: TokenEmbeddingConfig::new(WORDS, d_w),
+            pretrained: None,
+        },
         ComponentConfig::CharCnn(CharCnnConfig::new(CHARS, 3, vec![(2, 2), (3, 3)])),
         ComponentConfig::Highway(HighwayConfig::new(d_c)),
-        ComponentConfig::Recurrent(RecurrentConfig::new(d_w + d_c, h, Cell::Lstm).with_forget_bias(1.0)),
+        ComponentConfig::Recurrent(
+            RecurrentConfig::new(d_w + d_c, h, Cell::Lstm).with_forget_bias(1.0),
+        ),
         ComponentConfig::Linear(OutputLayerConfig::new(2 * h, NER)), // 5 ner_univ
         ComponentConfig::Linear(OutputLayerConfig::new(2 * h, NER)), // 6 ner_nld
         ComponentConfig::Linear(OutputLayerConfig::new(2 * h, NER)), // 7 ner_eng
         ComponentConfig::Linear(OutputLayerConfig::new(2 * h, POS)), // 8 pos_univ
         ComponentConfig::Linear(OutputLayerConfig::new(2 * h, POS)), // 9 pos_nld
-        ComponentConfig::Crf { config: CrfConfig::new(NER), constraints: None }, // 10
-        ComponentConfig::Crf { config: CrfConfig::new(POS), constraints: None }, // 11
+        ComponentConfig::Crf {
+            config: CrfConfig::new(NER),
+            constraints: None,
+        }, // 10
+        ComponentConfig::Crf {
+            config: CrfConfig::new(POS),
+            constraints: None,
+        }, // 11
     ];
     let names = [
-        "nld_word_embed", "eng_word_embed", "char_embed", "char_highway", "lstm", "ner_univ_linear",
-        "ner_nld_linear", "ner_eng_linear", "pos_univ_linear", "pos_nld_linear", "ner_crf", "pos_crf",
+        "nld_word_embed",
+        "eng_word_embed",
+        "char_embed",
+        "char_highway",
+        "lstm",
+        "ner_univ_linear",
+        "ner_nld_linear",
+        "ner_eng_linear",
+        "pos_univ_linear",
+        "pos_nld_linear",
+        "ner_crf",
+        "pos_crf",
     ];
     let components = comps
         .into_iter()
         .enumerate()
         .map(|(i, c)| named(names[i], i, c))
         .collect();
-    let task = |t: usize, name: &str, emb: usize, univ: usize, spec: usize, crf: usize, l: usize| {
-        TaskWiring {
-            name: name.into(),
-            path: format!("tasks[{t}]"),
-            num_labels: l,
-            features: vec![
-                FeatureSlot { slot: slot(emb, t, "word_embed"), highway: None },
-                FeatureSlot { slot: slot(2, t, "char_embed"), highway: Some(slot(3, t, "char_highway")) },
-            ],
-            encoders: vec![slot(4, t, "lstm")],
-            universal: slot(univ, t, "univ_layer"),
-            specific: Some(slot(spec, t, "spec_layer")),
-            decoder: slot(crf, t, "crf"),
-            feature_dropout: 0.0,
-            encoder_dropout: 0.5,
-        }
-    };
+    let task =
+        |t: usize, name: &str, emb: usize, univ: usize, spec: usize, crf: usize, l: usize| {
+            TaskWiring {
+                name: name.into(),
+                path: format!("tasks[{t}]"),
+                num_labels: l,
+                features: vec![
+                    FeatureSlot {
+                        slot: slot(emb, t, "word_embed"),
+                        highway: None,
+                        column: None,
+                    },
+                    FeatureSlot {
+                        slot: slot(2, t, "char_embed"),
+                        highway: Some(slot(3, t, "char_highway")),
+                        column: None,
+                    },
+                ],
+                encoders: vec![slot(4, t, "lstm")],
+                universal: Some(slot(univ, t, "univ_layer")),
+                specific: Some(slot(spec, t, "spec_layer")),
+                decoder: slot(crf, t, "crf"),
+                feature_dropout: 0.0,
+                encoder_dropout: 0.5,
+                linear_dropout: 0.0,
+            }
+        };
     ModelConfig {
         components,
         tasks: vec![
@@ -116,9 +157,16 @@ fn alone(input: &TaskInput, bi: usize) -> TaskInput {
     TaskInput::new(
         input.words.clone().slice(s![bi..bi + 1, 0..n]),
         input.chars.clone().slice(s![bi..bi + 1, 0..n, 0..l]),
-        input.features.iter().map(|f| f.clone().slice(s![bi..bi + 1, 0..n])).collect(),
+        input
+            .features
+            .iter()
+            .map(|f| f.clone().slice(s![bi..bi + 1, 0..n]))
+            .collect(),
         vec![n],
-        input.labels.as_ref().map(|y| y.clone().slice(s![bi..bi + 1, 0..n])),
+        input
+            .labels
+            .as_ref()
+            .map(|y| y.clone().slice(s![bi..bi + 1, 0..n])),
     )
 }
 
@@ -167,7 +215,10 @@ fn paper_tasks_share_encoders_and_own_their_gates() {
         let ids = ids_of(&model.components[c]);
         assert!(!ids.is_empty());
         for used in [&used_ner, &used_pos, &used_eng] {
-            assert!(ids.is_subset(used), "component {c} not trained by every task");
+            assert!(
+                ids.is_subset(used),
+                "component {c} not trained by every task"
+            );
         }
     }
     // Dutch embedding: NER and POS of Dutch, not English
@@ -200,19 +251,36 @@ fn a_step_of_one_task_moves_the_shared_parameters_another_task_sees() {
         Component::Linear(l) => l.output.weight.val().try_to_vec_as().unwrap(),
         _ => unreachable!("component 9 is pos_nld_linear"),
     };
-    let em_pos_before: Vec<f32> =
-        model.valid().emissions(1, &pos.clone_inner()).unwrap().try_to_vec_as().unwrap();
+    let em_pos_before: Vec<f32> = model
+        .valid()
+        .emissions(1, &pos.clone_inner())
+        .unwrap()
+        .try_to_vec_as()
+        .unwrap();
 
     let mut opt = SgdConfig::new().init();
     let grads = GradientsParams::from_grads(model.loss(0, &ner).unwrap().backward(), &model);
     model = opt.step(0.5, model, grads);
 
     // the BiLSTM moved …
-    let (Component::Recurrent(a), Component::Recurrent(b)) = (&lstm_before, &model.components[4]) else {
+    let (Component::Recurrent(a), Component::Recurrent(b)) = (&lstm_before, &model.components[4])
+    else {
         unreachable!("component 4 is the lstm")
     };
-    let wa: Vec<f32> = a.layers[0].forward.h2h.weight.val().try_to_vec_as().unwrap();
-    let wb: Vec<f32> = b.layers[0].forward.h2h.weight.val().try_to_vec_as().unwrap();
+    let wa: Vec<f32> = a.layers[0]
+        .forward
+        .h2h
+        .weight
+        .val()
+        .try_to_vec_as()
+        .unwrap();
+    let wb: Vec<f32> = b.layers[0]
+        .forward
+        .h2h
+        .weight
+        .val()
+        .try_to_vec_as()
+        .unwrap();
     assert_ne!(wa, wb);
     // … the POS task's own layer did not …
     let pos_spec_after: Vec<f32> = match &model.components[9] {
@@ -221,8 +289,12 @@ fn a_step_of_one_task_moves_the_shared_parameters_another_task_sees() {
     };
     assert_eq!(pos_spec_before, pos_spec_after);
     // … and the POS task computes different emissions through the shared parameters
-    let em_pos_after: Vec<f32> =
-        model.valid().emissions(1, &pos.clone_inner()).unwrap().try_to_vec_as().unwrap();
+    let em_pos_after: Vec<f32> = model
+        .valid()
+        .emissions(1, &pos.clone_inner())
+        .unwrap()
+        .try_to_vec_as()
+        .unwrap();
     assert_ne!(em_pos_before, em_pos_after);
 }
 
@@ -259,12 +331,20 @@ fn padded_batch_decodes_and_scores_each_sentence_as_alone() {
         assert_eq!(model.decode(0, &one).unwrap()[0], paths[bi]);
         assert_eq!(paths[bi].len(), n);
         let m1 = model.marginals(0, &one).unwrap();
-        assert!(m1[0].iter().zip(&marg[bi]).all(|(a, b)| (a - b).abs() < 1e-5));
+        assert!(m1[0]
+            .iter()
+            .zip(&marg[bi])
+            .all(|(a, b)| (a - b).abs() < 1e-5));
     }
     // the batch loss is the mean of the sentences' losses
     let total = model.loss(0, &input).unwrap().into_scalar::<f32>();
     let mean: f32 = (0..4)
-        .map(|bi| model.loss(0, &alone(&input, bi)).unwrap().into_scalar::<f32>())
+        .map(|bi| {
+            model
+                .loss(0, &alone(&input, bi))
+                .unwrap()
+                .into_scalar::<f32>()
+        })
         .sum::<f32>()
         / 4.0;
     assert!((total - mean).abs() < 1e-4, "{total} vs {mean}");
@@ -288,27 +368,40 @@ fn tagger_config(scoring: Scoring) -> ModelConfig {
         named(
             "pos_feat",
             1,
-            ComponentConfig::FeatureEmbedding { config: TokenEmbeddingConfig::new(9, 2), column: 0 },
+            ComponentConfig::FeatureEmbedding {
+                config: TokenEmbeddingConfig::new(9, 2),
+            },
         ),
-        named("gru", 2, ComponentConfig::Recurrent(RecurrentConfig::new(8, 4, Cell::Gru))),
+        named(
+            "gru",
+            2,
+            ComponentConfig::Recurrent(RecurrentConfig::new(8, 4, Cell::Gru)),
+        ),
         named(
             "att",
             3,
             ComponentConfig::Attention(
-                AttentionConfig::new(8).with_heads(2).with_ffn_size(6).with_scoring(scoring),
+                AttentionConfig::new(8)
+                    .with_heads(2)
+                    .with_ffn_size(6)
+                    .with_scoring(scoring),
             ),
         ),
         named(
             "out",
             4,
             ComponentConfig::Linear(
-                OutputLayerConfig::new(8, NER).with_hidden(Some(5)).with_activation(Activation::Relu),
+                OutputLayerConfig::new(8, NER)
+                    .with_hidden(Some(5))
+                    .with_activation(Activation::Relu),
             ),
         ),
         named(
             "softmax",
             5,
-            ComponentConfig::Softmax(SoftmaxConfig::new(NER).with_class_weights(Some(vec![1.0, 2.0, 1.0, 1.0, 0.5]))),
+            ComponentConfig::Softmax(
+                SoftmaxConfig::new(NER).with_class_weights(Some(vec![1.0, 2.0, 1.0, 1.0, 0.5])),
+            ),
         ),
     ];
     ModelConfig {
@@ -318,15 +411,24 @@ fn tagger_config(scoring: Scoring) -> ModelConfig {
             path: "tasks[0]".into(),
             num_labels: NER,
             features: vec![
-                FeatureSlot { slot: slot(0, 0, "features[0]"), highway: None },
-                FeatureSlot { slot: slot(1, 0, "features[1]"), highway: None },
+                FeatureSlot {
+                    slot: slot(0, 0, "features[0]"),
+                    highway: None,
+                    column: None,
+                },
+                FeatureSlot {
+                    slot: slot(1, 0, "features[1]"),
+                    highway: None,
+                    column: Some(0),
+                },
             ],
             encoders: vec![slot(2, 0, "encoders[0]"), slot(3, 0, "encoders[1]")],
-            universal: slot(4, 0, "univ_layer"),
+            universal: Some(slot(4, 0, "univ_layer")),
             specific: None,
             decoder: slot(5, 0, "decoder"),
             feature_dropout: 0.1,
             encoder_dropout: 0.2,
+            linear_dropout: 0.1,
         }],
     }
 }
@@ -336,12 +438,20 @@ fn softmax_tagger_with_features_attention_and_frozen_embedding() {
     let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex().autodiff();
     device.seed(4);
-    for scoring in [Scoring::Dot, Scoring::ScaledDot, Scoring::Cosine, Scoring::General] {
+    for scoring in [
+        Scoring::Dot,
+        Scoring::ScaledDot,
+        Scoring::Cosine,
+        Scoring::General,
+    ] {
         let model = tagger_config(scoring).init(&device).unwrap();
         let mut input = batch(&[4, 2], NER, 6, &device);
         // missing feature column: an error, not a panic
         let err = model.loss(0, &input).unwrap_err();
-        assert_eq!(err.to_string(), "task \"tagger\" reads feature column 0, the input has 0");
+        assert_eq!(
+            err.to_string(),
+            "task \"tagger\" reads feature column 0, the input has 0"
+        );
         input.features = vec![Tensor::from_data([[3, 4, 5, 6], [7, 8, 0, 0]], &device)];
         let loss = model.loss(0, &input).unwrap();
         assert!(loss.clone().into_scalar::<f32>().is_finite());
@@ -384,16 +494,15 @@ fn configuration_errors_name_their_paths() {
     assert_eq!(err.0.len(), 5);
 
     let mut cfg = paper_config();
-    cfg.tasks[1].universal = slot(5, 1, "univ_layer"); // NER layer in a POS task
-    cfg.components[4].config = ComponentConfig::Recurrent(
-        RecurrentConfig::new(11, 4, Cell::Gru).with_forget_bias(1.0),
-    );
+    cfg.tasks[1].universal = Some(slot(5, 1, "univ_layer")); // NER layer in a POS task
+    cfg.components[4].config =
+        ComponentConfig::Recurrent(RecurrentConfig::new(11, 4, Cell::Gru).with_forget_bias(1.0));
     let errors: Vec<String> = cfg.check().iter().map(ToString::to_string).collect();
     assert_eq!(
         errors,
         vec![
             "components[4]: option forget_bias has no effect on a gru component",
-            "tasks[1].model.univ_layer: label count is 5, expected 4",
+            "tasks[1].model.univ_layer: label count is 4, expected 5",
         ]
     );
 }
@@ -428,11 +537,38 @@ fn summary_counts_parameters_and_sharing() {
     // BiLSTM 11 → 4: per direction x2h 11×16 + 16, h2h 4×16
     assert_eq!(by_name("lstm").params, 2 * (11 * 16 + 16 + 4 * 16));
     assert_eq!(by_name("ner_crf").params, 25 + 5 + 5);
-    assert_eq!(by_name("lstm").tasks, vec!["Dutch NER", "Dutch POS", "English NER"]);
+    assert_eq!(
+        by_name("lstm").tasks,
+        vec!["Dutch NER", "Dutch POS", "English NER"]
+    );
     assert_eq!(by_name("ner_crf").tasks, vec!["Dutch NER", "English NER"]);
     // gates: 8 → L
     assert_eq!(s.heads[0].params, 8 * NER + NER);
     assert_eq!(s.heads[1].params, 8 * POS + POS);
     assert_eq!(s.total_params, model.num_params());
     assert!(s.to_string().contains("total parameters"));
+}
+
+#[test]
+fn save_then_load_gives_the_same_outputs() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex();
+    device.seed(12);
+    let model = paper_config().init(&device).unwrap();
+    let input = batch(&[5, 2], NER, 8, &device);
+    let before: Vec<f32> = model.emissions(2, &input).unwrap().try_to_vec_as().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model");
+    model.save_file(&path).unwrap();
+    device.seed(13); // a fresh model draws other weights
+    let fresh = paper_config().init(&device).unwrap();
+    let other: Vec<f32> = fresh.emissions(2, &input).unwrap().try_to_vec_as().unwrap();
+    assert_ne!(before, other);
+    let loaded = fresh.load_file(&path);
+    let after: Vec<f32> = loaded
+        .emissions(2, &input)
+        .unwrap()
+        .try_to_vec_as()
+        .unwrap();
+    assert_eq!(before, after);
 }

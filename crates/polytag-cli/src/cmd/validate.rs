@@ -1,0 +1,160 @@
+//! `polytag validate CONFIG`: everything `train` would check before its first step.
+//!
+//! Resolution errors (names, kinds, widths, paths) come first and all at once; then the corpora
+//! are read and the vocabularies built (data errors, all at once); then the model is built on
+//! the CPU, which checks every shape. Nothing is written.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use polytag_config::{ComponentKind, Experiment, Override};
+use polytag_data::stats::grouped;
+use polytag_data::ExperimentData;
+
+/// Runs `validate`; exit code 1 with every problem on stderr when the experiment is invalid.
+pub fn run(config: &Path, set: &[String]) -> Result<ExitCode> {
+    let overrides = parse_overrides(set)?;
+    let resolved = match Experiment::load(config, &overrides) {
+        Ok(r) => r,
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("polytag: {}: {e}", config.display());
+            }
+            bail!("{}: {} problem(s) found", config.display(), errors.0.len());
+        }
+    };
+    for w in &resolved.warnings {
+        eprintln!("polytag: warning: {}: {w}", config.display());
+    }
+    let exp = resolved.experiment;
+    let data = match ExperimentData::load(&exp) {
+        Ok(d) => d,
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("polytag: {}: {e}", config.display());
+            }
+            bail!(
+                "{}: {} data problem(s) found",
+                config.display(),
+                errors.0.len()
+            );
+        }
+    };
+    for (d, dataset) in data.datasets.iter().enumerate() {
+        for (path, p) in &dataset.label_problems {
+            eprintln!(
+                "polytag: warning: datasets[{d}]: {}:{}: {}",
+                path.display(),
+                p.line,
+                p.message
+            );
+        }
+    }
+    print_experiment(config, &exp, &data);
+    let summary = crate::cmd::model_summary(&exp, &data)?;
+    println!("{summary}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--set` values, each `PATH=VALUE`.
+pub fn parse_overrides(set: &[String]) -> Result<Vec<Override>> {
+    set.iter()
+        .map(|s| Override::parse(s).with_context(|| format!("--set {s}")))
+        .collect()
+}
+
+fn print_experiment(config: &Path, exp: &Experiment, data: &ExperimentData) {
+    println!(
+        "experiment {} ({}), seed {}, device {:?}",
+        exp.name,
+        config.display(),
+        exp.seed,
+        exp.training.device
+    );
+    println!(
+        "training: max_step {}, eval_freq {}, schedule {:?}",
+        exp.training.max_step, exp.training.eval_freq, exp.training.schedule.kind
+    );
+    println!(
+        "\ntasks ({}; target: {}):",
+        exp.tasks.len(),
+        exp.target_task().name
+    );
+    for task in &exp.tasks {
+        let d = &exp.datasets[task.dataset];
+        println!(
+            "  {:<16} {:<5} {:<5} dataset {:<12} lr {} {:?}",
+            task.name,
+            task.language,
+            task.task,
+            d.name,
+            task.hyper.learning_rate,
+            task.hyper.optimizer
+        );
+    }
+    println!("\ndatasets ({}):", exp.datasets.len());
+    for (spec, d) in exp.datasets.iter().zip(&data.datasets) {
+        let scheme = d
+            .scheme
+            .map_or("none".to_string(), |s| s.name().to_ascii_lowercase());
+        let sampled = if d.train.len() == d.train_total {
+            String::new()
+        } else {
+            format!(" (sampled from {})", grouped(d.train_total))
+        };
+        print!(
+            "  {:<12} {:<5} {:<5} {:<6}",
+            spec.name, spec.language, spec.task, scheme
+        );
+        for (split, corpus) in d.splits() {
+            print!(
+                "  {split} {} sent / {} tok{}",
+                grouped(corpus.len()),
+                grouped(corpus.num_tokens()),
+                if split == "train" {
+                    sampled.as_str()
+                } else {
+                    ""
+                }
+            );
+        }
+        println!();
+    }
+    println!("\nvocabularies:");
+    for (c, vocab) in &data.words {
+        let coverage = data
+            .embeddings
+            .get(c)
+            .map(|e| format!("; {}", e.coverage))
+            .unwrap_or_default();
+        println!(
+            "  words of {:<18} {} entries{coverage}",
+            exp.components[*c].name,
+            grouped(vocab.len())
+        );
+    }
+    println!(
+        "  characters              {} entries",
+        grouped(data.chars.len())
+    );
+    for (task_type, labels) in &data.labels {
+        println!(
+            "  labels of {:<14} {} ({})",
+            task_type,
+            labels.len(),
+            labels.labels().join(" ")
+        );
+    }
+    for (c, vocab) in &data.features {
+        if let ComponentKind::FeatureEmbedding(spec) = &exp.components[*c].kind {
+            println!(
+                "  column {} for {:<12} {} values",
+                spec.column,
+                exp.components[*c].name,
+                grouped(vocab.len())
+            );
+        }
+    }
+    println!();
+}

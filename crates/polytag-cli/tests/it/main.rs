@@ -1,0 +1,59 @@
+//! End-to-end tests through the `polytag` binary (one test binary: each extra `tests/*.rs`
+//! would relink burn). Each test writes its inputs to a fresh temp dir, runs the binary and
+//! checks the exit code, stdout and the exact error text a user would see.
+
+mod data;
+mod score;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (configs/ and datasets/ live there).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `polytag args…` in `dir`.
+pub fn polytag(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_polytag"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("POLYTAG_LOG")
+        .output()
+        .expect("the polytag binary runs")
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts a failure with exit code 1, no panic, and `needle` in stderr.
+#[track_caller]
+pub fn assert_fails_with(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout: {}\nstderr: {err}",
+        stdout(o)
+    );
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert!(
+        err.contains(needle),
+        "expected {needle:?} in stderr:\n{err}"
+    );
+}
+
+/// Writes `text` to `dir/name`, returning the path.
+pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("temp file");
+    p
+}

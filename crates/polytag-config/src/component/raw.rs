@@ -1,0 +1,321 @@
+//! The written form of each component kind: every key optional, as in the JSON; the paper's
+//! no-op keys are read here and go no further.
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::spec::{Activation, Cell, ClassWeights, Constraints, Position, Scoring};
+use super::Kind;
+
+/// One `components[]` entry as written: `name`, `model` (the kind) and the kind's options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawComponent {
+    /// Unique name that tasks refer to.
+    pub name: String,
+    /// The kind and its options.
+    pub kind: RawComponentKind,
+}
+
+/// The options of each kind as written, tagged by `model`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case")]
+#[allow(missing_docs)] // each variant is documented by its struct
+pub enum RawComponentKind {
+    Embedding(RawEmbedding),
+    CharCnn(RawCharCnn),
+    CharRnn(RawCharRnn),
+    Highway(RawHighway),
+    FeatureEmbedding(RawFeatureEmbedding),
+    Lstm(RawLstm),
+    Gru(RawRecurrent),
+    Rnn(RawRecurrent),
+    Attention(RawAttention),
+    Transformer(RawTransformer),
+    Linear(RawLinear),
+    Crf(RawCrf),
+    Softmax(RawSoftmax),
+}
+
+impl Serialize for RawComponent {
+    /// `name` first, then `model`, then the options, as people write them.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let kind = serde_json::to_value(&self.kind).map_err(serde::ser::Error::custom)?;
+        let mut map = Map::new();
+        map.insert("name".to_string(), Value::String(self.name.clone()));
+        if let Value::Object(options) = kind {
+            map.extend(options);
+        }
+        map.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawComponent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut map = Map::deserialize(deserializer)?;
+        let name = match map.remove("name") {
+            Some(Value::String(name)) => name,
+            Some(_) => return Err(D::Error::custom("\"name\" must be a string")),
+            None => return Err(D::Error::missing_field("name")),
+        };
+        let kind = RawComponentKind::deserialize(Value::Object(map)).map_err(D::Error::custom)?;
+        Ok(RawComponent { name, kind })
+    }
+}
+
+/// `embedding` as written. `allow_gpu` and `sparse` are read for compatibility with the
+/// paper's files and ignored: the paper ignores `allow_gpu` too, and sparse gradients are a
+/// PyTorch storage choice with no effect on the numbers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on EmbeddingSpec
+pub struct RawEmbedding {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimension: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trainable: Option<bool>,
+    /// The paper's count of reserved rows; polytag reserves PAD and UNK, so only 2 is valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub padding: Option<usize>,
+    /// The paper's padding row; polytag's is row 0, so only 0 is valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub padding_idx: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lowercase: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Ignored (see the struct doc).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_gpu: Option<bool>,
+    /// Ignored (see the struct doc).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sparse: Option<bool>,
+}
+
+/// `char_cnn` as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on CharCnnSpec
+pub struct RawCharCnn {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimension: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<(usize, usize)>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation: Option<Activation>,
+}
+
+/// `char_rnn` as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on CharRnnSpec
+pub struct RawCharRnn {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimension: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<Cell>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bidirectional: Option<bool>,
+}
+
+/// `highway` as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on HighwaySpec
+pub struct RawHighway {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_layers: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation: Option<Activation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+}
+
+/// `feature_embedding` as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on FeatureEmbeddingSpec
+pub struct RawFeatureEmbedding {
+    pub column: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimension: Option<usize>,
+}
+
+/// `lstm` as written. `batch_first` is read for the paper's files and ignored (a PyTorch
+/// tensor-layout flag; polytag's layout is fixed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on RnnSpec
+pub struct RawLstm {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_layers: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bidirectional: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropout: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forget_bias: Option<f64>,
+    /// Ignored (see the struct doc).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_first: Option<bool>,
+}
+
+/// `gru` and `rnn` as written (no forget gate, so no `forget_bias`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on RnnSpec
+pub struct RawRecurrent {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_layers: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bidirectional: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropout: Option<f64>,
+    /// Ignored, as for `lstm`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_first: Option<bool>,
+}
+
+/// `attention` as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on AttentionSpec
+pub struct RawAttention {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scoring: Option<Scoring>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heads: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ffn_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropout: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_layers: Option<usize>,
+}
+
+/// `transformer` as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on TransformerSpec
+pub struct RawTransformer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pretrained: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heads: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ffn_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropout: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<usize>,
+}
+
+/// `linear` as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on LinearSpec
+pub struct RawLinear {
+    /// The paper's `"output"`; the only place a linear layer goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation: Option<Activation>,
+}
+
+/// `crf` as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on CrfSpec
+pub struct RawCrf {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<Constraints>,
+}
+
+/// `softmax` as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented on SoftmaxSpec
+pub struct RawSoftmax {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_weights: Option<ClassWeights>,
+}
+
+/// The field names of `kind`'s raw struct, for unknown-key checks.
+pub(crate) fn fields(kind: Kind) -> &'static [&'static str] {
+    use crate::json::fields_of;
+    match kind {
+        Kind::Embedding => fields_of::<RawEmbedding>(),
+        Kind::CharCnn => fields_of::<RawCharCnn>(),
+        Kind::CharRnn => fields_of::<RawCharRnn>(),
+        Kind::Highway => fields_of::<RawHighway>(),
+        Kind::FeatureEmbedding => fields_of::<RawFeatureEmbedding>(),
+        Kind::Lstm => fields_of::<RawLstm>(),
+        Kind::Gru | Kind::Rnn => fields_of::<RawRecurrent>(),
+        Kind::Attention => fields_of::<RawAttention>(),
+        Kind::Transformer => fields_of::<RawTransformer>(),
+        Kind::Linear => fields_of::<RawLinear>(),
+        Kind::Crf => fields_of::<RawCrf>(),
+        Kind::Softmax => fields_of::<RawSoftmax>(),
+    }
+}
+
+/// Deserializes the options of `kind` from `value` (an object without `name` and `model`),
+/// going through the variant's own struct so an error names the nested key.
+pub(crate) fn parse_kind(
+    kind: Kind,
+    value: Value,
+) -> Result<RawComponentKind, serde_path_to_error::Error<serde_json::Error>> {
+    use serde_path_to_error::deserialize as de;
+    Ok(match kind {
+        Kind::Embedding => RawComponentKind::Embedding(de(value)?),
+        Kind::CharCnn => RawComponentKind::CharCnn(de(value)?),
+        Kind::CharRnn => RawComponentKind::CharRnn(de(value)?),
+        Kind::Highway => RawComponentKind::Highway(de(value)?),
+        Kind::FeatureEmbedding => RawComponentKind::FeatureEmbedding(de(value)?),
+        Kind::Lstm => RawComponentKind::Lstm(de(value)?),
+        Kind::Gru => RawComponentKind::Gru(de(value)?),
+        Kind::Rnn => RawComponentKind::Rnn(de(value)?),
+        Kind::Attention => RawComponentKind::Attention(de(value)?),
+        Kind::Transformer => RawComponentKind::Transformer(de(value)?),
+        Kind::Linear => RawComponentKind::Linear(de(value)?),
+        Kind::Crf => RawComponentKind::Crf(de(value)?),
+        Kind::Softmax => RawComponentKind::Softmax(de(value)?),
+    })
+}
+
+impl RawComponentKind {
+    /// The kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            RawComponentKind::Embedding(_) => Kind::Embedding,
+            RawComponentKind::CharCnn(_) => Kind::CharCnn,
+            RawComponentKind::CharRnn(_) => Kind::CharRnn,
+            RawComponentKind::Highway(_) => Kind::Highway,
+            RawComponentKind::FeatureEmbedding(_) => Kind::FeatureEmbedding,
+            RawComponentKind::Lstm(_) => Kind::Lstm,
+            RawComponentKind::Gru(_) => Kind::Gru,
+            RawComponentKind::Rnn(_) => Kind::Rnn,
+            RawComponentKind::Attention(_) => Kind::Attention,
+            RawComponentKind::Transformer(_) => Kind::Transformer,
+            RawComponentKind::Linear(_) => Kind::Linear,
+            RawComponentKind::Crf(_) => Kind::Crf,
+            RawComponentKind::Softmax(_) => Kind::Softmax,
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! From a resolved [`Experiment`] to its corpora and vocabularies: the step between
+//! `polytag-config` and the model builder.
+//!
+//! Every dataset's splits are read with the reader its `parser` names (plus the extra columns
+//! its tasks' `feature_embedding` components need), the training split is sampled with its
+//! seed, and the vocabularies are built the way the paper shares them (seed-systems A.3/A.4):
+//! one word vocabulary per `embedding` component (from the training splits of the tasks that
+//! use it), one global character vocabulary, one label vocabulary per task type (the union of
+//! that type's training splits, so languages of one type share a CRF), one value vocabulary
+//! per `feature_embedding` component. Problems are collected, not stopped at: a user fixing a
+//! config sees every missing file and empty split at once.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use polytag_config::{
+    ComponentKind, ConlluLabel, Experiment, Format as ConfigFormat, Sample as ConfigSample,
+    SchemeChoice, Separator as ConfigSeparator,
+};
+
+use crate::columns::{ColumnOptions, Separator};
+use crate::corpus::{read_corpus, Corpus, Format, ReaderOptions};
+use crate::embeddings::{load_embeddings, Coverage, EmbeddingOptions, EmbeddingTable, Header};
+use crate::error::Error;
+use crate::labels::LabelVocab;
+use crate::sample::{sample_corpus, Sample};
+use crate::scheme::Scheme;
+use crate::stats::{CorpusStats, DeclaredScheme, LabelProblem};
+use crate::vocab::{CharVocab, Counts, FeatureVocab, WordVocab, WordVocabOptions};
+
+/// The splits of one dataset, as read.
+#[derive(Debug, Clone)]
+pub struct DatasetData {
+    /// Training sentences after sampling.
+    pub train: Corpus,
+    /// Training sentences in the file, before sampling.
+    pub train_total: usize,
+    /// Development split (whole).
+    pub dev: Corpus,
+    /// Test split (whole), if the config names one.
+    pub test: Option<Corpus>,
+    /// The files' tag scheme: declared, or detected from the training labels; `None` for
+    /// plain labels (POS), which are scored by accuracy. The corpora here hold the labels
+    /// converted to [`TRAINING_SCHEME`]; predictions go back to this scheme when written.
+    pub scheme: Option<Scheme>,
+    /// The file columns kept as `Sentence::features`, in that order.
+    pub feature_columns: Vec<usize>,
+    /// Labels invalid in `scheme`, per file (warnings: the real CoNLL files have a few).
+    pub label_problems: Vec<(PathBuf, LabelProblem)>,
+}
+
+impl DatasetData {
+    /// `(split name, corpus)` for each split present, train first.
+    pub fn splits(&self) -> impl Iterator<Item = (&'static str, &Corpus)> {
+        [
+            ("train", Some(&self.train)),
+            ("dev", Some(&self.dev)),
+            ("test", self.test.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, c)| c.map(|c| (name, c)))
+    }
+}
+
+/// The scheme every chunk-labelled dataset is converted to on loading: BIOES, as the paper
+/// trains (its files were `*.bioes`), so that datasets of one task type written in different
+/// schemes (CoNLL-2003 in IOB1, CoNLL-2002 in BIO) share one label set and one CRF, and the
+/// CRF can forbid the transitions BIOES rules out. Spans are unchanged by the conversion.
+pub const TRAINING_SCHEME: Scheme = Scheme::Bioes;
+
+/// Pretrained vectors loaded for one `embedding` component.
+#[derive(Debug, Clone)]
+pub struct LoadedEmbedding {
+    /// The initial `[vocab, dim]` table.
+    pub table: EmbeddingTable,
+    /// What the file covered.
+    pub coverage: Coverage,
+}
+
+/// Everything the model builder and the trainer need from the corpora of an experiment.
+#[derive(Debug, Clone)]
+pub struct ExperimentData {
+    /// One entry per `experiment.datasets`, same order.
+    pub datasets: Vec<DatasetData>,
+    /// Word vocabulary per `embedding` component (by component index).
+    pub words: BTreeMap<usize, WordVocab>,
+    /// Pretrained vectors per `embedding` component that names a `file`.
+    pub embeddings: BTreeMap<usize, LoadedEmbedding>,
+    /// The one character vocabulary (all training splits).
+    pub chars: CharVocab,
+    /// Label vocabulary per task type (`ner`, `pos`, ...).
+    pub labels: BTreeMap<String, LabelVocab>,
+    /// Value vocabulary per `feature_embedding` component (by component index).
+    pub features: BTreeMap<usize, FeatureVocab>,
+}
+
+/// Every problem found while loading, each naming its file (and line) or config path.
+#[derive(Debug)]
+pub struct DataErrors(pub Vec<DataError>);
+
+/// One loading problem and where in the config it comes from.
+#[derive(Debug)]
+pub struct DataError {
+    /// The config path of the setting involved (`datasets[0].files.train`).
+    pub config_path: String,
+    /// What went wrong.
+    pub error: Error,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.config_path, self.error)?;
+        let mut source = std::error::Error::source(&self.error);
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for DataErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DataErrors {}
+
+/// The reader options a dataset's `parser` block describes, with `extra_cols` added.
+pub fn reader_options(parser: &polytag_config::Parser, extra_cols: Vec<usize>) -> ReaderOptions {
+    let mut opts = ReaderOptions {
+        penn_brackets: parser.normalize_brackets,
+        ..ReaderOptions::default()
+    };
+    opts.columns.extra_cols = extra_cols;
+    match &parser.format {
+        ConfigFormat::Conll {
+            token_col,
+            label_col,
+            separator,
+        } => {
+            opts.format = Format::Conll;
+            opts.columns = ColumnOptions {
+                token_col: *token_col,
+                label_col: *label_col,
+                separator: match separator {
+                    ConfigSeparator::Whitespace => Separator::Whitespace,
+                    ConfigSeparator::Tab => Separator::Tab,
+                    ConfigSeparator::Space => Separator::Space,
+                },
+                ..opts.columns
+            };
+        }
+        ConfigFormat::Conllu { label } => {
+            opts.format = Format::Conllu;
+            opts.upos = *label == ConlluLabel::Upos;
+        }
+        ConfigFormat::Jsonl {
+            tokens_field,
+            labels_field,
+            label_names,
+        } => {
+            opts.format = Format::Jsonl;
+            opts.token_field = tokens_field.clone();
+            opts.tag_field = labels_field.clone();
+            if let Some(names) = label_names {
+                opts.label_names = names.clone();
+            }
+        }
+    }
+    opts
+}
+
+fn declared(choice: SchemeChoice) -> DeclaredScheme {
+    match choice {
+        SchemeChoice::Auto => DeclaredScheme::Auto,
+        SchemeChoice::None => DeclaredScheme::None,
+        SchemeChoice::Iob1 => DeclaredScheme::Scheme(Scheme::Iob1),
+        SchemeChoice::Bio => DeclaredScheme::Scheme(Scheme::Bio),
+        SchemeChoice::Bioes => DeclaredScheme::Scheme(Scheme::Bioes),
+    }
+}
+
+fn sample(s: ConfigSample) -> Sample {
+    match s {
+        ConfigSample::All => Sample::All,
+        ConfigSample::Count(n) => Sample::Count(n),
+        ConfigSample::Fraction(p) => Sample::Fraction(p),
+    }
+}
+
+impl ExperimentData {
+    /// Reads every dataset of `exp` and builds the vocabularies (see the module doc).
+    ///
+    /// Errors: unreadable or malformed files, an empty training split, dev/test labels that no
+    /// training split of that task type has (design.md §2: the model could never predict
+    /// them), an unreadable embedding file.
+    pub fn load(exp: &Experiment) -> Result<ExperimentData, DataErrors> {
+        let mut errors = Vec::new();
+        let mut datasets = Vec::with_capacity(exp.datasets.len());
+        for (d, spec) in exp.datasets.iter().enumerate() {
+            let feature_columns = exp.feature_columns(d);
+            let opts = reader_options(&spec.parser, feature_columns.clone());
+            let mut read = |split: &str, path: &PathBuf| match read_corpus(path, &opts) {
+                Ok(c) => Some(c),
+                Err(error) => {
+                    errors.push(DataError {
+                        config_path: format!("datasets[{d}].files.{split}"),
+                        error,
+                    });
+                    None
+                }
+            };
+            let train = read("train", &spec.files.train);
+            let dev = read("dev", &spec.files.dev);
+            let test = spec.files.test.as_ref().map(|p| read("test", p));
+            let (Some(train), Some(dev)) = (train, dev) else {
+                continue;
+            };
+            let test = match test {
+                Some(None) => continue,
+                Some(Some(t)) => Some(t),
+                None => None,
+            };
+            let train_total = train.len();
+            let train = match sample_corpus(train, &sample(spec.sample), spec.sample_seed) {
+                Ok(t) => t,
+                Err(error) => {
+                    errors.push(DataError {
+                        config_path: format!("datasets[{d}].sample"),
+                        error,
+                    });
+                    continue;
+                }
+            };
+            if train.is_empty() {
+                errors.push(DataError {
+                    config_path: format!("datasets[{d}].files.train"),
+                    error: Error::EmptyTrain {
+                        path: spec.files.train.clone(),
+                    },
+                });
+                continue;
+            }
+            let stats = CorpusStats::compute(&train, declared(spec.parser.scheme));
+            let scheme = stats.scheme;
+            let mut label_problems = Vec::new();
+            for corpus in [Some(&train), Some(&dev), test.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                let declared = scheme.map_or(DeclaredScheme::None, DeclaredScheme::Scheme);
+                for p in CorpusStats::compute(corpus, declared).problems {
+                    label_problems.push((corpus.path.clone(), p));
+                }
+            }
+            datasets.push(DatasetData {
+                train,
+                train_total,
+                dev,
+                test,
+                scheme,
+                feature_columns,
+                label_problems,
+            });
+        }
+        if !errors.is_empty() {
+            return Err(DataErrors(errors));
+        }
+
+        // Label vocabularies per task type, from the training splits only, in the labels'
+        // training form (BIOES for chunk tags). Dev/test labels are checked in that form too,
+        // but reported as the file writes them.
+        let training_form = |data: &DatasetData, labels: &[String]| match data.scheme {
+            Some(_) => crate::scheme::convert(labels, TRAINING_SCHEME),
+            None => labels.to_vec(),
+        };
+        let mut labels: BTreeMap<String, LabelVocab> = BTreeMap::new();
+        for task_type in exp.task_types() {
+            let mut all = Vec::new();
+            for (spec, data) in exp.datasets.iter().zip(&datasets) {
+                if spec.task == task_type {
+                    for sentence in &data.train.sentences {
+                        all.extend(training_form(data, &sentence.labels));
+                    }
+                }
+            }
+            labels.insert(
+                task_type.to_string(),
+                LabelVocab::from_labels(all.iter().map(String::as_str)),
+            );
+        }
+        for (d, (spec, data)) in exp.datasets.iter().zip(&datasets).enumerate() {
+            let Some(vocab) = labels.get(&spec.task) else {
+                continue;
+            };
+            for (split, corpus) in data.splits().skip(1) {
+                // (first line, uses) per unseen label, in order of first use.
+                let mut unseen: Vec<(String, usize, usize)> = Vec::new();
+                for sentence in &corpus.sentences {
+                    for (i, label) in training_form(data, &sentence.labels).iter().enumerate() {
+                        if vocab.id(label).is_none() {
+                            let original = &sentence.labels[i];
+                            match unseen.iter_mut().find(|(l, _, _)| l == original) {
+                                Some(entry) => entry.2 += 1,
+                                None => unseen.push((original.clone(), sentence.line + i, 1)),
+                            }
+                        }
+                    }
+                }
+                for (label, line, count) in unseen {
+                    errors.push(DataError {
+                        config_path: format!("datasets[{d}].files.{split}"),
+                        error: Error::UnseenLabel {
+                            path: corpus.path.clone(),
+                            line,
+                            label,
+                            count,
+                            task: spec.task.clone(),
+                        },
+                    });
+                }
+            }
+        }
+        for data in &mut datasets {
+            if data.scheme.is_some() {
+                let DatasetData {
+                    train, dev, test, ..
+                } = data;
+                for corpus in [Some(train), Some(dev), test.as_mut()]
+                    .into_iter()
+                    .flatten()
+                {
+                    for sentence in &mut corpus.sentences {
+                        sentence.labels = crate::scheme::convert(&sentence.labels, TRAINING_SCHEME);
+                    }
+                }
+            }
+        }
+
+        let chars = CharVocab::from_corpora(datasets.iter().map(|d| &d.train), 1);
+        let mut words = BTreeMap::new();
+        let mut embeddings = BTreeMap::new();
+        let mut features = BTreeMap::new();
+        for (c, component) in exp.components.iter().enumerate() {
+            let users: Vec<usize> = exp
+                .tasks_using(c)
+                .iter()
+                .map(|&t| exp.tasks[t].dataset)
+                .collect();
+            match &component.kind {
+                ComponentKind::Embedding(spec) => {
+                    let train: Vec<&Corpus> = users.iter().map(|&d| &datasets[d].train).collect();
+                    let counts = Counts::of_tokens(train.iter().copied());
+                    let options = WordVocabOptions {
+                        lowercase: spec.lowercase,
+                        ..WordVocabOptions::default()
+                    };
+                    let vocab = WordVocab::build(&counts, &options);
+                    if let Some(file) = &spec.file {
+                        let opts = EmbeddingOptions {
+                            dim: Some(spec.dimension),
+                            header: match spec.stats {
+                                None => Header::Auto,
+                                Some(true) => Header::Present,
+                                Some(false) => Header::Absent,
+                            },
+                            lowercase: spec.lowercase,
+                            seed: exp.seed,
+                            ..EmbeddingOptions::default()
+                        };
+                        match load_embeddings(file, &vocab, &opts, Some(&counts)) {
+                            Ok((table, coverage)) => {
+                                embeddings.insert(c, LoadedEmbedding { table, coverage });
+                            }
+                            Err(error) => errors.push(DataError {
+                                config_path: format!("components[{c}].file"),
+                                error,
+                            }),
+                        }
+                    }
+                    words.insert(c, vocab);
+                }
+                ComponentKind::FeatureEmbedding(spec) => {
+                    let columns = users.iter().filter_map(|&d| {
+                        let idx = datasets[d]
+                            .feature_columns
+                            .iter()
+                            .position(|&col| col == spec.column)?;
+                        Some((&datasets[d].train, idx))
+                    });
+                    features.insert(c, FeatureVocab::from_columns(columns));
+                }
+                _ => {}
+            }
+        }
+        if !errors.is_empty() {
+            return Err(DataErrors(errors));
+        }
+        Ok(ExperimentData {
+            datasets,
+            words,
+            embeddings,
+            chars,
+            labels,
+            features,
+        })
+    }
+}

@@ -1,0 +1,673 @@
+//! From a resolved [`Experiment`] and what only the data knows ([`BuildInputs`]) to a
+//! [`Model`]: every used component instantiated once, one wiring per task, every size
+//! inferred (seed-systems A.4 step 5) and every mismatch reported with its config path.
+//!
+//! Inference, in task order: word dim + char dim (+ feature dims) → the first encoder's input;
+//! each encoder's output → the next; the last output (2H for a BiLSTM) → the output layers'
+//! input; the task type's label count → linear outputs and the decoder. The first task to use
+//! a component fixes its input width; a later task that would feed it another width is an
+//! error at that task's slot (`tasks[2].model.lstm: input dimension is 150, expected 110`),
+//! never a burn shape panic. Components no task uses are not built.
+//!
+//! This is the only place that reads `polytag_config` component specs; below it there are only
+//! typed `*Config` structs (style.md, "builder.rs alone maps config::ComponentSpec").
+
+use std::collections::BTreeMap;
+
+use burn::prelude::*;
+use polytag_config::{
+    Activation as CfgActivation, Cell as CfgCell, ClassWeights, ComponentKind, Constraints,
+    Experiment, Scoring as CfgScoring, TaskModel,
+};
+use polytag_data::scheme::{transition_allowed, Scheme, Tag};
+
+use crate::activation::Activation;
+use crate::attention::{AttentionConfig, Scoring};
+use crate::char_cnn::CharCnnConfig;
+use crate::char_rnn::CharRnnConfig;
+use crate::component::ComponentConfig;
+use crate::crf::{CrfConfig, CrfConstraints};
+use crate::embedding::TokenEmbeddingConfig;
+use crate::error::{BuildErrors, ModelError, Result};
+use crate::highway::HighwayConfig;
+use crate::linear::OutputLayerConfig;
+use crate::rnn::{Cell, RecurrentConfig};
+use crate::softmax::SoftmaxConfig;
+use crate::tagger::{FeatureSlot, Model, ModelConfig, NamedComponent, Slot, TaskWiring};
+
+/// The label set of one task, as the data layer built it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TaskLabels {
+    /// Label strings in id order (the task type's vocabulary: shared layers need one order).
+    pub labels: Vec<String>,
+    /// The tag scheme the labels are in after any conversion (`None`: plain labels, POS).
+    pub scheme: Option<Scheme>,
+    /// Training frequency of each label (for `class_weights: inverse_freq`); may be empty
+    /// when no softmax decoder asks for it.
+    pub counts: Vec<usize>,
+}
+
+/// What the builder cannot know from the config: vocabulary sizes, pretrained vectors,
+/// label sets. Filled by the caller from polytag-data.
+#[derive(Clone, Debug, Default)]
+pub struct BuildInputs {
+    /// Rows of each `embedding` / `feature_embedding` table (PAD and UNK included), by
+    /// component index in the experiment.
+    pub vocab_sizes: BTreeMap<usize, usize>,
+    /// Initial vectors of `embedding` components that name a `file`, row-major
+    /// `[vocab, dimension]`, by component index.
+    pub pretrained: BTreeMap<usize, Vec<f32>>,
+    /// Rows of the char table (PAD and UNK included), shared by all char encoders.
+    pub char_vocab_size: usize,
+    /// One entry per task, in task order.
+    pub labels: Vec<TaskLabels>,
+}
+
+impl BuildInputs {
+    /// The inputs as the data layer loaded them: vocabulary sizes per embedding component,
+    /// pretrained tables, the char vocabulary, and per task its task type's labels (in the
+    /// training scheme, BIOES for chunk tags) with their training frequencies.
+    pub fn from_data(exp: &Experiment, data: &polytag_data::ExperimentData) -> BuildInputs {
+        let mut vocab_sizes: BTreeMap<usize, usize> =
+            data.words.iter().map(|(&c, v)| (c, v.len())).collect();
+        vocab_sizes.extend(data.features.iter().map(|(&c, v)| (c, v.len())));
+        let pretrained = data
+            .embeddings
+            .iter()
+            .map(|(&c, e)| (c, e.table.data.clone()))
+            .collect();
+        let labels = exp
+            .tasks
+            .iter()
+            .map(|task| {
+                let vocab = data.labels.get(&task.task);
+                let labels: Vec<String> = vocab.map(|v| v.labels().to_vec()).unwrap_or_default();
+                let mut counts = vec![0usize; labels.len()];
+                if let (Some(vocab), Some(d)) = (vocab, data.datasets.get(task.dataset)) {
+                    for sentence in &d.train.sentences {
+                        for label in &sentence.labels {
+                            if let Some(id) = vocab.id(label) {
+                                counts[id as usize] += 1;
+                            }
+                        }
+                    }
+                }
+                let scheme = data
+                    .datasets
+                    .get(task.dataset)
+                    .and_then(|d| d.scheme)
+                    .map(|_| polytag_data::TRAINING_SCHEME);
+                TaskLabels {
+                    labels,
+                    scheme,
+                    counts,
+                }
+            })
+            .collect();
+        BuildInputs {
+            vocab_sizes,
+            pretrained,
+            char_vocab_size: data.chars.len(),
+            labels,
+        }
+    }
+}
+
+/// What a task uses a component for (decides which sizes flow into it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Feature,
+    CharHighway,
+    Encoder,
+    Output,
+    Decoder,
+}
+
+/// Sizes fixed so far for one component.
+#[derive(Clone, Copy, Default)]
+struct Sizes {
+    d_input: Option<usize>,
+    labels: Option<usize>,
+}
+
+/// Builds the model of an experiment on `device`.
+///
+/// # Errors
+/// Every problem found, each with its config path (missing vocabulary sizes or labels,
+/// width or label-count disagreements between tasks, attention heads, scheme constraints,
+/// unsupported kinds), or the pretrained-vector shape errors of the components.
+pub fn build(
+    experiment: &Experiment,
+    inputs: &BuildInputs,
+    device: &Device,
+) -> std::result::Result<Model, BuildErrors> {
+    model_config(experiment, inputs)?.init(device)
+}
+
+/// The [`ModelConfig`] of an experiment (sizes inferred, nothing built).
+///
+/// # Errors
+/// As [`build`].
+pub fn model_config(
+    exp: &Experiment,
+    inputs: &BuildInputs,
+) -> std::result::Result<ModelConfig, BuildErrors> {
+    let mut errors = Vec::new();
+    let n_comp = exp.components.len();
+    let cpath = |i: usize| format!("components[{i}]");
+
+    // Label sets per task.
+    let mut task_labels: Vec<Option<&TaskLabels>> = Vec::with_capacity(exp.tasks.len());
+    for (t, task) in exp.tasks.iter().enumerate() {
+        let l = inputs.labels.get(t).filter(|l| !l.labels.is_empty());
+        if l.is_none() {
+            errors.push(ModelError::MissingInput {
+                path: format!("tasks[{t}]"),
+                name: task.name.clone(),
+                what: "label set",
+            });
+        }
+        task_labels.push(l);
+    }
+
+    // Walk every task's pipeline: infer sizes, record slots.
+    let mut sizes = vec![Sizes::default(); n_comp];
+    let mut used = vec![false; n_comp];
+    let mut wirings: Vec<TaskWiring> = Vec::with_capacity(exp.tasks.len());
+    for (t, task) in exp.tasks.iter().enumerate() {
+        let num_labels = task_labels
+            .get(t)
+            .copied()
+            .flatten()
+            .map_or(0, |l| l.labels.len());
+        let p = task.model.pipeline();
+        let names = SlotNames::of(&task.model, t);
+        let columns = exp.feature_columns(task.dataset);
+        let mut fix = |c: usize, path: &str, role: Role, d: usize, errors: &mut Vec<ModelError>| {
+            let Some(s) = sizes.get_mut(c) else {
+                errors.push(ModelError::NoComponent {
+                    path: path.into(),
+                    index: c,
+                    count: n_comp,
+                });
+                return;
+            };
+            if let Some(u) = used.get_mut(c) {
+                *u = true;
+            }
+            let (slot, value, what) = match role {
+                Role::Decoder => (&mut s.labels, num_labels, "label count"),
+                Role::Output => {
+                    fix_one(&mut s.labels, num_labels, path, "label count", errors);
+                    (&mut s.d_input, d, "input dimension")
+                }
+                _ => (&mut s.d_input, d, "input dimension"),
+            };
+            fix_one(slot, value, path, what, errors);
+        };
+
+        let mut features = Vec::with_capacity(p.features.len());
+        let mut d = 0usize;
+        for (j, &c) in p.features.iter().enumerate() {
+            let path = names.feature(j);
+            let Some(comp) = exp.components.get(c) else {
+                errors.push(ModelError::NoComponent {
+                    path,
+                    index: c,
+                    count: n_comp,
+                });
+                continue;
+            };
+            fix(c, &path, Role::Feature, 0, &mut errors);
+            let (d_feat, is_char, column) = match &comp.kind {
+                ComponentKind::Embedding(s) => (s.dimension, false, None),
+                ComponentKind::FeatureEmbedding(s) => (
+                    s.dimension,
+                    false,
+                    columns.iter().position(|&col| col == s.column),
+                ),
+                ComponentKind::CharCnn(s) => (s.d_output(), true, None),
+                ComponentKind::CharRnn(s) => (s.d_output(), true, None),
+                ComponentKind::Transformer(_) => {
+                    errors.push(ModelError::Unsupported {
+                        path: cpath(c),
+                        kind: "transformer",
+                    });
+                    continue;
+                }
+                other => {
+                    errors.push(ModelError::WrongKind {
+                        path,
+                        name: comp.name.clone(),
+                        expected: "embedding, feature_embedding, char_cnn or char_rnn",
+                        found: other.kind().as_str(),
+                    });
+                    continue;
+                }
+            };
+            let highway = match (is_char, p.char_highway) {
+                (true, Some(h)) => {
+                    let hp = names.char_highway();
+                    fix(h, &hp, Role::CharHighway, d_feat, &mut errors);
+                    Some(Slot {
+                        component: h,
+                        path: hp,
+                    })
+                }
+                _ => None,
+            };
+            d += d_feat;
+            features.push(FeatureSlot {
+                slot: Slot { component: c, path },
+                highway,
+                column,
+            });
+        }
+        let mut encoders = Vec::with_capacity(p.encoders.len());
+        for (j, &c) in p.encoders.iter().enumerate() {
+            let path = names.encoder(j);
+            fix(c, &path, Role::Encoder, d, &mut errors);
+            d = exp
+                .components
+                .get(c)
+                .and_then(|comp| comp.kind.d_encoded(d))
+                .unwrap_or(d);
+            encoders.push(Slot { component: c, path });
+        }
+        let mut output = |c: Option<usize>, path: String| {
+            c.map(|c| {
+                fix(c, &path, Role::Output, d, &mut errors);
+                Slot { component: c, path }
+            })
+        };
+        let universal = output(p.univ_layer, names.univ());
+        let specific = output(p.spec_layer, names.spec());
+        let decoder = names.decoder();
+        fix(p.decoder, &decoder, Role::Decoder, 0, &mut errors);
+        wirings.push(TaskWiring {
+            name: task.name.clone(),
+            path: format!("tasks[{t}]"),
+            num_labels,
+            features,
+            encoders,
+            universal,
+            specific,
+            decoder: Slot {
+                component: p.decoder,
+                path: decoder,
+            },
+            feature_dropout: p.embed_dropout,
+            encoder_dropout: p.encoder_dropout,
+            linear_dropout: p.linear_dropout,
+        });
+    }
+
+    // Instantiate specs of the used components; remap indices to the built list.
+    let mut index = vec![None; n_comp];
+    let mut components = Vec::new();
+    for (i, comp) in exp.components.iter().enumerate() {
+        if !used.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let s = sizes.get(i).copied().unwrap_or_default();
+        let users: Vec<usize> = exp.tasks_using(i);
+        match component_config(i, comp, s, inputs, &users, &task_labels) {
+            Ok(config) => {
+                index[i] = Some(components.len());
+                components.push(NamedComponent {
+                    name: comp.name.clone(),
+                    path: cpath(i),
+                    config,
+                });
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(BuildErrors(errors));
+    }
+    let remap = |s: &mut Slot| {
+        // every slot's component was marked used above, so it has a new index
+        if let Some(Some(j)) = index.get(s.component) {
+            s.component = *j;
+        }
+    };
+    for w in &mut wirings {
+        for f in &mut w.features {
+            remap(&mut f.slot);
+            if let Some(h) = &mut f.highway {
+                remap(h);
+            }
+        }
+        w.encoders.iter_mut().for_each(remap);
+        w.universal
+            .iter_mut()
+            .chain(&mut w.specific)
+            .for_each(remap);
+        remap(&mut w.decoder);
+    }
+    let config = ModelConfig {
+        components,
+        tasks: wirings,
+    };
+    let errors = config.check();
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(BuildErrors(errors))
+    }
+}
+
+/// Records `value` for a size, or reports a disagreement with the value fixed earlier.
+fn fix_one(
+    slot: &mut Option<usize>,
+    value: usize,
+    path: &str,
+    what: &'static str,
+    errors: &mut Vec<ModelError>,
+) {
+    match *slot {
+        None => *slot = Some(value),
+        Some(v) if v != value && value != 0 => errors.push(ModelError::DimensionMismatch {
+            path: path.to_string(),
+            what,
+            expected: v,
+            found: value,
+        }),
+        _ => {}
+    }
+}
+
+/// Config paths of a task's slots, spelled as in its config.
+struct SlotNames {
+    base: String,
+    paper: bool,
+}
+
+impl SlotNames {
+    fn of(model: &TaskModel, t: usize) -> Self {
+        SlotNames {
+            base: format!("tasks[{t}].model"),
+            paper: matches!(model, TaskModel::LstmCrf(_)),
+        }
+    }
+    fn feature(&self, j: usize) -> String {
+        match (self.paper, j) {
+            (true, 0) => format!("{}.word_embed", self.base),
+            (true, _) => format!("{}.char_embed", self.base),
+            (false, j) => format!("{}.features[{j}]", self.base),
+        }
+    }
+    fn char_highway(&self) -> String {
+        format!("{}.char_highway", self.base)
+    }
+    fn encoder(&self, j: usize) -> String {
+        if self.paper {
+            format!("{}.lstm", self.base)
+        } else {
+            format!("{}.encoders[{j}]", self.base)
+        }
+    }
+    fn univ(&self) -> String {
+        format!("{}.univ_layer", self.base)
+    }
+    fn spec(&self) -> String {
+        format!("{}.spec_layer", self.base)
+    }
+    fn decoder(&self) -> String {
+        format!(
+            "{}.{}",
+            self.base,
+            if self.paper { "crf" } else { "decoder" }
+        )
+    }
+}
+
+fn activation(a: CfgActivation) -> Activation {
+    match a {
+        CfgActivation::Relu => Activation::Relu,
+        CfgActivation::Tanh => Activation::Tanh,
+        CfgActivation::Selu => Activation::Selu,
+    }
+}
+
+fn cell(c: CfgCell) -> Cell {
+    match c {
+        CfgCell::Lstm => Cell::Lstm,
+        CfgCell::Gru => Cell::Gru,
+        CfgCell::Rnn => Cell::Rnn,
+    }
+}
+
+fn scoring(s: CfgScoring) -> Scoring {
+    match s {
+        CfgScoring::Dot => Scoring::Dot,
+        CfgScoring::ScaledDot => Scoring::ScaledDot,
+        CfgScoring::Cosine => Scoring::Cosine,
+        CfgScoring::General => Scoring::General,
+    }
+}
+
+/// The typed config of component `i` from its spec and the sizes inferred for it.
+fn component_config(
+    i: usize,
+    comp: &polytag_config::Component,
+    s: Sizes,
+    inputs: &BuildInputs,
+    users: &[usize],
+    labels: &[Option<&TaskLabels>],
+) -> std::result::Result<ComponentConfig, Vec<ModelError>> {
+    let path = format!("components[{i}]");
+    let missing = |what: &'static str| {
+        vec![ModelError::MissingInput {
+            path: path.clone(),
+            name: comp.name.clone(),
+            what,
+        }]
+    };
+    let d_in = s.d_input.unwrap_or(0);
+    let n_labels = s.labels.unwrap_or(0);
+    let vocab = || inputs.vocab_sizes.get(&i).copied().filter(|&v| v > 0);
+    let chars = || Some(inputs.char_vocab_size).filter(|&v| v > 0);
+    Ok(match &comp.kind {
+        ComponentKind::Embedding(spec) => {
+            let vocab = vocab().ok_or_else(|| missing("vocabulary size"))?;
+            let pretrained = inputs.pretrained.get(&i).cloned();
+            if spec.file.is_some() && pretrained.is_none() {
+                return Err(missing("pretrained vectors (the component names a file)"));
+            }
+            ComponentConfig::Embedding {
+                config: TokenEmbeddingConfig::new(vocab, spec.dimension)
+                    .with_trainable(spec.trainable),
+                pretrained,
+            }
+        }
+        ComponentKind::FeatureEmbedding(spec) => {
+            let vocab = vocab().ok_or_else(|| missing("vocabulary size"))?;
+            ComponentConfig::FeatureEmbedding {
+                config: TokenEmbeddingConfig::new(vocab, spec.dimension),
+            }
+        }
+        ComponentKind::CharCnn(spec) => {
+            let v = chars().ok_or_else(|| missing("char vocabulary size"))?;
+            ComponentConfig::CharCnn(
+                CharCnnConfig::new(v, spec.dimension, spec.filters.clone())
+                    .with_activation(activation(spec.activation)),
+            )
+        }
+        ComponentKind::CharRnn(spec) => {
+            let v = chars().ok_or_else(|| missing("char vocabulary size"))?;
+            ComponentConfig::CharRnn(
+                CharRnnConfig::new(v, spec.dimension, spec.hidden_size)
+                    .with_cell(cell(spec.cell))
+                    .with_bidirectional(spec.bidirectional),
+            )
+        }
+        ComponentKind::Highway(spec) => ComponentConfig::Highway(
+            HighwayConfig::new(d_in)
+                .with_num_layers(spec.num_layers)
+                .with_activation(activation(spec.activation)),
+        ),
+        ComponentKind::Lstm(spec) | ComponentKind::Gru(spec) | ComponentKind::Rnn(spec) => {
+            let c = comp.kind.kind().cell().map_or(Cell::Lstm, cell);
+            ComponentConfig::Recurrent(
+                RecurrentConfig::new(d_in, spec.hidden_size, c)
+                    .with_num_layers(spec.num_layers)
+                    .with_bidirectional(spec.bidirectional)
+                    .with_dropout(spec.dropout)
+                    .with_forget_bias(if c == Cell::Lstm {
+                        spec.forget_bias
+                    } else {
+                        0.0
+                    }),
+            )
+        }
+        ComponentKind::Attention(spec) => ComponentConfig::Attention(
+            AttentionConfig::new(d_in)
+                .with_heads(spec.heads)
+                .with_scoring(scoring(spec.scoring))
+                .with_ffn_size(spec.ffn_size)
+                .with_dropout(spec.dropout)
+                .with_num_layers(spec.num_layers),
+        ),
+        ComponentKind::Transformer(_) => {
+            return Err(vec![ModelError::Unsupported {
+                path,
+                kind: "transformer",
+            }]);
+        }
+        ComponentKind::Linear(spec) => ComponentConfig::Linear(
+            OutputLayerConfig::new(d_in, n_labels)
+                .with_hidden(spec.hidden)
+                .with_activation(activation(spec.activation)),
+        ),
+        ComponentKind::Crf(spec) => {
+            let constraints = match spec.constraints {
+                Constraints::None => None,
+                Constraints::Scheme => {
+                    Some(crf_constraints(&path, &comp.name, users, labels).map_err(|e| vec![e])?)
+                }
+            };
+            ComponentConfig::Crf {
+                config: CrfConfig::new(n_labels),
+                constraints,
+            }
+        }
+        ComponentKind::Softmax(spec) => {
+            let weights = match &spec.class_weights {
+                ClassWeights::None => None,
+                ClassWeights::List(w) => Some(w.iter().map(|&x| x as f32).collect()),
+                ClassWeights::InverseFreq => Some(
+                    inverse_freq(n_labels, users, labels)
+                        .ok_or_else(|| missing("label counts (class_weights: inverse_freq)"))?,
+                ),
+            };
+            ComponentConfig::Softmax(SoftmaxConfig::new(n_labels).with_class_weights(weights))
+        }
+    })
+}
+
+/// 1 / training frequency per label (summed over the tasks sharing the decoder), normalised
+/// to mean 1; a label never seen counts as seen once. `None` without counts.
+fn inverse_freq(n: usize, users: &[usize], labels: &[Option<&TaskLabels>]) -> Option<Vec<f32>> {
+    let mut counts = vec![0usize; n];
+    let mut any = false;
+    for &t in users {
+        if let Some(Some(l)) = labels.get(t) {
+            for (c, &k) in counts.iter_mut().zip(&l.counts) {
+                *c += k;
+                any = true;
+            }
+        }
+    }
+    if !any {
+        return None;
+    }
+    let inv: Vec<f64> = counts.iter().map(|&c| 1.0 / c.max(1) as f64).collect();
+    let mean = inv.iter().sum::<f64>() / n.max(1) as f64;
+    Some(inv.iter().map(|w| (w / mean) as f32).collect())
+}
+
+/// Scheme constraints of a CRF from the label set and scheme of the tasks using it, which
+/// must agree on one scheme.
+fn crf_constraints(
+    path: &str,
+    name: &str,
+    users: &[usize],
+    labels: &[Option<&TaskLabels>],
+) -> Result<CrfConstraints> {
+    let mut chosen: Option<(usize, &TaskLabels, Scheme)> = None;
+    for &t in users {
+        let Some(Some(l)) = labels.get(t) else {
+            continue;
+        };
+        let Some(scheme) = l.scheme else {
+            return Err(ModelError::NoScheme {
+                path: path.to_string(),
+                name: name.to_string(),
+                task: t,
+            });
+        };
+        match chosen {
+            None => chosen = Some((t, l, scheme)),
+            Some((t0, _, s0)) if s0 != scheme => {
+                return Err(ModelError::SchemeMismatch {
+                    path: path.to_string(),
+                    first: s0.name(),
+                    first_task: t0,
+                    second: scheme.name(),
+                    second_task: t,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    let Some((_, l, scheme)) = chosen else {
+        return Err(ModelError::MissingInput {
+            path: path.to_string(),
+            name: name.to_string(),
+            what: "label set",
+        });
+    };
+    scheme_constraints(&l.labels, scheme, path)
+}
+
+/// Which moves a tag scheme allows between the given labels (polytag-data's
+/// [`transition_allowed`]): a label may start a sentence if it may follow "nothing", end one
+/// if `O` may follow it. Plain (non-chunk) labels count as `O`.
+///
+/// # Errors
+/// [`ModelError::SchemeLabel`] for a chunk tag the scheme does not have (`E-PER` in BIO).
+pub fn scheme_constraints(labels: &[String], scheme: Scheme, path: &str) -> Result<CrfConstraints> {
+    let tags: Vec<Tag<'_>> = labels.iter().map(|l| Tag::parse(l)).collect();
+    for (label, tag) in labels.iter().zip(&tags) {
+        if let Some(prefix) = tag.prefix() {
+            if !scheme.allows(prefix) {
+                return Err(ModelError::SchemeLabel {
+                    path: path.to_string(),
+                    label: label.clone(),
+                    scheme: scheme.name(),
+                });
+            }
+        }
+    }
+    let transitions = tags
+        .iter()
+        .flat_map(|from| {
+            tags.iter()
+                .map(move |to| transition_allowed(scheme, Some(from), to))
+        })
+        .collect();
+    let starts = tags
+        .iter()
+        .map(|to| transition_allowed(scheme, None, to))
+        .collect();
+    let ends = tags
+        .iter()
+        .map(|from| transition_allowed(scheme, Some(from), &Tag::Outside))
+        .collect();
+    CrfConstraints::new(labels.len(), transitions, starts, ends, path)
+}
+
+#[cfg(test)]
+mod tests;
