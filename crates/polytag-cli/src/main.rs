@@ -34,6 +34,59 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
     },
+    /// Train an experiment (or continue a killed run with `--resume RUN_DIR`).
+    Train {
+        /// The experiment file (JSON); not given with `--resume`.
+        #[arg(required_unless_present = "resume")]
+        config: Option<PathBuf>,
+        /// Override a config value: `training.max_step=200`, `tasks.0.learning_rate=0.01`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Write the run here instead of `<output_dir>/<experiment>/<time>/`.
+        #[arg(long, value_name = "DIR")]
+        run_dir: Option<PathBuf>,
+        /// Continue the run in DIR from its last checkpoint.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "set", "run_dir"])]
+        resume: Option<PathBuf>,
+        /// Device: cpu, cuda, wgpu, auto (overrides `training.device`).
+        #[arg(long, value_name = "D")]
+        device: Option<String>,
+    },
+    /// Tag a labelled file with a trained run and score it (conlleval report).
+    Eval {
+        /// The run directory (its best checkpoint is used).
+        run_dir: PathBuf,
+        /// The labelled file, read as the task's dataset is read.
+        #[arg(long)]
+        file: PathBuf,
+        /// Task name; default the experiment's target (ref) task.
+        #[arg(long)]
+        task: Option<String>,
+        /// Also write `token gold pred` lines here (scoreable by `polytag score`).
+        #[arg(long, value_name = "FILE")]
+        predictions: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Tag raw text with a trained run: one sentence per line, from a file, stdin, or typed at
+    /// a prompt.
+    Predict {
+        /// The run directory (its best checkpoint is used).
+        run_dir: PathBuf,
+        /// Task name; default the experiment's target (ref) task.
+        #[arg(long)]
+        task: Option<String>,
+        /// Text file (`-` = stdin); without it, an interactive prompt on a terminal.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = cmd::predict::PredictFormat::Text)]
+        format: cmd::predict::PredictFormat,
+        /// Also give the K best label sequences with their probabilities.
+        #[arg(long, default_value_t = 1, value_name = "K")]
+        nbest: usize,
+    },
     /// Inspect and convert corpus files.
     Data {
         #[command(subcommand)]
@@ -124,6 +177,39 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Validate { config, set } => cmd::validate::run(&config, &set),
+        Command::Train {
+            config,
+            set,
+            run_dir,
+            resume,
+            device,
+        } => cmd::train::run(&cmd::train::TrainArgs {
+            config,
+            set,
+            run_dir,
+            resume,
+            device,
+        }),
+        Command::Eval {
+            run_dir,
+            file,
+            task,
+            predictions,
+            format,
+        } => cmd::eval::run(
+            &run_dir,
+            &file,
+            task.as_deref(),
+            predictions.as_deref(),
+            format,
+        ),
+        Command::Predict {
+            run_dir,
+            task,
+            input,
+            format,
+            nbest,
+        } => cmd::predict::run(&run_dir, task.as_deref(), input.as_deref(), format, nbest),
         Command::Data { command } => match command {
             DataCommand::Stats {
                 files,

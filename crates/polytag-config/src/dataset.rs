@@ -1,4 +1,6 @@
-//! `datasets[]`: which files, how to read them, how much of the training split to keep.
+//! `datasets[]`: which files, how to read them, how much of the training split to keep, and
+//! where the dev split comes from: `files.dev`, or `dev_split`, a fraction of the training
+//! file held out (ner-uk ships no dev file; its maintainers say to take one out of train).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -28,9 +30,13 @@ pub struct RawDataset {
     /// `"all"`, a sentence count, or a fraction of the training split.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<RawSample>,
-    /// Seed of the sample draw.
+    /// Seed of the sample draw (and of the `dev_split` draw).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample_seed: Option<u64>,
+    /// A fraction of the training file held out as the dev split, for corpora that ship
+    /// without one (ner-uk); the alternative to `files.dev`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev_split: Option<f64>,
     /// Training sentences per batch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<usize>,
@@ -139,8 +145,9 @@ pub enum ConlluLabel {
 pub struct RawFiles {
     /// Training split.
     pub train: String,
-    /// Development split (model selection).
-    pub dev: String,
+    /// Development split (model selection); absent when the dataset gives `dev_split`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
     /// Test split (reported at the best dev step).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<String>,
@@ -212,8 +219,12 @@ pub struct Dataset {
     pub parser: Parser,
     /// What to keep of the training split (dev and test are always whole).
     pub sample: Sample,
-    /// Seed of the sample draw; default: the experiment's `seed`.
+    /// Seed of the sample draw and of the `dev_split` draw; default: the experiment's `seed`.
     pub sample_seed: u64,
+    /// `Some(p)`: the dev split is a fraction `p` in (0, 0.5] of the training file, drawn with
+    /// `sample_seed` before `sample` is applied (the rest is the training split), and
+    /// `files.dev` is the training file's path. `None`: the dev split is the file `files.dev`.
+    pub dev_split: Option<f64>,
     /// Training sentences per batch; default 10 (the paper's scripts; its example uses 19).
     pub batch_size: usize,
     /// Absolute paths of the splits.
@@ -275,14 +286,15 @@ pub enum Sample {
 pub struct Files {
     /// Training split.
     pub train: PathBuf,
-    /// Development split.
+    /// Development split; the training file when the dataset has a `dev_split`.
     pub dev: PathBuf,
     /// Test split, if any.
     pub test: Option<PathBuf>,
 }
 
 impl Files {
-    /// `(split, path)` for each split present, train first.
+    /// `(split, path)` for each split present, train first (dev is the training file again
+    /// when the dataset has a `dev_split`).
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Path)> {
         [
             ("train", Some(&self.train)),
@@ -323,7 +335,12 @@ pub(crate) fn resolve(
     let batch_size = raw.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
     ctx.positive(format!("{at}.batch_size"), batch_size as u64);
     let train = ctx.path(&format!("{at}.files.train"), &raw.files.train, Entry::File);
-    let dev = ctx.path(&format!("{at}.files.dev"), &raw.files.dev, Entry::File);
+    let dev_split = resolve_dev_split(&at, raw, ctx);
+    let dev = match (&raw.files.dev, dev_split) {
+        (Some(dev), None) => ctx.path(&format!("{at}.files.dev"), dev, Entry::File),
+        // Held out of the training file, whose path was checked just above.
+        _ => train.clone(),
+    };
     let test = match &raw.files.test {
         Some(test) => Some(ctx.path(&format!("{at}.files.test"), test, Entry::File)?),
         None => None,
@@ -335,6 +352,7 @@ pub(crate) fn resolve(
         parser,
         sample,
         sample_seed: raw.sample_seed.unwrap_or(seed),
+        dev_split,
         batch_size,
         files: Files {
             train: train?,
@@ -345,6 +363,40 @@ pub(crate) fn resolve(
 }
 
 const SAMPLE_RANGE: &str = "\"all\", an integer count >= 1 or a fraction in (0, 1]";
+
+/// `dev_split` checked against `files.dev`: exactly one of them says where dev comes from.
+/// `Some` only for a usable fraction, so a bad config never reaches the reader.
+fn resolve_dev_split(at: &str, raw: &RawDataset, ctx: &mut Ctx<'_>) -> Option<f64> {
+    match (&raw.files.dev, raw.dev_split) {
+        (Some(_), Some(_)) => {
+            ctx.invalid(
+                format!("{at}.dev_split"),
+                "given together with files.dev; give one: a dev file, or the fraction of the \
+                 training file to hold out",
+            );
+            None
+        }
+        (None, None) => {
+            ctx.invalid(
+                format!("{at}.files.dev"),
+                "missing; give a dev file, or \"dev_split\" (a fraction of the training file \
+                 to hold out, e.g. 0.1) beside \"files\"",
+            );
+            None
+        }
+        (Some(_), None) => None,
+        (None, Some(p)) => ctx
+            .range(
+                format!("{at}.dev_split"),
+                p,
+                p > 0.0 && p <= 0.5,
+                DEV_SPLIT_RANGE,
+            )
+            .then_some(p),
+    }
+}
+
+const DEV_SPLIT_RANGE: &str = "a fraction in (0, 0.5]";
 
 /// The format is `parser.format`, else implied by the training file's extension
 /// (`.conllu`, `.conllu.gz` → conllu; `.jsonl`, `.jsonl.gz` → jsonl), else conll.
@@ -524,10 +576,14 @@ impl Dataset {
                 Sample::Fraction(p) => RawSample::Fraction(p),
             }),
             sample_seed: Some(self.sample_seed),
+            dev_split: self.dev_split,
             batch_size: Some(self.batch_size),
             files: RawFiles {
                 train: paths::escape(&self.files.train),
-                dev: paths::escape(&self.files.dev),
+                dev: match self.dev_split {
+                    Some(_) => None,
+                    None => Some(paths::escape(&self.files.dev)),
+                },
                 test: self.files.test.as_deref().map(paths::escape),
             },
         }

@@ -292,6 +292,10 @@ impl Experiment {
         let mut missing = Vec::new();
         for (i, dataset) in self.datasets.iter().enumerate() {
             for (split, file) in dataset.files.iter() {
+                if split == "dev" && dataset.dev_split.is_some() {
+                    // The training file, already checked as `files.train`.
+                    continue;
+                }
                 missing.extend(resolve::missing(
                     &format!("datasets[{i}].files.{split}"),
                     file,

@@ -338,9 +338,10 @@ fn missing_required_keys() {
     assert_eq!(
         errors(&v),
         [
-            "datasets[1].files: missing field `dev`",
             "components[5]: missing field `model` (the component kind)",
             "tasks: missing",
+            "datasets[1].files.dev: missing; give a dev file, or \"dev_split\" (a fraction of \
+             the training file to hold out, e.g. 0.1) beside \"files\"",
         ]
     );
 }
@@ -471,6 +472,85 @@ fn sample_must_be_all_a_count_or_a_fraction() {
                 .to_string()
         ])
     );
+}
+
+/// `dev_split` instead of `files.dev` (ner-uk has no dev file): exactly one of the two, a
+/// fraction in (0, 0.5], kept through the written form.
+#[test]
+fn dev_split_replaces_the_dev_file() {
+    let with_split = |split: Value, dev: Option<&str>| {
+        let mut v = paper();
+        let files = v["datasets"][1]["files"].as_object_mut().unwrap();
+        match dev {
+            Some(dev) => files.insert("dev".into(), json!(dev)),
+            None => files.remove("dev"),
+        };
+        if !split.is_null() {
+            v["datasets"][1]["dev_split"] = split;
+        }
+        v
+    };
+    let exp = resolve(&with_split(json!(0.1), None)).unwrap().experiment;
+    let d = &exp.datasets[1];
+    assert_eq!(d.dev_split, Some(0.1));
+    assert_eq!(d.files.train, PathBuf::from("/missing/nl-ud.train"));
+    assert_eq!(d.files.dev, d.files.train);
+    assert_eq!(exp.datasets[0].dev_split, None);
+    // The dev split is the training file: only `files.train` is reported missing.
+    let missing: Vec<String> = exp.missing_files().iter().map(|e| e.to_string()).collect();
+    assert!(missing.contains(&"datasets[1].files.train: not found: /missing/nl-ud.train".into()));
+    assert!(!missing
+        .iter()
+        .any(|m| m.starts_with("datasets[1].files.dev")));
+    // Written back as `dev_split` without `files.dev`, and read back the same.
+    let raw = exp.to_raw();
+    assert_eq!(raw.datasets[1].dev_split, Some(0.1));
+    assert_eq!(raw.datasets[1].files.dev, None);
+    let text = exp.to_json();
+    assert!(text.contains("\"dev_split\": 0.1"), "{text}");
+    let again =
+        Experiment::from_json_str(&text, &[], &ResolveOptions::default().without_file_check())
+            .unwrap();
+    assert_eq!(again.experiment, exp);
+    // An override can switch a dataset from a dev file to a split.
+    let set = [
+        Override::parse("datasets.nld_ner.files.dev=null").unwrap(),
+        Override::parse("datasets.nld_ner.dev_split=0.5").unwrap(),
+    ];
+    let exp = Experiment::from_json_str(&paper().to_string(), &set, &options())
+        .unwrap()
+        .experiment;
+    assert_eq!(exp.datasets[0].dev_split, Some(0.5));
+
+    assert_eq!(
+        errors(&with_split(json!(0.1), Some("x.dev"))),
+        [
+            "datasets[1].dev_split: given together with files.dev; give one: a dev file, or the \
+          fraction of the training file to hold out"
+        ]
+    );
+    assert_eq!(
+        errors(&with_split(Value::Null, None)),
+        [
+            "datasets[1].files.dev: missing; give a dev file, or \"dev_split\" (a fraction of the \
+          training file to hold out, e.g. 0.1) beside \"files\""
+        ]
+    );
+    for bad in [0.0, -0.1, 0.51, 1.0] {
+        assert_eq!(
+            errors(&with_split(json!(bad), None)),
+            [format!(
+                "datasets[1].dev_split: expected a fraction in (0, 0.5], found {bad}"
+            )],
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        errors(&with_split(json!("10%"), None)),
+        ["datasets[1].dev_split: invalid type: string \"10%\", expected f64"]
+    );
+    let exp = resolve(&with_split(json!(0.5), None)).unwrap().experiment;
+    assert_eq!(exp.datasets[1].dev_split, Some(0.5));
 }
 
 #[test]
@@ -930,7 +1010,14 @@ fn shipped_configs_resolve() {
         }
     }
     files.sort();
-    assert!(files.len() >= 4, "{files:?}");
+    let count = |dir: &str| {
+        files
+            .iter()
+            .filter(|f| f.parent() == Some(&configs.join(dir)))
+            .count()
+    };
+    assert_eq!((count("seed000"), count("seed003")), (12, 8), "{files:?}");
+    assert!(files.len() >= 24, "{files:?}");
     let data = tempfile::tempdir().unwrap();
     let opts = ResolveOptions::default()
         .without_file_check()
@@ -989,4 +1076,206 @@ fn shipped_configs_resolve() {
         .datasets
         .iter()
         .all(|d| d.files.train.ends_with("train.conll")));
+}
+
+fn shipped(path: &str) -> Experiment {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let opts = ResolveOptions::default()
+        .without_file_check()
+        .with_env(Env::from_pairs([("POLYTAG_DATA", "/data")]));
+    Experiment::load_with(root.join("configs").join(path), &[], &opts)
+        .unwrap_or_else(|e| panic!("{path}:\n{e}"))
+        .experiment
+}
+
+/// The seed-000 configs carry seed 000's training recipe (seed-systems B.6) and the widths of
+/// its models (B.3): features 48 + 48 + 32, GRU 2 × hidden, attention on what comes in.
+#[test]
+fn seed000_configs_follow_the_seed() {
+    use polytag_config::Scoring;
+    let models = [
+        ("bigru", 120, None, "softmax"),
+        ("bigru-crf", 100, None, "crf"),
+        ("bigru-attention", 128, Some(Scoring::ScaledDot), "softmax"),
+        ("bigru-attention-crf-dot", 128, Some(Scoring::Dot), "crf"),
+        (
+            "bigru-attention-crf-scaled_dot",
+            128,
+            Some(Scoring::ScaledDot),
+            "crf",
+        ),
+        (
+            "bigru-attention-crf-cosine",
+            128,
+            Some(Scoring::Cosine),
+            "crf",
+        ),
+        (
+            "bigru-attention-crf-general",
+            128,
+            Some(Scoring::General),
+            "crf",
+        ),
+        ("attention-crf", 0, Some(Scoring::ScaledDot), "crf"),
+        ("features-word", 128, Some(Scoring::ScaledDot), "crf"),
+        ("features-word-char", 128, Some(Scoring::ScaledDot), "crf"),
+        ("features-word-pos", 128, Some(Scoring::ScaledDot), "crf"),
+        (
+            "features-word-char-pos",
+            128,
+            Some(Scoring::ScaledDot),
+            "crf",
+        ),
+    ];
+    for (name, gru, scoring, decoder) in models {
+        let exp = shipped(&format!("seed000/{name}.json"));
+        assert_eq!(exp.name, format!("seed000-{name}"));
+        let d = &exp.datasets[0];
+        assert_eq!(d.files.dev, PathBuf::from("/data/conll2003-en/dev.conll"));
+        assert_eq!(d.parser.format.label_column(), Some(3));
+        assert_eq!(d.parser.scheme, SchemeChoice::Iob1);
+        assert_eq!(d.batch_size, 64);
+        assert_eq!(exp.training.patience, Some(6));
+        // One evaluation per epoch of ⌈14,041 / 64⌉ = 220 batches, 20 epochs.
+        assert_eq!((exp.training.eval_freq, exp.training.max_step), (220, 4400));
+        let hyper = &exp.tasks[0].hyper;
+        assert!(matches!(hyper.optimizer, Optimizer::Adam { .. }), "{name}");
+        assert_eq!((hyper.learning_rate, hyper.weight_decay), (1e-3, 1e-3));
+        assert_eq!(hyper.gradient_clipping, None);
+        assert_eq!(
+            hyper.lr_schedule,
+            LrSchedule::Plateau {
+                factor: 0.95,
+                patience: 0,
+                min_lr: 5e-5
+            }
+        );
+        let kind_of = |c: &str| exp.component_index(c).map(|i| &exp.components[i]);
+        let width: usize = match name.strip_prefix("features-") {
+            Some(f) => f
+                .split('-')
+                .map(|p| match p {
+                    "word" => 48,
+                    "char" => 48,
+                    _ => 32,
+                })
+                .sum(),
+            None => 128,
+        };
+        match kind_of("bigru") {
+            Some(c) => {
+                let ComponentKind::Gru(spec) = &c.kind else {
+                    panic!("{name}")
+                };
+                assert_eq!(
+                    (spec.hidden_size, spec.bidirectional),
+                    (gru, true),
+                    "{name}"
+                );
+                assert_eq!(c.d_input, Some(width), "{name}");
+            }
+            None => assert_eq!(gru, 0, "{name}"),
+        }
+        match (kind_of("attention"), scoring) {
+            (Some(c), Some(scoring)) => {
+                let ComponentKind::Attention(spec) = &c.kind else {
+                    panic!("{name}")
+                };
+                assert_eq!(spec.scoring, scoring, "{name}");
+                assert_eq!((spec.heads, spec.ffn_size, spec.dropout), (4, 512, 0.2));
+                let d_in = if gru == 0 { width } else { 2 * gru };
+                assert_eq!(c.d_input, Some(d_in), "{name}");
+            }
+            (None, None) => {}
+            other => panic!("{name}: {other:?}"),
+        }
+        let decoder_kind = exp.components[exp.tasks[0].model.decoder()].kind.kind();
+        assert_eq!(decoder_kind.as_str(), decoder, "{name}");
+        if name.contains("pos") || !name.starts_with("features-") {
+            assert_eq!(exp.feature_columns(0), [1], "{name}");
+        } else {
+            assert_eq!(exp.feature_columns(0), Vec::<usize>::new(), "{name}");
+        }
+    }
+}
+
+/// The seed-003 configs: ner-uk v1 with a tenth of train held out as dev, a 3-layer BiRNN of
+/// each cell, and the LSTM with each of seed 003's schedules expressed in steps (30 epochs of
+/// ⌈8,519 / 64⌉ = 134 batches).
+#[test]
+fn seed003_configs_follow_the_seed() {
+    for cell in ["rnn", "gru", "lstm"] {
+        let exp = shipped(&format!("seed003/{cell}.json"));
+        let d = &exp.datasets[0];
+        assert_eq!(d.dev_split, Some(0.1));
+        assert_eq!(d.files.dev, PathBuf::from("/data/ner-uk-v1/train.iob"));
+        assert_eq!(
+            d.files.test.as_deref(),
+            Some(Path::new("/data/ner-uk-v1/test.iob"))
+        );
+        assert_eq!((exp.training.eval_freq, exp.training.max_step), (134, 4020));
+        let encoder = &exp.components[exp.component_index("encoder").unwrap()];
+        assert_eq!(encoder.kind.kind().as_str(), cell);
+        let (ComponentKind::Lstm(spec) | ComponentKind::Gru(spec) | ComponentKind::Rnn(spec)) =
+            &encoder.kind
+        else {
+            panic!("{cell}")
+        };
+        assert_eq!(
+            (spec.num_layers, spec.bidirectional, spec.dropout),
+            (3, true, 0.2)
+        );
+        assert_eq!(spec.forget_bias, 0.0);
+        let hyper = &exp.tasks[0].hyper;
+        assert_eq!(hyper.learning_rate, 1e-4);
+        assert_eq!(hyper.lr_schedule, LrSchedule::Constant);
+    }
+    let schedules = [
+        ("constant", 1e-3, LrSchedule::Constant),
+        (
+            "plateau",
+            1e-3,
+            LrSchedule::Plateau {
+                factor: 0.1,
+                patience: 3,
+                min_lr: 0.0,
+            },
+        ),
+        (
+            "one_cycle",
+            1e-2,
+            LrSchedule::OneCycle {
+                total_steps: 4020,
+                pct_start: 0.3,
+                div_factor: 25.0,
+                final_div_factor: 1e4,
+            },
+        ),
+        (
+            "cosine",
+            1e-3,
+            LrSchedule::Cosine {
+                t_max: 4020,
+                min_lr: 0.0,
+            },
+        ),
+        (
+            "multi_step",
+            1e-3,
+            LrSchedule::MultiStep {
+                milestones: vec![15 * 134, 25 * 134],
+                gamma: 0.5,
+            },
+        ),
+    ];
+    let lstm = shipped("seed003/lstm.json");
+    for (schedule, lr, expected) in schedules {
+        let exp = shipped(&format!("seed003/lstm-{schedule}.json"));
+        assert_eq!(exp.tasks[0].hyper.learning_rate, lr, "{schedule}");
+        assert_eq!(exp.tasks[0].hyper.lr_schedule, expected, "{schedule}");
+        // Everything else is the LSTM of the cell comparison.
+        assert_eq!(exp.components, lstm.components, "{schedule}");
+        assert_eq!(exp.datasets, lstm.datasets, "{schedule}");
+        assert_eq!(exp.training, lstm.training, "{schedule}");
+    }
 }

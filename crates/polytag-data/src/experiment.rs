@@ -2,13 +2,15 @@
 //! `polytag-config` and the model builder.
 //!
 //! Every dataset's splits are read with the reader its `parser` names (plus the extra columns
-//! its tasks' `feature_embedding` components need), the training split is sampled with its
-//! seed, and the vocabularies are built the way the paper shares them (seed-systems A.3/A.4):
-//! one word vocabulary per `embedding` component (from the training splits of the tasks that
-//! use it), one global character vocabulary, one label vocabulary per task type (the union of
-//! that type's training splits, so languages of one type share a CRF), one value vocabulary
-//! per `feature_embedding` component. Problems are collected, not stopped at: a user fixing a
-//! config sees every missing file and empty split at once.
+//! its tasks' `feature_embedding` components need), a dataset with `dev_split` has its dev
+//! split held out of the training file ([`split_dev`]; ner-uk ships no dev file), the training
+//! split is sampled with its seed, and the vocabularies are built the way the paper shares
+//! them (seed-systems A.3/A.4): one word vocabulary per `embedding` component (from the
+//! training splits of the tasks that use it), one global character vocabulary, one label
+//! vocabulary per task type (the union of that type's training splits, so languages of one
+//! type share a CRF), one value vocabulary per `feature_embedding` component. Problems are
+//! collected, not stopped at: a user fixing a config sees every missing file and empty split
+//! at once.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -34,9 +36,10 @@ use crate::vocab::{CharVocab, Counts, FeatureVocab, WordVocab, WordVocabOptions}
 pub struct DatasetData {
     /// Training sentences after sampling.
     pub train: Corpus,
-    /// Training sentences in the file, before sampling.
+    /// Training sentences before sampling: the file's, less those held out by `dev_split`.
     pub train_total: usize,
-    /// Development split (whole).
+    /// Development split (whole): the dev file, or the sentences `dev_split` held out of the
+    /// training file (in file order, with that file's path and line numbers).
     pub dev: Corpus,
     /// Test split (whole), if the config names one.
     pub test: Option<Corpus>,
@@ -197,6 +200,49 @@ fn sample(s: ConfigSample) -> Sample {
     }
 }
 
+/// Seed offset of the dev-split draw, so that it and the `sample` draw that follows (both
+/// seeded by the dataset's `sample_seed`) are not the same random stream.
+const DEV_SPLIT_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// How many of `len` training sentences `fraction` holds out as dev: `fraction · len` rounded
+/// to the nearest integer (halves up), at least 1 (an empty dev split could select nothing),
+/// at most `len`.
+pub fn dev_split_count(len: usize, fraction: f64) -> usize {
+    // Sentence counts are far below 2^52, so the product is exact enough; the cast saturates
+    // (and maps NaN to 0).
+    let n = (fraction * len as f64).round() as usize;
+    n.max(1).min(len)
+}
+
+/// Splits a training corpus into `(train, dev)` for a `dev_split` dataset: `dev_split_count`
+/// sentences drawn uniformly without replacement with a generator seeded from `seed`, both
+/// parts in file order. Dev keeps the training file's path, so its messages and line numbers
+/// point into that file; documents and reader warnings stay with train.
+pub fn split_dev(corpus: Corpus, fraction: f64, seed: u64) -> (Corpus, Corpus) {
+    let len = corpus.sentences.len();
+    let count = dev_split_count(len, fraction);
+    // `Count(n)` validates for n >= 1; the count is 0 only for an empty corpus, where the
+    // error's empty default holds nothing out of nothing.
+    let held = Sample::Count(count)
+        .indices(len, seed ^ DEV_SPLIT_STREAM)
+        .unwrap_or_default();
+    let mut is_dev = vec![false; len];
+    for &i in &held {
+        is_dev[i] = true;
+    }
+    let mut dev = Corpus::new(corpus.path.clone());
+    let mut train = corpus;
+    let sentences = std::mem::take(&mut train.sentences);
+    for (sentence, dev_side) in sentences.into_iter().zip(is_dev) {
+        if dev_side {
+            dev.sentences.push(sentence);
+        } else {
+            train.sentences.push(sentence);
+        }
+    }
+    (train, dev)
+}
+
 impl ExperimentData {
     /// Reads every dataset of `exp` and builds the vocabularies (see the module doc).
     ///
@@ -220,15 +266,46 @@ impl ExperimentData {
                 }
             };
             let train = read("train", &spec.files.train);
-            let dev = read("dev", &spec.files.dev);
+            // A held-out dev split is cut from the training file below, not read again.
+            let dev = match spec.dev_split {
+                Some(_) => None,
+                None => read("dev", &spec.files.dev),
+            };
             let test = spec.files.test.as_ref().map(|p| read("test", p));
-            let (Some(train), Some(dev)) = (train, dev) else {
+            let Some(train) = train else {
                 continue;
             };
             let test = match test {
                 Some(None) => continue,
                 Some(Some(t)) => Some(t),
                 None => None,
+            };
+            let (train, dev) = match (spec.dev_split, dev) {
+                (Some(fraction), _) => {
+                    if train.is_empty() {
+                        errors.push(DataError {
+                            config_path: format!("datasets[{d}].files.train"),
+                            error: Error::EmptyTrain {
+                                path: spec.files.train.clone(),
+                            },
+                        });
+                        continue;
+                    }
+                    let (train, dev) = split_dev(train, fraction, spec.sample_seed);
+                    if train.is_empty() {
+                        // One sentence cannot be both trained on and held out.
+                        errors.push(DataError {
+                            config_path: format!("datasets[{d}].dev_split"),
+                            error: Error::EmptyTrain {
+                                path: spec.files.train.clone(),
+                            },
+                        });
+                        continue;
+                    }
+                    (train, dev)
+                }
+                (None, Some(dev)) => (train, dev),
+                (None, None) => continue,
             };
             let train_total = train.len();
             let train = match sample_corpus(train, &sample(spec.sample), spec.sample_seed) {
@@ -292,6 +369,25 @@ impl ExperimentData {
                         all.extend(training_form(data, &sentence.labels));
                     }
                 }
+            }
+            // Chunk tags: every BIOES prefix of every type seen in training, so a sampled
+            // training split (200 sentences) that happens to lack `I-ORG` still gives a
+            // label set in which every dev/test span can be written.
+            let chunked = exp
+                .datasets
+                .iter()
+                .zip(&datasets)
+                .any(|(spec, data)| spec.task == task_type && data.scheme.is_some());
+            if chunked {
+                let types: std::collections::BTreeSet<String> = all
+                    .iter()
+                    .filter_map(|l| crate::scheme::split_tag(l).1.map(str::to_string))
+                    .collect();
+                all.extend(
+                    types
+                        .iter()
+                        .flat_map(|t| ["B", "I", "E", "S"].map(|p| format!("{p}-{t}"))),
+                );
             }
             labels.insert(
                 task_type.to_string(),

@@ -56,6 +56,7 @@ pub mod sample;
 pub mod scheme;
 pub mod sentence;
 pub mod stats;
+pub mod tokenize;
 pub mod vocab;
 
 pub use batch::{eval_batches, Batch, BatchOptions, EvalOrder};

@@ -136,3 +136,199 @@ fn a_missing_file_is_reported_with_its_config_path() {
         "{msg}"
     );
 }
+
+/// A three-token PER in dev is `B-PER I-PER E-PER` in BIOES; training saw only `S-PER`. The
+/// label set has every BIOES prefix of every type seen in training, so this loads.
+#[test]
+fn every_bioes_prefix_of_a_training_type_is_a_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = one_task_config(dir.path(), "a B-PER\nb O\n", "x B-PER\ny I-PER\nz I-PER\n");
+    let data = ExperimentData::load(&exp).unwrap();
+    assert_eq!(data.labels["ner"].len(), 5);
+    assert_eq!(
+        data.datasets[0].dev.sentences[0].labels,
+        ["B-PER", "I-PER", "E-PER"]
+    );
+}
+
+/// A one-task config whose dev split is held out of `train` (`dev_split`), with extra
+/// dataset keys such as `"sample": 10`.
+fn split_config(dir: &Path, train: &str, dataset_keys: &str) -> Experiment {
+    let train = write(dir, "train.conll", train);
+    let cfg = format!(
+        r#"{{"seed": 5,
+            "datasets": [{{"name": "d", "language": "x", "task": "ner", {dataset_keys}
+              "files": {{"train": "{}"}}}}],
+            "components": [{{"name": "emb", "model": "embedding", "dimension": 8}},
+                           {{"name": "lstm", "model": "lstm", "hidden_size": 4}},
+                           {{"name": "out", "model": "linear"}},
+                           {{"name": "crf", "model": "crf"}}],
+            "tasks": [{{"name": "t", "dataset": "d", "ref": true,
+                        "model": {{"model": "lstm_crf", "word_embed": "emb", "lstm": "lstm",
+                                  "univ_layer": "out", "crf": "crf"}}}}]}}"#,
+        train.display()
+    );
+    let path = write(dir, "exp.json", &cfg);
+    Experiment::load(&path, &[]).unwrap().experiment
+}
+
+/// `n` two-token sentences, sentence `i` = `w{i} O` / `x{i} B-PER`, so every sentence has
+/// every label (no dev label is ever unseen in train) and the first token names it.
+fn numbered(n: usize) -> String {
+    (0..n).map(|i| format!("w{i} O\nx{i} B-PER\n\n")).collect()
+}
+
+fn first_tokens(corpus: &polytag_data::Corpus) -> Vec<usize> {
+    corpus
+        .sentences
+        .iter()
+        .map(|s| s.tokens[0][1..].parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn dev_split_holds_out_a_seeded_fraction_of_train_in_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = split_config(dir.path(), &numbered(20), r#""dev_split": 0.25,"#);
+    let a = ExperimentData::load(&exp).unwrap();
+    let d = &a.datasets[0];
+    // 0.25 × 20 = 5 held out, 15 left; nothing sampled away.
+    assert_eq!((d.dev.len(), d.train.len(), d.train_total), (5, 15, 15));
+    let (dev, train) = (first_tokens(&d.dev), first_tokens(&d.train));
+    // Disjoint, together the whole file, each in file order.
+    let mut all: Vec<usize> = dev.iter().chain(&train).copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..20).collect::<Vec<_>>());
+    assert!(dev.windows(2).all(|w| w[0] < w[1]), "{dev:?}");
+    assert!(train.windows(2).all(|w| w[0] < w[1]), "{train:?}");
+    // Dev points into the training file: its path, and each sentence's line there
+    // (sentence i starts on line 3i + 1).
+    assert_eq!(d.dev.path, exp.datasets[0].files.train);
+    for s in &d.dev.sentences {
+        let i: usize = s.tokens[0][1..].parse().unwrap();
+        assert_eq!(s.line, 3 * i + 1);
+    }
+    // Deterministic for one seed, another seed holds out other sentences.
+    let b = ExperimentData::load(&exp).unwrap();
+    assert_eq!(first_tokens(&b.datasets[0].dev), dev);
+    let dir2 = tempfile::tempdir().unwrap();
+    let other = split_config(
+        dir2.path(),
+        &numbered(20),
+        r#""dev_split": 0.25, "sample_seed": 6,"#,
+    );
+    let c = ExperimentData::load(&other).unwrap();
+    assert_eq!(c.datasets[0].dev.len(), 5);
+    assert_ne!(first_tokens(&c.datasets[0].dev), dev);
+}
+
+#[test]
+fn dev_split_is_taken_before_sampling() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = split_config(dir.path(), &numbered(40), r#""dev_split": 0.1,"#);
+    let dir2 = tempfile::tempdir().unwrap();
+    let sampled = split_config(
+        dir2.path(),
+        &numbered(40),
+        r#""dev_split": 0.1, "sample": 10,"#,
+    );
+    let whole = ExperimentData::load(&whole).unwrap();
+    let sampled = ExperimentData::load(&sampled).unwrap();
+    let (w, s) = (&whole.datasets[0], &sampled.datasets[0]);
+    // The same 4 dev sentences whatever the sample; the sample draws from the other 36.
+    assert_eq!(first_tokens(&w.dev), first_tokens(&s.dev));
+    assert_eq!((s.dev.len(), s.train.len(), s.train_total), (4, 10, 36));
+    let dev = first_tokens(&s.dev);
+    assert!(first_tokens(&s.train).iter().all(|i| !dev.contains(i)));
+}
+
+#[test]
+fn dev_split_count_rounds_to_nearest_and_keeps_one() {
+    use polytag_data::experiment::dev_split_count;
+    assert_eq!(dev_split_count(9466, 0.1), 947); // 946.6 (ner-uk v1 train)
+    assert_eq!(dev_split_count(20, 0.25), 5);
+    assert_eq!(dev_split_count(10, 0.05), 1); // 0.5 rounds up
+    assert_eq!(dev_split_count(3, 0.1), 1); // 0.3 rounds to 0; at least one
+    assert_eq!(dev_split_count(7, 0.5), 4); // 3.5 rounds up
+    assert_eq!(dev_split_count(1, 0.5), 1);
+    assert_eq!(dev_split_count(0, 0.5), 0);
+}
+
+#[test]
+fn dev_split_of_a_one_sentence_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = split_config(dir.path(), "a O\n", r#""dev_split": 0.1,"#);
+    let err = ExperimentData::load(&exp).unwrap_err();
+    assert_eq!(err.0.len(), 1);
+    let msg = err.to_string();
+    assert!(msg.starts_with("datasets[0].dev_split: "), "{msg}");
+    assert!(
+        msg.ends_with("train.conll: the training split is empty"),
+        "{msg}"
+    );
+    let exp = split_config(dir.path(), "\n", r#""dev_split": 0.1,"#);
+    let msg = ExperimentData::load(&exp).unwrap_err().to_string();
+    assert!(msg.starts_with("datasets[0].files.train: "), "{msg}");
+}
+
+fn shared_options() -> Option<polytag_config::ResolveOptions> {
+    let shared = root().join("../shared/datasets");
+    if !shared.join("conll2003-en/train.conll").is_file() {
+        #[allow(clippy::print_stderr)] // a skipped check should say so in the test output
+        {
+            eprintln!(
+                "note: {} absent, skipping the corpus checks",
+                shared.display()
+            );
+        }
+        return None;
+    }
+    Some(
+        polytag_config::ResolveOptions::default().with_env(polytag_config::Env::from_pairs([(
+            "POLYTAG_DATA",
+            shared.to_str()?,
+        )])),
+    )
+}
+
+/// seed 000's corpus through its shipped config: CoNLL-2003 English with the POS column kept
+/// as a feature (counts from datasets/README.md). Skipped without the corpora.
+#[test]
+fn seed000_reads_conll2003_with_its_pos_column() {
+    let Some(options) = shared_options() else {
+        return;
+    };
+    let path = root().join("configs/seed000/features-word-char-pos.json");
+    let exp = Experiment::load_with(path, &[], &options)
+        .unwrap()
+        .experiment;
+    let data = ExperimentData::load(&exp).unwrap();
+    let d = &data.datasets[0];
+    assert_eq!((d.train.len(), d.dev.len()), (14_041, 3_250));
+    assert_eq!(d.test.as_ref().map(|t| t.len()), Some(3_453));
+    assert_eq!(d.feature_columns, [1]);
+    // One value vocabulary, for the POS component: the Penn tags of the training split.
+    assert_eq!(data.features.len(), 1);
+    assert_eq!(data.labels["ner"].len(), 17);
+}
+
+/// seed 003's corpus through its shipped config: ner-uk v1 train (9,466 sentences,
+/// datasets/README.md) less 947 held out. Skipped when the corpora are not beside the repo.
+#[test]
+fn seed003_holds_out_a_tenth_of_ner_uk() {
+    let Some(options) = shared_options() else {
+        return;
+    };
+    let exp = Experiment::load_with(root().join("configs/seed003/lstm.json"), &[], &options)
+        .unwrap()
+        .experiment;
+    let data = ExperimentData::load(&exp).unwrap();
+    let d = &data.datasets[0];
+    assert_eq!(
+        (d.dev.len(), d.train.len(), d.train_total),
+        (947, 8519, 8519)
+    );
+    assert_eq!(d.test.as_ref().map(|t| t.len()), Some(4396));
+    // O plus BIOES × PERS, LOC, ORG, MISC.
+    assert_eq!(data.labels["ner"].len(), 17);
+}

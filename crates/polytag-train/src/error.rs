@@ -143,6 +143,100 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A model operation failed (a batch that does not fit, a task index out of range).
+    #[error("{context}")]
+    Model {
+        /// What was being done: `step 120, task "Dutch NER"`, `evaluating "POS" on dev`.
+        context: String,
+        /// The model's error (boxed: it is large and rare).
+        #[source]
+        source: Box<polytag_model::ModelError>,
+    },
+    /// The model could not be built from the experiment.
+    #[error("cannot build the model: {0}")]
+    Build(#[source] polytag_model::BuildErrors),
+    /// A data operation failed (encoding a corpus, starting a batch stream).
+    #[error("{context}")]
+    Data {
+        /// What was being done, with the task or file.
+        context: String,
+        /// The data layer's error.
+        #[source]
+        source: polytag_data::Error,
+    },
+    /// The corpora of an experiment could not be loaded again (on resume).
+    #[error("cannot load the experiment's data: {0}")]
+    LoadData(#[source] polytag_data::DataErrors),
+    /// A burn record (model parameters, optimizer state) could not be written or read.
+    #[error("{}: {source}", .path.display())]
+    Record {
+        /// The `.bpk` file.
+        path: PathBuf,
+        /// burn's error.
+        #[source]
+        source: burn::store::RecordError,
+    },
+    /// A JSON file of a checkpoint or run is not what was expected.
+    #[error("{}: invalid JSON", .path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The config saved with a run or checkpoint does not resolve any more.
+    #[error("{}: {errors}", .path.display())]
+    Config {
+        /// The `config.json`.
+        path: PathBuf,
+        /// Every problem found.
+        errors: polytag_config::ConfigErrors,
+    },
+    /// A run directory has no checkpoint of the kind asked for.
+    #[error("{}: no {kind} checkpoint (has the run evaluated yet?)", .run_dir.display())]
+    NoCheckpoint {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// `best` or `last`.
+        kind: &'static str,
+    },
+    /// A checkpoint was written by an incompatible version of polytag.
+    #[error("{}: checkpoint format {found}, this polytag reads format {expected}", .path.display())]
+    CheckpointFormat {
+        /// The manifest.
+        path: PathBuf,
+        /// Its format number.
+        found: u32,
+        /// The format this build reads.
+        expected: u32,
+    },
+    /// No task of that name.
+    #[error("no task named {name:?}; known: {known}")]
+    UnknownTask {
+        /// The name asked for.
+        name: String,
+        /// The experiment's task names, comma-separated.
+        known: String,
+    },
+    /// The training loss is NaN or infinite: the run diverged.
+    #[error("step {step}, task {task:?}: the training loss is {loss}; lower the learning rate or enable gradient clipping")]
+    Diverged {
+        /// Global step.
+        step: u64,
+        /// Task name.
+        task: String,
+        /// The loss value.
+        loss: f64,
+    },
+    /// The rayon thread pool could not be configured.
+    #[error("training.threads: cannot start {threads} threads: {message}")]
+    Threads {
+        /// Threads requested.
+        threads: usize,
+        /// rayon's message.
+        message: String,
+    },
 }
 
 /// This crate's result type.

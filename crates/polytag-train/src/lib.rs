@@ -7,6 +7,12 @@
 //! ([`RunDir`], [`MetricsLog`], [`write_atomic`]). All state that a resumed run needs is serde
 //! data, so a checkpoint can hold it and a resume continues the same sequence.
 //!
+//! On top of those burn-free parts sit the burn-dependent ones: [`Trainer`] (the loop: one task
+//! batch per step, per-task [`TaskOptimizer`]s, global-norm [`clip`]ping, evaluation on dev and
+//! test, checkpoints, exact resume), [`evaluate`] and [`decode`] (the one decode path, shared
+//! with [`Predictor`], which `polytag eval` / `predict` use), [`checkpoint`] (what a checkpoint
+//! directory holds), [`report`] and [`progress`].
+//!
 //! ```
 //! use polytag_train::{LrSchedule, LrScheduler, ScheduleConfig, Scheduler, Selection, TaskInfo};
 //!
@@ -40,20 +46,37 @@
 #![warn(missing_docs)]
 
 mod atomic;
+pub mod checkpoint;
+pub mod clip;
+pub mod decode;
 pub mod error;
+pub mod evaluate;
 pub mod lr;
 pub mod metrics_log;
+pub mod optim;
+pub mod predictor;
+pub mod progress;
+pub mod report;
 pub mod run_dir;
 pub mod scheduler;
 pub mod selection;
+pub mod trainer;
+pub mod vocabularies;
 
 pub use atomic::{write_atomic, write_atomic_with};
+pub use checkpoint::{Checkpoint, CheckpointDir, TrainState};
 pub use error::{Error, Result};
 pub use lr::{
     Cosine, Exponential, Linear, LrSchedule, LrScheduler, LrState, MultiStep, OneCycle, Plateau,
     PlateauMode, PlateauState, StepDecay, ThresholdMode,
 };
 pub use metrics_log::{MetricsLog, MetricsRecord};
+pub use optim::TaskOptimizer;
+pub use predictor::{Predictor, Tagged};
+pub use progress::{NoProgress, Progress, TerminalProgress};
+pub use report::{Report, TaskReport};
 pub use run_dir::{file_name_safe, utc_timestamp, CheckpointKind, CheckpointStaging, RunDir};
 pub use scheduler::{ScheduleConfig, ScheduleKind, Scheduler, SchedulerState, TaskInfo};
 pub use selection::{Best, Selection, Verdict};
+pub use trainer::{configure_threads, RunSummary, Trainer};
+pub use vocabularies::{DatasetInfo, TaskVocabs, Vocabularies};

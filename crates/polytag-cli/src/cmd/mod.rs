@@ -1,7 +1,10 @@
 //! One module per subcommand; each `run` returns the process exit code or an error to render.
 
 pub mod data;
+pub mod eval;
+pub mod predict;
 pub mod score;
+pub mod train;
 pub mod validate;
 
 use anyhow::Result;

@@ -18,9 +18,7 @@ pub fn run(config: &Path, set: &[String]) -> Result<ExitCode> {
     let resolved = match Experiment::load(config, &overrides) {
         Ok(r) => r,
         Err(errors) => {
-            for e in &errors.0 {
-                eprintln!("polytag: {}: {e}", config.display());
-            }
+            report_config_errors(config, &errors);
             bail!("{}: {} problem(s) found", config.display(), errors.0.len());
         }
     };
@@ -55,6 +53,20 @@ pub fn run(config: &Path, set: &[String]) -> Result<ExitCode> {
     let summary = crate::cmd::model_summary(&exp, &data)?;
     println!("{summary}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints each resolution problem on its own line, prefixed by the config file unless the
+/// message already names it (a JSON syntax error says `exp.json:10:55: ...`).
+pub fn report_config_errors(config: &Path, errors: &polytag_config::ConfigErrors) {
+    let file = config.display().to_string();
+    for e in &errors.0 {
+        let msg = e.to_string();
+        if msg.starts_with(&file) {
+            eprintln!("polytag: {msg}");
+        } else {
+            eprintln!("polytag: {file}: {msg}");
+        }
+    }
 }
 
 /// `--set` values, each `PATH=VALUE`.

@@ -58,7 +58,7 @@ fn bad_input_files_get_one_line_errors_naming_file_and_line() {
         dir.path(),
         &["data", "stats", "cols.conll", "--label-col", "1"],
     );
-    assert_fails_with(&o, "cols.conll:2: expected at least 2 columns, found 1");
+    assert_fails_with(&o, "cols.conll:2: expected 2 columns as on line 1, found 1");
 
     write(dir.path(), "range.conll", "a B-PER\n");
     let o = polytag(

@@ -3,7 +3,9 @@
 //! checks the exit code, stdout and the exact error text a user would see.
 
 mod data;
+mod predict;
 mod score;
+mod train;
 mod validate;
 
 use std::path::{Path, PathBuf};

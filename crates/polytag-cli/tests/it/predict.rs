@@ -1,0 +1,173 @@
+//! `polytag eval` and `polytag predict` on a run trained for a few steps on the sample.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use crate::*;
+
+/// One short quickstart run shared by the tests here (training is the slow part).
+fn run_dir() -> &'static std::path::Path {
+    static RUN: OnceLock<tempfile::TempDir> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        let o = polytag(
+            &root(),
+            &[
+                "train",
+                "configs/quickstart.json",
+                "--set",
+                "training.max_step=60",
+                "--set",
+                "training.eval_freq=30",
+                "--run-dir",
+                run.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        dir
+    })
+    .path()
+}
+
+fn run() -> String {
+    run_dir().join("run").to_str().unwrap().to_string()
+}
+
+#[test]
+fn eval_predictions_score_the_same_with_polytag_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = root().join("datasets/sample/nld/test.conll");
+    let preds = dir.path().join("p.txt");
+    let o = polytag(
+        dir.path(),
+        &[
+            "eval",
+            &run(),
+            "--file",
+            test.to_str().unwrap(),
+            "--predictions",
+            preds.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let eval_out = stdout(&o);
+    let report: String = eval_out.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    assert!(
+        report.starts_with("processed 1175 tokens with 264 phrases"),
+        "{eval_out}"
+    );
+    let o = polytag(dir.path(), &["score", preds.to_str().unwrap()]);
+    assert_eq!(stdout(&o), report);
+}
+
+#[test]
+fn eval_json_and_an_unknown_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = root().join("datasets/sample/eng/dev.conll");
+    let o = polytag(
+        dir.path(),
+        &[
+            "eval",
+            &run(),
+            "--file",
+            test.to_str().unwrap(),
+            "--task",
+            "English POS",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["tokens"], 1185);
+    let o = polytag(
+        dir.path(),
+        &[
+            "eval",
+            &run(),
+            "--file",
+            test.to_str().unwrap(),
+            "--task",
+            "nope",
+        ],
+    );
+    assert_fails_with(
+        &o,
+        "no task named \"nope\"; known: Dutch NER, Dutch POS, English NER, English POS",
+    );
+}
+
+fn predict(args: &[&str], input: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_polytag"))
+        .args(["predict", &run()])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn predict_gives_tokens_with_offsets_labels_and_confidences() {
+    let text = "Jan de Vries woont in Bergen op Zoom.\n\nHij werkt bij Philips.\n";
+    let out = predict(&["--format", "json", "--nbest", "3"], text);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    let tokens = v["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 9);
+    assert_eq!(
+        (tokens[8]["text"].as_str(), tokens[8]["start"].as_u64()),
+        (Some("."), Some(36))
+    );
+    for t in tokens {
+        let c = t["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c), "{t}");
+    }
+    for e in v["entities"].as_array().unwrap() {
+        let (s, end) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(&text[s..end], e["text"].as_str().unwrap());
+    }
+    let nbest = v["nbest"].as_array().unwrap();
+    assert!(!nbest.is_empty() && nbest.len() <= 3);
+    let probs: Vec<f64> = nbest
+        .iter()
+        .map(|n| n["probability"].as_f64().unwrap())
+        .collect();
+    assert!(probs.windows(2).all(|w| w[0] >= w[1]), "{probs:?}");
+}
+
+#[test]
+fn predict_conll_and_text_formats() {
+    let out = predict(
+        &["--format", "conll", "--task", "English POS"],
+        "The cat sat.\n",
+    );
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(' ').collect())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        rows.iter().map(|r| r[0]).collect::<Vec<_>>(),
+        ["The", "cat", "sat", "."]
+    );
+    let out = predict(&["--task", "English POS"], "The cat sat.\n");
+    assert_eq!(out.lines().next().unwrap().split(' ').count(), 4, "{out}");
+}

@@ -1,0 +1,245 @@
+//! What a checkpoint directory holds, and reading it back (design.md §4, §6).
+//!
+//! ```text
+//! checkpoints/<best|last>/
+//!   checkpoint.json   the manifest (format, kind, step, ref task and score, file list)
+//!   config.json       the resolved experiment (a checkpoint reproduces its model alone)
+//!   vocab.json        every vocabulary ([`Vocabularies`])
+//!   model.bpk         the parameters (burn's burnpack, ParamIds included)
+//!   state.json        `last` only: the whole training state ([`TrainState`])
+//!   optim-<i>.bpk     `last` only: task i's optimizer state
+//! ```
+//!
+//! Files are written into the staging directory of [`RunDir::begin_checkpoint`] and swapped
+//! in by [`crate::CheckpointStaging::commit`], so a kill at any moment leaves the previous
+//! complete checkpoint readable.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::prelude::*;
+use polytag_config::{Experiment, ResolveOptions};
+use polytag_data::BatchState;
+use polytag_model::Model;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::lr::LrState;
+use crate::optim::TaskOptimizer;
+use crate::run_dir::{CheckpointKind, RunDir};
+use crate::scheduler::SchedulerState;
+use crate::selection::Selection;
+use crate::vocabularies::Vocabularies;
+
+/// The checkpoint layout this build writes and reads.
+pub const FORMAT: u32 = 1;
+/// The manifest.
+pub const MANIFEST_FILE: &str = "checkpoint.json";
+/// The resolved experiment.
+pub const CONFIG_FILE: &str = "config.json";
+/// The vocabularies.
+pub const VOCAB_FILE: &str = "vocab.json";
+/// The parameters, without burn's `.bpk` extension (burn adds it).
+pub const MODEL_STEM: &str = "model";
+/// The training state.
+pub const STATE_FILE: &str = "state.json";
+
+/// `checkpoint.json`: what the directory is, readable without burn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Layout version ([`FORMAT`]).
+    pub format: u32,
+    /// `best` or `last`.
+    pub kind: String,
+    /// Global step at which it was taken.
+    pub step: u64,
+    /// Experiment name.
+    pub experiment: String,
+    /// The ref task (selection target).
+    pub ref_task: String,
+    /// The ref task's dev score at this step, if evaluated here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_dev_score: Option<f64>,
+    /// Version of polytag that wrote it.
+    pub polytag_version: String,
+    /// UTC time of writing (`YYYYmmdd-HHMMSS`).
+    pub created: String,
+    /// Files in the directory.
+    pub files: Vec<String>,
+}
+
+/// Everything a resumed run needs besides parameters and optimizer states (`state.json`).
+///
+/// Dropout masks come from reseeding the backend with (seed, step) before every step, so no
+/// backend RNG state needs saving (burn cannot read it back; burn-0.22-notes §7).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Global steps done.
+    pub step: u64,
+    /// The experiment seed (all streams derive from it).
+    pub seed: u64,
+    /// Steps done per task (each task's lr schedule runs on its own counter).
+    pub task_steps: Vec<u64>,
+    /// Task sampling.
+    pub scheduler: SchedulerState,
+    /// Training batch stream per task.
+    pub batches: Vec<BatchState>,
+    /// Learning-rate schedule state per task (plateau).
+    pub lr: Vec<LrState>,
+    /// Best tracking and early stopping.
+    pub selection: Selection,
+    /// Per task: training loss summed since the last evaluation.
+    pub loss_sums: Vec<f64>,
+    /// Per task: batches summed into `loss_sums`.
+    pub loss_counts: Vec<u64>,
+    /// Per task: training tokens processed so far.
+    pub train_tokens: Vec<u64>,
+    /// Seconds spent in training steps (not evaluation) so far.
+    pub train_time_s: f64,
+    /// Seconds since the run started, resumed sessions added up.
+    pub elapsed_s: f64,
+    /// Whether training has ended (max_step reached or stopped early).
+    pub finished: bool,
+    /// Whether it ended by early stopping.
+    pub stopped_early: bool,
+}
+
+/// Writes a complete checkpoint of `kind` atomically. `training` adds the `last`-only parts.
+pub fn write_checkpoint(
+    run_dir: &RunDir,
+    manifest: &Checkpoint,
+    exp: &Experiment,
+    vocabs: &Vocabularies,
+    model: &Model,
+    training: Option<(&TrainState, &[TaskOptimizer])>,
+) -> Result<PathBuf> {
+    let kind = if manifest.kind == CheckpointKind::Best.as_str() {
+        CheckpointKind::Best
+    } else {
+        CheckpointKind::Last
+    };
+    let staging = run_dir.begin_checkpoint(kind)?;
+    let dir = staging.path().to_path_buf();
+    let mut files = vec![
+        MANIFEST_FILE.to_string(),
+        CONFIG_FILE.to_string(),
+        VOCAB_FILE.to_string(),
+        format!("{MODEL_STEM}.bpk"),
+    ];
+    write_json(&dir.join(CONFIG_FILE), &exp.to_raw())?;
+    write_json(&dir.join(VOCAB_FILE), vocabs)?;
+    let model_path = dir.join(MODEL_STEM);
+    model
+        .clone()
+        .save_file(&model_path)
+        .map_err(|source| Error::Record {
+            path: model_path.with_extension("bpk"),
+            source,
+        })?;
+    if let Some((state, optimizers)) = training {
+        write_json(&dir.join(STATE_FILE), state)?;
+        files.push(STATE_FILE.to_string());
+        for (t, opt) in optimizers.iter().enumerate() {
+            let stem = format!("optim-{t}");
+            opt.save(&dir.join(&stem))?;
+            files.push(format!("{stem}.bpk"));
+        }
+    }
+    let manifest = Checkpoint {
+        files,
+        ..manifest.clone()
+    };
+    write_json(&dir.join(MANIFEST_FILE), &manifest)?;
+    staging.commit()
+}
+
+/// A checkpoint directory opened for reading.
+#[derive(Clone, Debug)]
+pub struct CheckpointDir {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its manifest.
+    pub manifest: Checkpoint,
+}
+
+impl CheckpointDir {
+    /// The newest complete checkpoint of `kind` in `run_dir`.
+    pub fn open(run_dir: &RunDir, kind: CheckpointKind) -> Result<Self> {
+        let path = run_dir
+            .checkpoint(kind)
+            .ok_or_else(|| Error::NoCheckpoint {
+                run_dir: run_dir.path().to_path_buf(),
+                kind: kind.as_str(),
+            })?;
+        let manifest_path = path.join(MANIFEST_FILE);
+        let manifest: Checkpoint = read_json(&manifest_path)?;
+        if manifest.format != FORMAT {
+            return Err(Error::CheckpointFormat {
+                path: manifest_path,
+                found: manifest.format,
+                expected: FORMAT,
+            });
+        }
+        Ok(CheckpointDir { path, manifest })
+    }
+
+    /// The experiment saved with it (paths as they were; files are not checked, so a model
+    /// can be used where its training data is absent).
+    pub fn experiment(&self) -> Result<Experiment> {
+        let path = self.path.join(CONFIG_FILE);
+        let options = ResolveOptions::default().without_file_check();
+        Experiment::load_with(&path, &[], &options)
+            .map(|r| r.experiment)
+            .map_err(|errors| Error::Config { path, errors })
+    }
+
+    /// Its vocabularies.
+    pub fn vocabularies(&self) -> Result<Vocabularies> {
+        read_json(&self.path.join(VOCAB_FILE))
+    }
+
+    /// The training state (`last` checkpoints).
+    pub fn train_state(&self) -> Result<TrainState> {
+        read_json(&self.path.join(STATE_FILE))
+    }
+
+    /// The model: built for `exp` from `vocabs` on `device`, parameters (and their ids, which
+    /// optimizer states refer to) loaded from `model.bpk`.
+    pub fn model(&self, exp: &Experiment, vocabs: &Vocabularies, device: &Device) -> Result<Model> {
+        let model =
+            polytag_model::build(exp, &vocabs.build_inputs(exp), device).map_err(Error::Build)?;
+        let path = self.path.join(format!("{MODEL_STEM}.bpk"));
+        model
+            .try_load_file(&path)
+            .map_err(|source| Error::Record { path, source })
+    }
+
+    /// Task `task`'s optimizer with its saved state.
+    pub fn optimizer(&self, task: usize, fresh: TaskOptimizer) -> Result<TaskOptimizer> {
+        fresh.load(&self.path.join(format!("optim-{task}.bpk")))
+    }
+}
+
+/// Pretty JSON, written atomically.
+pub(crate) fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.push('\n');
+    crate::write_atomic(path, text.as_bytes())
+}
+
+/// Reads a JSON file into `T`.
+pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}

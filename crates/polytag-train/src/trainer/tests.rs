@@ -1,0 +1,241 @@
+//! The trainer on a tiny two-task experiment written to a temp dir: per-task learning rates on
+//! per-task step counters, a whole run, and the [`crate::Predictor`] reading it back.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use polytag_config::Experiment;
+use polytag_data::ExperimentData;
+
+use super::*;
+use crate::predictor::Predictor;
+use crate::progress::NoProgress;
+
+/// The flex RNG is process-global (burn-0.22-notes §7): tests that seed it take turns.
+static RNG: Mutex<()> = Mutex::new(());
+
+const TRAIN: &str = "\
+John NOUN B-PER
+Smith NOUN I-PER
+lives VERB O
+in ADP O
+Paris NOUN B-LOC
+
+Mary NOUN B-PER
+works VERB O
+in ADP O
+Berlin NOUN B-LOC
+
+The DET O
+club NOUN O
+Ajax NOUN B-ORG
+won VERB O
+
+Anna NOUN B-PER
+visits VERB O
+Rome NOUN B-LOC
+
+Siemens NOUN B-ORG
+hires VERB O
+Peter NOUN B-PER
+Jones NOUN I-PER
+";
+
+const DEV: &str = "\
+Peter NOUN B-PER
+lives VERB O
+in ADP O
+Rome NOUN B-LOC
+
+Ajax NOUN B-ORG
+hires VERB O
+John NOUN B-PER
+";
+
+/// Dutch-style NER (ref, SGD, lr 0.1 halving every own step) and POS (Adam, constant 0.01)
+/// on the same file, taking turns.
+fn experiment(dir: &Path, max_step: u64, ner_lr: f64, extra: &str) -> (Experiment, ExperimentData) {
+    std::fs::write(dir.join("train.conll"), TRAIN).unwrap();
+    std::fs::write(dir.join("dev.conll"), DEV).unwrap();
+    let model = |out: &str, crf: &str| {
+        format!(
+            r#"{{"model": "lstm_crf", "word_embed": "emb", "char_embed": "chars", "lstm": "lstm",
+                "univ_layer": "{out}", "crf": "{crf}", "lstm_dropout": 0.5}}"#
+        )
+    };
+    let json = format!(
+        r#"{{
+  "name": "tiny", "seed": 3,
+  "training": {{"max_step": {max_step}, "eval_freq": 10, "schedule": {{"kind": "round_robin"}},
+                "eval_batch_size": 2 {extra}}},
+  "datasets": [
+    {{"name": "ner", "language": "eng", "task": "ner", "batch_size": 2,
+      "parser": {{"format": "conll", "token_col": 0, "label_col": 2, "scheme": "bio"}},
+      "files": {{"train": "train.conll", "dev": "dev.conll", "test": "dev.conll"}}}},
+    {{"name": "pos", "language": "eng", "task": "pos", "batch_size": 2,
+      "parser": {{"format": "conll", "token_col": 0, "label_col": 1, "scheme": "none"}},
+      "files": {{"train": "train.conll", "dev": "dev.conll"}}}}
+  ],
+  "components": [
+    {{"name": "emb", "model": "embedding", "dimension": 8}},
+    {{"name": "chars", "model": "char_cnn", "dimension": 4, "filters": [[2, 4]]}},
+    {{"name": "lstm", "model": "lstm", "hidden_size": 8}},
+    {{"name": "ner_out", "model": "linear"}},
+    {{"name": "pos_out", "model": "linear"}},
+    {{"name": "ner_crf", "model": "crf"}},
+    {{"name": "pos_crf", "model": "crf"}}
+  ],
+  "tasks": [
+    {{"name": "NER", "dataset": "ner", "ref": true, "optimizer": "sgd", "momentum": 0.9,
+      "learning_rate": {ner_lr}, "decay_rate": 0.5, "decay_step": 1, "model": {ner}}},
+    {{"name": "POS", "dataset": "pos", "optimizer": "adam", "learning_rate": 0.01,
+      "lr_schedule": "constant", "model": {pos}}}
+  ]
+}}"#,
+        ner = model("ner_out", "ner_crf"),
+        pos = model("pos_out", "pos_crf"),
+    );
+    std::fs::write(dir.join("exp.json"), json).unwrap();
+    let exp = Experiment::load(dir.join("exp.json"), &[])
+        .unwrap()
+        .experiment;
+    let data = ExperimentData::load(&exp).unwrap();
+    (exp, data)
+}
+
+fn trainer(dir: &Path, max_step: u64) -> Trainer {
+    let (exp, data) = experiment(dir, max_step, 0.1, "");
+    let run = RunDir::create_exact(&dir.join("run")).unwrap();
+    Trainer::new(exp, data, run, Device::flex()).unwrap()
+}
+
+/// Round robin: NER trains at global steps 1, 3, 5 (its own steps 0, 1, 2) with
+/// 0.1 · 0.5^k = 0.1, 0.05, 0.025; POS at steps 2, 4 with its constant 0.01. A decay on the
+/// global counter would have given NER 0.1 · 0.5² = 0.025 at global step 3.
+#[test]
+fn each_task_runs_its_own_schedule_on_its_own_step_counter() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = trainer(dir.path(), 100);
+    let steps: Vec<(usize, f64)> = (0..5)
+        .map(|_| {
+            let (task, loss, lr) = t.train_step().unwrap();
+            assert!(loss.is_finite() && loss > 0.0);
+            (task, lr)
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [(0, 0.1), (1, 0.01), (0, 0.05), (1, 0.01), (0, 0.025)]
+    );
+    assert_eq!(t.state.task_steps, [3, 2]);
+}
+
+/// Global-norm clipping at 5 and the per-task optimizers leave the shared LSTM moved by both
+/// tasks and each task's output layer only by its own.
+#[test]
+fn a_step_changes_the_shared_layers_and_only_its_own_head() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = trainer(dir.path(), 100);
+    let values = |t: &Trainer, c: usize| -> Vec<f32> {
+        let mut v = Vec::new();
+        struct Collect<'a>(&'a mut Vec<f32>);
+        impl burn::module::ModuleVisitor for Collect<'_> {
+            fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+                self.0.extend(p.val().try_to_vec_as::<f32>().unwrap());
+            }
+        }
+        t.model.components[c].visit(&mut Collect(&mut v));
+        v
+    };
+    let (lstm, ner_out, pos_out) = (2, 3, 4);
+    let before = [values(&t, lstm), values(&t, ner_out), values(&t, pos_out)];
+    let (task, _, _) = t.train_step().unwrap();
+    assert_eq!(task, 0);
+    assert_ne!(values(&t, lstm), before[0]);
+    assert_ne!(values(&t, ner_out), before[1]);
+    assert_eq!(values(&t, pos_out), before[2]);
+}
+
+/// A whole run, then the predictor: it tags the dev file exactly as the run's predictions file
+/// says, with probabilities in (0, 1] and n-best paths best first.
+#[test]
+fn a_run_and_the_predictor_agree_on_the_dev_predictions() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let t = trainer(dir.path(), 20);
+    let run = t.run_dir().path().to_path_buf();
+    let summary = t.run(&mut NoProgress).unwrap();
+    assert_eq!(summary.steps, 20);
+    assert!(summary.best.is_some());
+    let records: Vec<MetricsRecord> = MetricsLog::read(&run.join("metrics.jsonl")).unwrap();
+    // 2 evaluations: NER dev + test, POS dev.
+    assert_eq!(records.len(), 6);
+
+    let p = Predictor::load(&run, CheckpointKind::Best).unwrap();
+    let ner = p.task_index(None).unwrap();
+    assert_eq!(ner, 0);
+    assert_eq!(p.task_index(Some("POS")).unwrap(), 1);
+    assert!(matches!(
+        p.task_index(Some("Chunks")),
+        Err(Error::UnknownTask { .. })
+    ));
+    assert_eq!(p.file_scheme(ner), Some(Scheme::Bio));
+    assert_eq!(p.file_scheme(1), None);
+    let corpus =
+        polytag_data::read_corpus(&dir.path().join("dev.conll"), &p.reader_options(ner)).unwrap();
+    let tagged = p.tag(ner, &corpus.sentences, 3).unwrap();
+    let file = std::fs::read_to_string(run.join("predictions/NER.dev.conll")).unwrap();
+    let predicted: Vec<Vec<String>> = file
+        .split("\n\n")
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.lines()
+                .map(|l| l.split(' ').nth(2).unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    let labels: Vec<Vec<String>> = tagged.iter().map(|t| t.labels.clone()).collect();
+    assert_eq!(labels, predicted);
+    for t in &tagged {
+        assert_eq!(t.confidence.len(), t.labels.len());
+        assert!(t.confidence.iter().all(|&c| c > 0.0 && c <= 1.0 + 1e-6));
+        assert_eq!(t.nbest.len(), 3);
+        // Ranked by total probability in the file's scheme (merged BIOES paths), so the first
+        // need not be the single best BIOES path; they are distinct and sorted.
+        assert!(t.nbest[0].0 != t.nbest[1].0 && t.nbest[1].0 != t.nbest[2].0);
+        assert!(t.nbest[0].1 >= t.nbest[1].1 && t.nbest[1].1 >= t.nbest[2].1);
+        assert!(t.nbest[0].1 <= 1.0 + 1e-6);
+    }
+    // Unlabelled input tags the same.
+    let mut bare = corpus.sentences.clone();
+    for s in &mut bare {
+        s.labels.clear();
+    }
+    let again = p.tag(ner, &bare, 1).unwrap();
+    assert_eq!(again[0].labels, labels[0]);
+    assert!(again[0].nbest.is_empty());
+}
+
+/// With rates too small to change any prediction, every evaluation after the first scores the
+/// same, which is not an improvement (strictly greater, A.7.1): patience 2 stops the run at
+/// its third evaluation, step 30 of 100, and `last` is saved there.
+#[test]
+fn early_stopping_ends_the_run_after_patience_evaluations() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let (mut exp, data) = experiment(dir.path(), 100, 1e-12, r#", "patience": 2"#);
+    exp.tasks[1].hyper.learning_rate = 1e-12;
+    let run = RunDir::create_exact(&dir.path().join("run")).unwrap();
+    let summary = Trainer::new(exp, data, run.clone(), Device::flex())
+        .unwrap()
+        .run(&mut NoProgress)
+        .unwrap();
+    assert!(summary.stopped_early);
+    assert_eq!(summary.steps, 30);
+    assert_eq!(summary.best.map(|b| b.0), Some(10));
+    let last = CheckpointDir::open(&run, CheckpointKind::Last).unwrap();
+    assert_eq!(last.manifest.step, 30);
+    assert!(last.train_state().unwrap().stopped_early);
+}

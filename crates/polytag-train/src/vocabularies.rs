@@ -1,0 +1,191 @@
+//! [`Vocabularies`]: everything besides the parameters that turns text into a model's input and
+//! its output back into labels, saved as `vocab.json` in every checkpoint.
+//!
+//! Training builds it from the loaded corpora; `polytag eval` / `predict` read it back, so
+//! both map tokens, characters, feature values and labels through exactly the same tables (the
+//! paper's checkpoint stored its token, label and char vocabularies for the same reason, A.8).
+
+use std::collections::BTreeMap;
+
+use polytag_config::{ComponentKind, Experiment};
+use polytag_data::scheme::Scheme;
+use polytag_data::{
+    CharVocab, Counts, Encoder, ExperimentData, FeatureVocab, LabelVocab, WordVocab,
+    WordVocabOptions,
+};
+use polytag_model::{BuildInputs, TaskLabels};
+use serde::{Deserialize, Serialize};
+
+/// What a dataset's files look like, beyond the config: needed to read new files like them
+/// and to write labels back in their own scheme.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// The files' tag scheme (declared or detected on the training split); `None` for plain
+    /// labels (POS), which are scored by accuracy.
+    pub scheme: Option<Scheme>,
+    /// File columns read as `Sentence::features`, in that order.
+    pub feature_columns: Vec<usize>,
+}
+
+/// The vocabularies of an experiment (polytag-data's types, all serde).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Vocabularies {
+    /// Word vocabulary per `embedding` component (by component index).
+    pub words: BTreeMap<usize, WordVocab>,
+    /// The character vocabulary.
+    pub chars: CharVocab,
+    /// Label vocabulary per task type, labels in the training scheme (BIOES for chunks).
+    pub labels: BTreeMap<String, LabelVocab>,
+    /// Value vocabulary per `feature_embedding` component (by component index).
+    pub features: BTreeMap<usize, FeatureVocab>,
+    /// Per dataset, in config order.
+    pub datasets: Vec<DatasetInfo>,
+    /// Per task, the training frequency of each label id (softmax class weights use them, so
+    /// a model rebuilt for prediction has the same constants).
+    pub label_counts: Vec<Vec<usize>>,
+}
+
+impl Vocabularies {
+    /// The vocabularies of loaded data.
+    pub fn from_data(exp: &Experiment, data: &ExperimentData) -> Self {
+        let inputs = BuildInputs::from_data(exp, data);
+        Vocabularies {
+            words: data.words.clone(),
+            chars: data.chars.clone(),
+            labels: data.labels.clone(),
+            features: data.features.clone(),
+            datasets: data
+                .datasets
+                .iter()
+                .map(|d| DatasetInfo {
+                    scheme: d.scheme,
+                    feature_columns: d.feature_columns.clone(),
+                })
+                .collect(),
+            label_counts: inputs.labels.into_iter().map(|l| l.counts).collect(),
+        }
+    }
+
+    /// What the model builder needs, without the data: sizes from the vocabularies, and for
+    /// embedding components that name a file, a zero table of the right shape (the real
+    /// values come from the checkpoint's parameters).
+    pub fn build_inputs(&self, exp: &Experiment) -> BuildInputs {
+        let mut vocab_sizes: BTreeMap<usize, usize> =
+            self.words.iter().map(|(&c, v)| (c, v.len())).collect();
+        vocab_sizes.extend(self.features.iter().map(|(&c, v)| (c, v.len())));
+        let mut pretrained = BTreeMap::new();
+        for (c, component) in exp.components.iter().enumerate() {
+            if let (ComponentKind::Embedding(spec), Some(words)) =
+                (&component.kind, self.words.get(&c))
+            {
+                if spec.file.is_some() {
+                    pretrained.insert(c, vec![0.0; words.len() * spec.dimension]);
+                }
+            }
+        }
+        let labels = exp
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(t, task)| TaskLabels {
+                labels: self
+                    .labels
+                    .get(&task.task)
+                    .map(|v| v.labels().to_vec())
+                    .unwrap_or_default(),
+                scheme: self
+                    .datasets
+                    .get(task.dataset)
+                    .and_then(|d| d.scheme)
+                    .map(|_| polytag_data::TRAINING_SCHEME),
+                counts: self.label_counts.get(t).cloned().unwrap_or_default(),
+            })
+            .collect();
+        BuildInputs {
+            vocab_sizes,
+            pretrained,
+            char_vocab_size: self.chars.len(),
+            labels,
+        }
+    }
+
+    /// The tables task `task` reads its input through.
+    pub fn task_vocabs(&self, exp: &Experiment, task: usize) -> TaskVocabs {
+        let spec = &exp.tasks[task];
+        let features = spec.model.pipeline().features;
+        let word_component = features.iter().copied().find(|&c| {
+            matches!(
+                exp.components.get(c).map(|c| &c.kind),
+                Some(ComponentKind::Embedding(_))
+            )
+        });
+        // A model without a word embedding never reads word ids: an empty table maps all to UNK.
+        let words = word_component
+            .and_then(|c| self.words.get(&c).cloned())
+            .unwrap_or_else(|| WordVocab::build(&Counts::new(), &WordVocabOptions::default()));
+        let columns = self
+            .datasets
+            .get(spec.dataset)
+            .map(|d| d.feature_columns.clone())
+            .unwrap_or_default();
+        let feature_vocab = |column: usize| {
+            let of = |c: &usize| match exp.components.get(*c).map(|c| &c.kind) {
+                Some(ComponentKind::FeatureEmbedding(f)) if f.column == column => {
+                    self.features.get(c).cloned()
+                }
+                _ => None,
+            };
+            // This task's own component for the column first; another task's reading the same
+            // dataset column otherwise (its values are never looked at by this task's model).
+            features
+                .iter()
+                .find_map(of)
+                .or_else(|| self.features.keys().find_map(of))
+                .unwrap_or_else(|| FeatureVocab::from_columns(std::iter::empty()))
+        };
+        TaskVocabs {
+            words,
+            chars: self.chars.clone(),
+            labels: self.labels.get(&spec.task).cloned(),
+            features: columns.into_iter().map(feature_vocab).collect(),
+        }
+    }
+}
+
+/// One task's input and output tables.
+#[derive(Clone, Debug)]
+pub struct TaskVocabs {
+    /// The task's word embedding vocabulary.
+    pub words: WordVocab,
+    /// Characters.
+    pub chars: CharVocab,
+    /// The task type's labels (training scheme); `None` if the task type has none.
+    pub labels: Option<LabelVocab>,
+    /// One table per dataset feature column, in `Sentence::features` order.
+    pub features: Vec<FeatureVocab>,
+}
+
+impl TaskVocabs {
+    /// An encoder; `with_labels: false` for unlabelled input.
+    pub fn encoder(&self, with_labels: bool) -> Encoder<'_> {
+        Encoder {
+            words: &self.words,
+            chars: &self.chars,
+            labels: if with_labels {
+                self.labels.as_ref()
+            } else {
+                None
+            },
+            features: &self.features,
+        }
+    }
+
+    /// The label string of id `id` (`O` for an id the vocabulary does not have, which a model
+    /// built from the same vocabulary never produces).
+    pub fn label(&self, id: u32) -> &str {
+        self.labels
+            .as_ref()
+            .and_then(|l| l.label(id))
+            .unwrap_or("O")
+    }
+}
