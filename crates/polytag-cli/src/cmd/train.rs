@@ -14,8 +14,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
-use polytag_config::{Experiment, Override};
-use polytag_data::ExperimentData;
+use polytag_config::Override;
 use polytag_train::{
     configure_threads, NoProgress, Progress, RunDir, RunSummary, TerminalProgress, Trainer,
 };
@@ -24,7 +23,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
 
-use crate::cmd::validate::{parse_overrides, report_config_errors};
+use crate::cmd::validate::{load_experiment, parse_overrides};
 
 /// The options of `polytag train`.
 #[derive(Debug, Clone, Default)]
@@ -72,42 +71,13 @@ fn device_override(device: &Option<String>) -> Result<Vec<Override>> {
         .collect()
 }
 
-/// Resolves the experiment and loads its corpora, rendering problems as `validate` does.
-fn load(config: &Path, overrides: &[Override]) -> Result<(Experiment, ExperimentData)> {
-    let resolved = match Experiment::load(config, overrides) {
-        Ok(r) => r,
-        Err(errors) => {
-            report_config_errors(config, &errors);
-            bail!("{}: {} problem(s) found", config.display(), errors.0.len());
-        }
-    };
-    for w in &resolved.warnings {
-        eprintln!("polytag: warning: {}: {w}", config.display());
-    }
-    let exp = resolved.experiment;
-    let data = match ExperimentData::load(&exp) {
-        Ok(d) => d,
-        Err(errors) => {
-            for e in &errors.0 {
-                eprintln!("polytag: {}: {e}", config.display());
-            }
-            bail!(
-                "{}: {} data problem(s) found",
-                config.display(),
-                errors.0.len()
-            );
-        }
-    };
-    Ok((exp, data))
-}
-
 fn start(args: &TrainArgs) -> Result<RunSummary> {
     let Some(config) = &args.config else {
         bail!("give an experiment file (polytag train CONFIG) or --resume RUN_DIR");
     };
     let mut overrides = parse_overrides(&args.set)?;
     overrides.extend(device_override(&args.device)?);
-    let (exp, data) = load(config, &overrides)?;
+    let (exp, data) = load_experiment(config, &overrides)?;
     let device = polytag_model::select_device(exp.training.device)?;
     if let Some(threads) = exp.training.threads {
         configure_threads(threads)?;
@@ -148,7 +118,7 @@ fn resume(dir: &Path, args: &TrainArgs) -> Result<RunSummary> {
         );
     }
     let run_dir = RunDir::open(dir)?;
-    let (exp, data) = load(&run_dir.config_path(), &device_override(&args.device)?)?;
+    let (exp, data) = load_experiment(&run_dir.config_path(), &device_override(&args.device)?)?;
     let device = polytag_model::select_device(exp.training.device)?;
     if let Some(threads) = exp.training.threads {
         configure_threads(threads)?;

@@ -14,8 +14,21 @@ use polytag_data::ExperimentData;
 
 /// Runs `validate`; exit code 1 with every problem on stderr when the experiment is invalid.
 pub fn run(config: &Path, set: &[String]) -> Result<ExitCode> {
-    let overrides = parse_overrides(set)?;
-    let resolved = match Experiment::load(config, &overrides) {
+    let (exp, data) = load_experiment(config, &parse_overrides(set)?)?;
+    print_experiment(config, &exp, &data);
+    let summary = crate::cmd::model_summary(&exp, &data)?;
+    println!("{summary}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves the experiment and loads its corpora (what `validate` and `train` check before
+/// anything is built or written): every problem goes to stderr, one per line, and the
+/// result is an error; warnings (config, invalid labels) are printed and passed over.
+pub fn load_experiment(
+    config: &Path,
+    overrides: &[Override],
+) -> Result<(Experiment, ExperimentData)> {
+    let resolved = match Experiment::load(config, overrides) {
         Ok(r) => r,
         Err(errors) => {
             report_config_errors(config, &errors);
@@ -49,10 +62,7 @@ pub fn run(config: &Path, set: &[String]) -> Result<ExitCode> {
             );
         }
     }
-    print_experiment(config, &exp, &data);
-    let summary = crate::cmd::model_summary(&exp, &data)?;
-    println!("{summary}");
-    Ok(ExitCode::SUCCESS)
+    Ok((exp, data))
 }
 
 /// Prints each resolution problem on its own line, prefixed by the config file unless the
