@@ -156,8 +156,11 @@ where
             f.write_str("a kind name or an object with \"kind\"")
         }
         fn visit_str<E: de::Error>(self, kind: &str) -> Result<Option<T>, E> {
-            let pairs = std::iter::once(("kind", kind));
-            T::deserialize(de::value::MapDeserializer::new(pairs)).map(Some)
+            // Through a JSON object rather than serde's `MapDeserializer` of `&str`s: the
+            // latter cannot fill an `Option<_>` field (`"schedule": "round_robin"` failed
+            // with "expected option" for that reason).
+            let object = serde_json::json!({ "kind": kind });
+            T::deserialize(object).map(Some).map_err(E::custom)
         }
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
             T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)

@@ -233,3 +233,28 @@ impl Training {
         }
     }
 }
+
+#[cfg(test)]
+mod schedule_string_form {
+    use crate::{Experiment, ResolveOptions, ScheduleKind};
+
+    /// `"schedule": "round_robin"` is short for `{"kind": "round_robin"}` (a reported bug:
+    /// the string form was refused).
+    #[test]
+    fn a_schedule_may_be_given_by_its_kind_alone() {
+        let text = r#"{"training": {"schedule": "round_robin"},
+          "datasets": [{"name": "d", "language": "x", "task": "ner",
+                        "files": {"train": "t", "dev": "d"}}],
+          "components": [{"name": "emb", "model": "embedding"},
+                         {"name": "lstm", "model": "lstm"},
+                         {"name": "out", "model": "linear"}, {"name": "crf", "model": "crf"}],
+          "tasks": [{"name": "t", "dataset": "d", "ref": true,
+                     "model": {"model": "lstm_crf", "word_embed": "emb", "lstm": "lstm",
+                               "univ_layer": "out", "crf": "crf"}}]}"#;
+        let opts = ResolveOptions::default().without_file_check();
+        let exp = Experiment::from_json_str(text, &[], &opts)
+            .unwrap()
+            .experiment;
+        assert_eq!(exp.training.schedule.kind, ScheduleKind::RoundRobin);
+    }
+}
