@@ -87,6 +87,19 @@ enum Command {
         #[arg(long, default_value_t = 1, value_name = "K")]
         nbest: usize,
     },
+    /// Compare run directories: scores, per-type P/R/F1, config differences, learning curves.
+    Report {
+        /// Run directories (finished or still running).
+        #[arg(required = true, value_name = "RUN_DIR")]
+        run_dirs: Vec<PathBuf>,
+        /// Write a self-contained HTML report (tables + SVG learning curves) here.
+        #[arg(long, value_name = "OUT")]
+        html: Option<PathBuf>,
+        /// Write the Markdown report here (`-` = stdout; stdout by default when neither
+        /// --html nor --md is given).
+        #[arg(long, value_name = "OUT")]
+        md: Option<PathBuf>,
+    },
     /// Inspect and convert corpus files.
     Data {
         #[command(subcommand)]
@@ -210,6 +223,9 @@ fn main() -> ExitCode {
             format,
             nbest,
         } => cmd::predict::run(&run_dir, task.as_deref(), input.as_deref(), format, nbest),
+        Command::Report { run_dirs, html, md } => {
+            cmd::report::run(&run_dirs, html.as_deref(), md.as_deref())
+        }
         Command::Data { command } => match command {
             DataCommand::Stats {
                 files,

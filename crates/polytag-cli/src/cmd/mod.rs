@@ -3,6 +3,7 @@
 pub mod data;
 pub mod eval;
 pub mod predict;
+pub mod report;
 pub mod score;
 pub mod train;
 pub mod validate;

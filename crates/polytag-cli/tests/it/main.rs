@@ -4,6 +4,7 @@
 
 mod data;
 mod predict;
+mod report;
 mod score;
 mod train;
 mod validate;
