@@ -27,6 +27,28 @@ pub fn polytag(dir: &Path, args: &[&str]) -> Output {
         .expect("the polytag binary runs")
 }
 
+/// Runs `polytag args…` with `input` on its standard input.
+pub fn polytag_with_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_polytag"))
+        .args(args)
+        .env_remove("POLYTAG_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the polytag binary runs");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .expect("stdin accepts the input");
+    }
+    child
+        .wait_with_output()
+        .expect("the polytag binary finishes")
+}
+
 /// stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -1,7 +1,5 @@
 //! `polytag eval` and `polytag predict` on a run trained for a few steps on the sample.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use crate::*;
@@ -100,23 +98,12 @@ fn eval_json_and_an_unknown_task() {
 }
 
 fn predict(args: &[&str], input: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_polytag"))
-        .args(["predict", &run()])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
+    let run = run();
+    let mut all = vec!["predict", run.as_str()];
+    all.extend_from_slice(args);
+    let o = polytag_with_stdin(&all, input);
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
 }
 
 #[test]

@@ -23,21 +23,10 @@ fn reproduces_conlleval_on_adjacent_same_type_chunks() {
 
 #[test]
 fn reads_standard_input_and_prints_json() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_polytag"))
-        .args(["score", "-", "--format", "json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"x O O\nNew B-LOC B-LOC\nYork I-LOC I-LOC\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = polytag_with_stdin(
+        &["score", "-", "--format", "json"],
+        "x O O\nNew B-LOC B-LOC\nYork I-LOC I-LOC\n",
+    );
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["conlleval"]["f1"], 100.0);

@@ -94,28 +94,8 @@ pub struct Tagger {
 }
 
 /// Both wirings in one shape, for the model builder: the paper's model is a tagger with
-/// features [word, char] and one encoder.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pipeline {
-    /// Feature components, concatenated in order.
-    pub features: Vec<usize>,
-    /// Highway on the char encoder among the features.
-    pub char_highway: Option<usize>,
-    /// Encoders in order.
-    pub encoders: Vec<usize>,
-    /// Universal output layer.
-    pub univ_layer: Option<usize>,
-    /// Language-specific output layer.
-    pub spec_layer: Option<usize>,
-    /// `crf` or `softmax`.
-    pub decoder: usize,
-    /// On the concatenated features.
-    pub embed_dropout: f64,
-    /// On the encoder output.
-    pub encoder_dropout: f64,
-    /// Before the output layers.
-    pub linear_dropout: f64,
-}
+/// features [word, char] and one encoder, so the general [`Tagger`] is that shape.
+pub type Pipeline = Tagger;
 
 impl TaskModel {
     /// The wiring as a [`Pipeline`].
@@ -132,17 +112,7 @@ impl TaskModel {
                 encoder_dropout: m.lstm_dropout,
                 linear_dropout: m.linear_dropout,
             },
-            TaskModel::Tagger(t) => Pipeline {
-                features: t.features.clone(),
-                char_highway: t.char_highway,
-                encoders: t.encoders.clone(),
-                univ_layer: t.univ_layer,
-                spec_layer: t.spec_layer,
-                decoder: t.decoder,
-                embed_dropout: t.embed_dropout,
-                encoder_dropout: t.encoder_dropout,
-                linear_dropout: t.linear_dropout,
-            },
+            TaskModel::Tagger(t) => t.clone(),
         }
     }
 
