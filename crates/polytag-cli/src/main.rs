@@ -100,6 +100,27 @@ enum Command {
         #[arg(long, value_name = "OUT")]
         md: Option<PathBuf>,
     },
+    /// Time training steps and dev decoding of an experiment (the PyTorch comparison that
+    /// `scripts/bench` runs); prints one JSON line.
+    Bench {
+        /// The experiment file (JSON).
+        config: PathBuf,
+        /// Override a config value: `training.threads=1`, `datasets.0.sample={"first":500}`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Timed training steps.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+        steps: u64,
+        /// Untimed training steps before them.
+        #[arg(long, default_value_t = 10)]
+        warmup: u64,
+        /// Dev sentences per decoding batch, taken in file order.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+        decode_batch: u64,
+    },
+    /// Train an experiment over a grid of settings × seeds, N runs at a time, each in its own
+    /// run directory under one sweep directory; finish with a report grouping the seeds.
+    Sweep(cmd::sweep::SweepArgs),
     /// Inspect and convert corpus files.
     Data {
         #[command(subcommand)]
@@ -226,6 +247,20 @@ fn main() -> ExitCode {
         Command::Report { run_dirs, html, md } => {
             cmd::report::run(&run_dirs, html.as_deref(), md.as_deref())
         }
+        Command::Bench {
+            config,
+            set,
+            steps,
+            warmup,
+            decode_batch,
+        } => cmd::bench::run(&cmd::bench::BenchArgs {
+            config,
+            set,
+            steps,
+            warmup,
+            decode_batch: usize::try_from(decode_batch).unwrap_or(usize::MAX),
+        }),
+        Command::Sweep(args) => cmd::sweep::run(&args),
         Command::Data { command } => match command {
             DataCommand::Stats {
                 files,

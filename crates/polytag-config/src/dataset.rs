@@ -27,7 +27,7 @@ pub struct RawDataset {
     /// How to read the files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parser: Option<RawParser>,
-    /// `"all"`, a sentence count, or a fraction of the training split.
+    /// `"all"`, a sentence count, a fraction of the training split, or `{"first": N}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<RawSample>,
     /// Seed of the sample draw (and of the `dev_split` draw).
@@ -40,6 +40,9 @@ pub struct RawDataset {
     /// Training sentences per batch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<usize>,
+    /// `bucketed` (the default) or `shuffled`: how the training split is cut into batches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batching: Option<Batching>,
     /// The splits.
     pub files: RawFiles,
 }
@@ -50,6 +53,20 @@ pub struct RawDataset {
 pub enum DatasetType {
     /// One label per token.
     Sequence,
+}
+
+/// `datasets[].batching`: how each epoch's training batches are drawn. Both use every training
+/// sentence once per epoch, seeded; they differ in padding, so in compute per token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Batching {
+    /// Shuffle, sort pools of 100 batches by length, cut, shuffle the batch order: sentences of
+    /// similar length share a batch, so little padding (the default).
+    #[default]
+    Bucketed,
+    /// A seeded shuffle cut into consecutive batches, lengths mixed: the paper's scripts'
+    /// unsorted chunks (seed-systems.md A.5) and the PyTorch benchmark reference's draw.
+    Shuffled,
 }
 
 /// `datasets[].parser` as written; which keys apply depends on `format`.
@@ -163,14 +180,25 @@ pub enum RawSample {
     Count(i64),
     /// A JSON number with a fraction or exponent (`0.5`, `1.0`).
     Fraction(f64),
+    /// `{"first": N}`: the first N sentences in file order.
+    First(i64),
 }
+
+/// The one key of the object form of `sample`.
+const FIRST_KEY: &str = "first";
 
 impl Serialize for RawSample {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
         match *self {
             RawSample::All => serializer.serialize_str("all"),
             RawSample::Count(n) => serializer.serialize_i64(n),
             RawSample::Fraction(p) => serializer.serialize_f64(p),
+            RawSample::First(n) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry(FIRST_KEY, &n)?;
+                map.end()
+            }
         }
     }
 }
@@ -178,10 +206,10 @@ impl Serialize for RawSample {
 impl<'de> Deserialize<'de> for RawSample {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct SampleVisitor;
-        impl Visitor<'_> for SampleVisitor {
+        impl<'de> Visitor<'de> for SampleVisitor {
             type Value = RawSample;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("\"all\", an integer count or a fraction")
+                f.write_str("\"all\", an integer count, a fraction or {\"first\": count}")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSample, E> {
                 if v == "all" {
@@ -200,6 +228,21 @@ impl<'de> Deserialize<'de> for RawSample {
             }
             fn visit_f64<E>(self, v: f64) -> Result<RawSample, E> {
                 Ok(RawSample::Fraction(v))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<RawSample, A::Error> {
+                let mut first = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != FIRST_KEY {
+                        return Err(de::Error::unknown_field(&key, &[FIRST_KEY]));
+                    }
+                    if first.is_some() {
+                        return Err(de::Error::duplicate_field(FIRST_KEY));
+                    }
+                    first = Some(map.next_value::<i64>()?);
+                }
+                first
+                    .map(RawSample::First)
+                    .ok_or_else(|| de::Error::missing_field(FIRST_KEY))
             }
         }
         deserializer.deserialize_any(SampleVisitor)
@@ -227,6 +270,8 @@ pub struct Dataset {
     pub dev_split: Option<f64>,
     /// Training sentences per batch; default 10 (the paper's scripts; its example uses 19).
     pub batch_size: usize,
+    /// How training batches are drawn; default [`Batching::Bucketed`].
+    pub batching: Batching,
     /// Absolute paths of the splits.
     pub files: Files,
 }
@@ -279,6 +324,9 @@ pub enum Sample {
     Count(usize),
     /// Each sentence kept with this probability, in (0, 1].
     Fraction(f64),
+    /// The first this many sentences in file order (all if the file has fewer): a fixed
+    /// prefix, as benchmarks and other tools' `--limit` options take it.
+    First(usize),
 }
 
 /// Absolute paths of a dataset's splits.
@@ -331,6 +379,13 @@ pub(crate) fn resolve(
             ctx.range(format!("{at}.sample"), p, p > 0.0 && p <= 1.0, SAMPLE_RANGE);
             Sample::Fraction(p)
         }
+        Some(RawSample::First(n)) => match usize::try_from(n) {
+            Ok(n) if n >= 1 => Sample::First(n),
+            _ => {
+                ctx.range(format!("{at}.sample.first"), n as f64, false, FIRST_RANGE);
+                Sample::All
+            }
+        },
     };
     let batch_size = raw.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
     ctx.positive(format!("{at}.batch_size"), batch_size as u64);
@@ -354,6 +409,7 @@ pub(crate) fn resolve(
         sample_seed: raw.sample_seed.unwrap_or(seed),
         dev_split,
         batch_size,
+        batching: raw.batching.unwrap_or_default(),
         files: Files {
             train: train?,
             dev: dev?,
@@ -363,6 +419,7 @@ pub(crate) fn resolve(
 }
 
 const SAMPLE_RANGE: &str = "\"all\", an integer count >= 1 or a fraction in (0, 1]";
+const FIRST_RANGE: &str = "an integer count >= 1";
 
 /// `dev_split` checked against `files.dev`: exactly one of them says where dev comes from.
 /// `Some` only for a usable fraction, so a bad config never reaches the reader.
@@ -574,10 +631,12 @@ impl Dataset {
                 // A count came from an i64 in the first place.
                 Sample::Count(n) => RawSample::Count(i64::try_from(n).unwrap_or(i64::MAX)),
                 Sample::Fraction(p) => RawSample::Fraction(p),
+                Sample::First(n) => RawSample::First(i64::try_from(n).unwrap_or(i64::MAX)),
             }),
             sample_seed: Some(self.sample_seed),
             dev_split: self.dev_split,
             batch_size: Some(self.batch_size),
+            batching: Some(self.batching),
             files: RawFiles {
                 train: paths::escape(&self.files.train),
                 dev: match self.dev_split {

@@ -59,8 +59,8 @@ pub use component::{
     RawSoftmax, RawTransformer, RnnSpec, Scoring, SoftmaxSpec, TransformerSource, TransformerSpec,
 };
 pub use dataset::{
-    ConlluLabel, Dataset, DatasetType, Files, Format, FormatName, Parser, RawDataset, RawFiles,
-    RawParser, RawSample, Sample, SchemeChoice, Separator,
+    Batching, ConlluLabel, Dataset, DatasetType, Files, Format, FormatName, Parser, RawDataset,
+    RawFiles, RawParser, RawSample, Sample, SchemeChoice, Separator,
 };
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, OverrideProblem, Shared};
 pub use experiment::{Experiment, RawExperiment, ResolveOptions, Resolved};

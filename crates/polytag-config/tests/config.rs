@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use polytag_config::{
-    ComponentKind, ConfigErrors, DeviceKind, Env, Experiment, Format, LrSchedule, Optimizer,
-    Override, RawExperiment, ResolveOptions, Resolved, Sample, SchemeChoice, TaskModel,
+    Batching, ComponentKind, ConfigErrors, DeviceKind, Env, Experiment, Format, LrSchedule,
+    Optimizer, Override, RawExperiment, ResolveOptions, Resolved, Sample, SchemeChoice, TaskModel,
 };
 use serde_json::{json, Value};
 
@@ -468,10 +468,52 @@ fn sample_must_be_all_a_count_or_a_fraction() {
     assert_eq!(
         check(json!("half")),
         Err(vec![
-            "datasets[0].sample: invalid value: string \"half\", expected \"all\", an integer count or a fraction"
+            "datasets[0].sample: invalid value: string \"half\", expected \"all\", an integer count, a fraction or {\"first\": count}"
                 .to_string()
         ])
     );
+}
+
+/// `sample: {"first": N}`: a prefix of the training file; N >= 1, the one key `first`, and
+/// it survives the written form.
+#[test]
+fn sample_first_takes_a_prefix() {
+    let check = |sample: Value| -> Result<Sample, Vec<String>> {
+        let mut v = paper();
+        v["datasets"][0]["sample"] = sample;
+        match resolve(&v) {
+            Ok(r) => Ok(r.experiment.datasets[0].sample),
+            Err(e) => Err(e.iter().map(ToString::to_string).collect()),
+        }
+    };
+    assert_eq!(check(json!({"first": 2000})), Ok(Sample::First(2000)));
+    assert_eq!(
+        check(json!({"first": 0})),
+        Err(vec![
+            "datasets[0].sample.first: expected an integer count >= 1, found 0".to_string()
+        ])
+    );
+    let err = check(json!({"frist": 5})).unwrap_err();
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert!(
+        err[0].starts_with("datasets[0].sample: unknown field `frist`, expected `first`"),
+        "{err:?}"
+    );
+    let err = check(json!({})).unwrap_err();
+    assert!(
+        err[0].starts_with("datasets[0].sample: missing field `first`"),
+        "{err:?}"
+    );
+    let err = check(json!({"first": 1.5})).unwrap_err();
+    assert!(err[0].starts_with("datasets[0].sample"), "{err:?}");
+
+    let mut v = paper();
+    v["datasets"][0]["sample"] = json!({"first": 7});
+    let exp = resolve(&v).unwrap().experiment;
+    let written: Value = serde_json::from_str(&exp.to_json()).unwrap();
+    assert_eq!(written["datasets"][0]["sample"], json!({"first": 7}));
+    let again = Experiment::from_json_str(&exp.to_json(), &[], &options()).unwrap();
+    assert_eq!(again.experiment.datasets[0].sample, Sample::First(7));
 }
 
 /// `dev_split` instead of `files.dev` (ner-uk has no dev file): exactly one of the two, a
@@ -551,6 +593,53 @@ fn dev_split_replaces_the_dev_file() {
     );
     let exp = resolve(&with_split(json!(0.5), None)).unwrap().experiment;
     assert_eq!(exp.datasets[1].dev_split, Some(0.5));
+}
+
+/// `batching`: `bucketed` unless the dataset says `shuffled`; written back explicitly; an
+/// unknown value is an error at its config path listing the allowed values, a non-string one
+/// gets serde's type message, as every enum option of the schema does.
+#[test]
+fn batching_defaults_to_bucketed_and_takes_shuffled() {
+    let exp = resolve(&paper()).unwrap().experiment;
+    assert!(exp
+        .datasets
+        .iter()
+        .all(|d| d.batching == Batching::Bucketed));
+    let written: Value = serde_json::from_str(&exp.to_json()).unwrap();
+    assert_eq!(written["datasets"][0]["batching"], json!("bucketed"));
+
+    let mut v = paper();
+    v["datasets"][2]["batching"] = json!("shuffled");
+    let exp = resolve(&v).unwrap().experiment;
+    assert_eq!(exp.datasets[2].batching, Batching::Shuffled);
+    assert_eq!(exp.datasets[0].batching, Batching::Bucketed);
+    let written: Value = serde_json::from_str(&exp.to_json()).unwrap();
+    assert_eq!(written["datasets"][2]["batching"], json!("shuffled"));
+    let again = Experiment::from_json_str(
+        &exp.to_json(),
+        &[],
+        &ResolveOptions::default().without_file_check(),
+    )
+    .unwrap();
+    assert_eq!(again.experiment, exp);
+
+    // As the benchmark is switched back: a JSON string through `--set`.
+    let set = [Override::parse("datasets.eng_ner.batching=\"bucketed\"").unwrap()];
+    let exp = Experiment::from_json_str(&v.to_string(), &set, &options())
+        .unwrap()
+        .experiment;
+    assert_eq!(exp.datasets[2].batching, Batching::Bucketed);
+
+    let mut v = paper();
+    v["datasets"][1]["batching"] = json!("sorted");
+    v["datasets"][3]["batching"] = json!(true);
+    assert_eq!(
+        errors(&v),
+        [
+            "datasets[1].batching: unknown variant `sorted`, expected `bucketed` or `shuffled`",
+            "datasets[3].batching: invalid type: boolean `true`, expected string or map",
+        ]
+    );
 }
 
 #[test]

@@ -264,17 +264,22 @@ pub enum Error {
 
     /// A saved batch-iterator state that does not fit the data it is restored on.
     #[error(
-        "cannot resume batches: state was saved for {saved} sentences in batches of {saved_batch_size}, \
-         data has {found} sentences in batches of {found_batch_size}"
+        "cannot resume batches: state was saved for {saved} sentences in {saved_batching} batches \
+         of {saved_batch_size}, data has {found} sentences in {found_batching} batches of \
+         {found_batch_size}"
     )]
     ResumeMismatch {
         /// Sentence count recorded in the state.
         saved: usize,
         /// Batch size recorded in the state.
         saved_batch_size: usize,
+        /// Batching recorded in the state.
+        saved_batching: crate::bucket::Batching,
         /// Sentence count of the data now.
         found: usize,
         /// Batch size asked for now.
         found_batch_size: usize,
+        /// Batching asked for now.
+        found_batching: crate::bucket::Batching,
     },
 }

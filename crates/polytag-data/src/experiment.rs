@@ -17,10 +17,11 @@ use std::fmt;
 use std::path::PathBuf;
 
 use polytag_config::{
-    ComponentKind, ConlluLabel, Experiment, Format as ConfigFormat, Sample as ConfigSample,
-    SchemeChoice, Separator as ConfigSeparator,
+    Batching as ConfigBatching, ComponentKind, ConlluLabel, Experiment, Format as ConfigFormat,
+    Sample as ConfigSample, SchemeChoice, Separator as ConfigSeparator,
 };
 
+use crate::bucket::Batching;
 use crate::columns::{ColumnOptions, Separator};
 use crate::corpus::{read_corpus, Corpus, Format, ReaderOptions};
 use crate::embeddings::{load_embeddings, Coverage, EmbeddingOptions, EmbeddingTable, Header};
@@ -182,6 +183,16 @@ pub fn reader_options(parser: &polytag_config::Parser, extra_cols: Vec<usize>) -
     opts
 }
 
+/// A dataset's `batching` as [`crate::TrainBatches`] takes it.
+impl From<ConfigBatching> for Batching {
+    fn from(choice: ConfigBatching) -> Self {
+        match choice {
+            ConfigBatching::Bucketed => Batching::Bucketed,
+            ConfigBatching::Shuffled => Batching::Shuffled,
+        }
+    }
+}
+
 fn declared(choice: SchemeChoice) -> DeclaredScheme {
     match choice {
         SchemeChoice::Auto => DeclaredScheme::Auto,
@@ -197,6 +208,7 @@ fn sample(s: ConfigSample) -> Sample {
         ConfigSample::All => Sample::All,
         ConfigSample::Count(n) => Sample::Count(n),
         ConfigSample::Fraction(p) => Sample::Fraction(p),
+        ConfigSample::First(n) => Sample::First(n),
     }
 }
 

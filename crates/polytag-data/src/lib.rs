@@ -2,7 +2,8 @@
 //!
 //! Readers (CoNLL columns, CoNLL-U, JSONL) produce [`Sentence`]s; tag schemes (IOB1, BIO, BIOES)
 //! are detected, validated, converted and turned into spans in [`scheme`]; vocabularies, embedding
-//! files, training-set sampling and length-bucketed batching follow. Nothing here links burn.
+//! files, training-set sampling and batching (length-bucketed or plainly shuffled) follow.
+//! Nothing here links burn.
 //!
 //! Pipeline order, one module per step:
 //! 1. [`read_corpus`] ([`conll`], [`conllu`], [`jsonl`]) → [`Corpus`] of [`Sentence`]s, every
@@ -29,7 +30,8 @@
 //! let encoder = Encoder { words: &words, chars: &chars, labels: Some(&labels), features: &[] };
 //! let encoded = encoder.encode_corpus(&corpus)?;
 //!
-//! let mut stream = TrainBatches::new(encoded.iter().map(|s| s.len()).collect(), 2, 42)?;
+//! let lengths = encoded.iter().map(|s| s.len()).collect();
+//! let mut stream = TrainBatches::new(lengths, 2, Batching::Bucketed, 42)?;
 //! let batch = Batch::build(&encoded, stream.next_batch(), &BatchOptions { min_char_len: 3, max_char_len: None });
 //! assert_eq!((batch.batch_size, batch.max_len, batch.max_chars), (2, 3, 7));
 //! assert_eq!(batch.words.len(), 2 * 3);
@@ -60,7 +62,7 @@ pub mod tokenize;
 pub mod vocab;
 
 pub use batch::{eval_batches, Batch, BatchOptions, EvalOrder};
-pub use bucket::{BatchState, TrainBatches};
+pub use bucket::{BatchState, Batching, TrainBatches};
 pub use columns::{ColumnOptions, Separator};
 pub use conll::{read_conll, write_conll};
 pub use conllu::{read_conllu, ConlluOptions};

@@ -1,9 +1,13 @@
-//! Training-set subsampling: the dataset's `sample` option (all, a count, or a fraction).
+//! Training-set subsampling: the dataset's `sample` option (all, a count, a fraction, or the
+//! first N sentences).
 //!
 //! Semantics as in the paper's loader (seed-systems.md A.5), minus its bug of being unseeded:
 //! a count draws that many sentences uniformly without replacement, a fraction keeps each
-//! sentence independently with that probability. Either way the kept sentences stay in file
-//! order, so a sample of a document-ordered corpus still reads like the corpus.
+//! sentence independently with that probability. `First` is not random at all: it keeps a
+//! prefix of the file, which is how other tools limit a corpus (the PyTorch benchmark peer
+//! reads "the first 2,000 sentences"), so a comparison can use exactly their sentences.
+//! Every way, the kept sentences stay in file order, so a sample of a document-ordered corpus
+//! still reads like the corpus.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -25,6 +29,9 @@ pub enum Sample {
     /// Each sentence kept with probability `p`, `0 < p <= 1`; the size varies around `p × N`
     /// (and may be 0 for a tiny file: the caller's empty-train check catches that).
     Fraction(f64),
+    /// The first `n` sentences in file order (all of them if the file has no more than `n`);
+    /// `n >= 1`; the seed is not used.
+    First(usize),
 }
 
 impl Sample {
@@ -32,8 +39,8 @@ impl Sample {
     pub fn validate(&self) -> Result<()> {
         match *self {
             Sample::All => Ok(()),
-            Sample::Count(0) => Err(Error::SampleCount),
-            Sample::Count(_) => Ok(()),
+            Sample::Count(0) | Sample::First(0) => Err(Error::SampleCount),
+            Sample::Count(_) | Sample::First(_) => Ok(()),
             Sample::Fraction(p) if p > 0.0 && p <= 1.0 => Ok(()),
             Sample::Fraction(value) => Err(Error::SampleFraction { value }),
         }
@@ -52,6 +59,7 @@ impl Sample {
                 kept
             }
             Sample::Fraction(p) => (0..len).filter(|_| rng.random_bool(p)).collect(),
+            Sample::First(n) => (0..n.min(len)).collect(),
         })
     }
 }
@@ -144,6 +152,20 @@ mod tests {
         assert!((2750..=3250).contains(&kept.len()), "{}", kept.len());
         assert_eq!(kept, Sample::Fraction(0.3).indices(10_000, 9).unwrap());
         assert_eq!(Sample::Fraction(1.0).indices(50, 9).unwrap().len(), 50);
+    }
+
+    #[test]
+    fn first_is_a_prefix_whatever_the_seed() {
+        assert_eq!(Sample::First(3).indices(10, 1).unwrap(), [0, 1, 2]);
+        assert_eq!(Sample::First(3).indices(10, 99).unwrap(), [0, 1, 2]);
+        assert_eq!(Sample::First(12).indices(10, 1).unwrap().len(), 10);
+        assert!(matches!(
+            Sample::First(0).indices(10, 1),
+            Err(Error::SampleCount)
+        ));
+        let c = sample_corpus(corpus(50), &Sample::First(4), 7).unwrap();
+        let lines: Vec<usize> = c.sentences.iter().map(|s| s.line).collect();
+        assert_eq!(lines, [1, 2, 3, 4]);
     }
 
     #[test]

@@ -67,6 +67,32 @@ fn sampling_keeps_the_requested_count_and_is_seeded() {
     assert_eq!(a.datasets[d].train.sentences, b.datasets[d].train.sentences);
 }
 
+/// `sample: {"first": N}` keeps the first N training sentences of the file, whatever the seed
+/// (the benchmark's "first 2,000 sentences"); dev stays whole.
+#[test]
+fn sample_first_keeps_the_files_first_sentences() {
+    let all = ExperimentData::load(&quickstart(&[])).unwrap();
+    let first = |seed: &str| {
+        let exp = quickstart(&[r#"datasets.nld_ner.sample={"first": 30}"#, seed]);
+        let d = exp
+            .datasets
+            .iter()
+            .position(|d| d.name == "nld_ner")
+            .unwrap();
+        (ExperimentData::load(&exp).unwrap(), d)
+    };
+    let (a, d) = first("seed=1");
+    let (b, _) = first("seed=2");
+    assert_eq!(a.datasets[d].train.len(), 30);
+    assert_eq!(a.datasets[d].train_total, 400);
+    assert_eq!(
+        a.datasets[d].train.sentences,
+        all.datasets[d].train.sentences[..30]
+    );
+    assert_eq!(a.datasets[d].train.sentences, b.datasets[d].train.sentences);
+    assert_eq!(a.datasets[d].dev.len(), all.datasets[d].dev.len());
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();

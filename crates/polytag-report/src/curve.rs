@@ -18,6 +18,16 @@ pub fn color(i: usize) -> &'static str {
     PALETTE[i % PALETTE.len()]
 }
 
+/// Dash patterns that keep runs apart once the palette repeats: runs 0–9 solid, 10–19
+/// dashed, 20–29 dotted, then again.
+const DASHES: [Option<(&str, &str)>; 3] =
+    [None, Some(("6 3", "dashed")), Some(("1.5 2.5", "dotted"))];
+
+/// The dash pattern of run `i` as SVG `stroke-dasharray` and CSS border style (`None`: solid).
+pub fn dash(i: usize) -> Option<(&'static str, &'static str)> {
+    DASHES[(i / PALETTE.len()) % DASHES.len()]
+}
+
 const PANEL_W: f64 = 440.0;
 const PANEL_H: f64 = 240.0;
 const LEFT: f64 = 55.0;
@@ -159,13 +169,16 @@ fn panel(svg: &mut String, x0: f64, title: &str, series: &[Series]) {
     );
     for (i, label, points) in series {
         let c = color(*i);
+        let dashed = dash(*i)
+            .map(|(d, _)| format!(r#" stroke-dasharray="{d}""#))
+            .unwrap_or_default();
         let pts: Vec<String> = points
             .iter()
             .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
             .collect();
         let _ = write!(
             svg,
-            r#"<polyline fill="none" stroke="{c}" stroke-width="1.5" points="{}"><title>{}</title></polyline>"#,
+            r#"<polyline fill="none" stroke="{c}" stroke-width="1.5"{dashed} points="{}"><title>{}</title></polyline>"#,
             pts.join(" "),
             escape(label)
         );

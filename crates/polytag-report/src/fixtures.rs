@@ -66,3 +66,38 @@ pub fn write_run(
     }
     dir
 }
+
+/// Writes a finished run with one task `ner` (ref) evaluated once, at step 10, with these
+/// dev and test scores; `seed` and `lr` land in `config.json` (runs with equal `lr` differ
+/// only in `seed` and the dataset's `sample_seed`, which follows it).
+pub fn write_scored_run(
+    root: &Path,
+    name: &str,
+    seed: u64,
+    lr: f64,
+    dev: f64,
+    test: f64,
+) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = json!({
+        "name": "scored",
+        "seed": seed,
+        "datasets": [{"name": "d", "sample_seed": seed}],
+        "training": {"max_step": 10, "eval_freq": 10},
+        "tasks": [{"name": "ner", "ref": true, "learning_rate": lr}]
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).expect("temp file");
+    let mut lines = String::new();
+    for (split, score) in [("dev", dev), ("test", test)] {
+        let rec = json!({"step": 10, "task": "ner", "split": split, "score": score,
+            "metrics": {"f1": score, "train_loss": 1.0}, "wall_time_s": 5.0});
+        lines.push_str(&rec.to_string());
+        lines.push('\n');
+    }
+    std::fs::write(dir.join("metrics.jsonl"), lines).expect("temp file");
+    let report = json!({"experiment": "scored", "wall_time_s": 5.0, "tokens_per_s": 100.0,
+        "params": 10, "tasks": [{"name": "ner", "params": 10}]});
+    std::fs::write(dir.join("report.json"), report.to_string()).expect("temp file");
+    dir
+}

@@ -14,7 +14,7 @@ th,td{border:1px solid #ccc;padding:3px 8px}th{background:#f3f3f3}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}\
 table.config-diff td{max-width:20em;overflow-wrap:anywhere}\
 table.config-diff td:first-child{white-space:nowrap;max-width:none}\
-tr.running td{color:#a60}\
+tr.running td{color:#a60}tr.failed td{color:#b00}\
 .legend span{display:inline-block;margin-right:1.2em}\
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}";
 
@@ -36,18 +36,40 @@ pub fn html(runs: &[Run]) -> String {
     if running > 0 {
         let _ = writeln!(out, "<p>{running} still running (scores so far).</p>");
     }
+    let failed = runs.iter().filter(|r| r.status == Status::Failed).count();
+    if failed > 0 {
+        let _ = writeln!(out, "<p>{failed} failed (left out of the seed groups).</p>");
+    }
     let _ = writeln!(
         out,
         "<p>Scores in %; best dev per task, test at that step.</p>"
     );
     let summary = table::summary(runs);
-    // Rows of running runs are tinted; the summary's status column says why.
-    let running_rows: Vec<bool> = summary
+    // Rows of running and failed runs are tinted; the summary's status column says why.
+    let tints: Vec<Option<&str>> = summary
         .rows
         .iter()
-        .map(|r| r.get(1).is_some_and(|s| s.starts_with("running")))
+        .map(|r| match r.get(1) {
+            Some(s) if s.starts_with("running") => Some("running"),
+            Some(s) if s.starts_with("failed") => Some("failed"),
+            _ => None,
+        })
         .collect();
-    render(&mut out, &summary, "summary", &running_rows);
+    render(&mut out, &summary, "summary", &tints);
+    if let Some((groups, tables)) = crate::group::grouped(runs) {
+        for (task, t) in tables {
+            let _ = writeln!(out, "<h2>{} — seeds grouped</h2>", escape(&task));
+            render(&mut out, &t, "grouped", &[]);
+        }
+        if let Some((task, split, m)) = crate::group::overlap_matrix(runs, &groups) {
+            let _ = writeln!(
+                out,
+                "<h2>{} — do the {split} intervals (mean ± std) overlap?</h2>",
+                escape(&task)
+            );
+            render(&mut out, &m, "overlap", &[]);
+        }
+    }
     for (task, t) in table::per_type(runs) {
         let _ = writeln!(out, "<h2>{} — per type</h2>", escape(&task));
         render(&mut out, &t, "per-type", &[]);
@@ -63,10 +85,14 @@ pub fn html(runs: &[Run]) -> String {
     if !curves.is_empty() {
         let _ = writeln!(out, "<h2>Learning curves</h2>\n<p class=\"legend\">");
         for (i, run) in runs.iter().enumerate() {
+            // A dashed run's swatch is a dashed bar, so the legend tells the line apart.
+            let swatch = match curve::dash(i) {
+                None => format!("background:{}", curve::color(i)),
+                Some((_, style)) => format!("height:0;border-top:3px {style} {}", curve::color(i)),
+            };
             let _ = write!(
                 out,
-                "<span><i style=\"background:{}\"></i>{}</span>",
-                curve::color(i),
+                "<span><i style=\"{swatch}\"></i>{}</span>",
                 escape(&run.label)
             );
         }
@@ -79,17 +105,18 @@ pub fn html(runs: &[Run]) -> String {
     out
 }
 
-fn render(out: &mut String, t: &Table, class: &str, tinted: &[bool]) {
+fn render(out: &mut String, t: &Table, class: &str, tints: &[Option<&str>]) {
     let _ = write!(out, "<table class=\"{class}\"><thead><tr>");
     for h in &t.header {
         let _ = write!(out, "<th>{}</th>", escape(h));
     }
     out.push_str("</tr></thead><tbody>\n");
     for (r, row) in t.rows.iter().enumerate() {
-        if tinted.get(r).copied().unwrap_or(false) {
-            out.push_str("<tr class=\"running\">");
-        } else {
-            out.push_str("<tr>");
+        match tints.get(r).copied().flatten() {
+            Some(tint) => {
+                let _ = write!(out, "<tr class=\"{tint}\">");
+            }
+            None => out.push_str("<tr>"),
         }
         for (c, cell) in row.iter().enumerate() {
             if t.numeric.get(c).copied().unwrap_or(false) {

@@ -24,6 +24,7 @@
 mod curve;
 mod diff;
 mod error;
+mod group;
 mod html;
 mod markdown;
 mod run;
@@ -31,6 +32,7 @@ mod table;
 
 pub use diff::{config_differences, Difference};
 pub use error::{Error, Result};
+pub use group::{seed_groups, Group, Stat};
 pub use html::html;
 pub use markdown::markdown;
 pub use run::{Best, Point, Run, Status, TaskRun, TypeScore};
@@ -189,6 +191,10 @@ mod tests {
             );
         }
         assert_eq!(h.matches("<svg").count(), 2);
+        // Runs 10-19 and 40-49 dashed, 20-29 dotted (two panels per task, two tasks).
+        assert_eq!(h.matches(r#"stroke-dasharray="6 3""#).count(), 20 * 4);
+        assert_eq!(h.matches(r#"stroke-dasharray="1.5 2.5""#).count(), 10 * 4);
+        assert_eq!(h.matches("border-top:3px dashed").count(), 20);
         assert!(took.as_secs_f64() < 1.0, "{took:?}");
     }
 

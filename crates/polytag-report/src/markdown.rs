@@ -22,8 +22,29 @@ pub fn markdown(runs: &[Run]) -> String {
     if running > 0 {
         let _ = writeln!(out, "{running} still running (scores so far).\n");
     }
+    let failed = runs
+        .iter()
+        .filter(|r| r.status == crate::Status::Failed)
+        .count();
+    if failed > 0 {
+        let _ = writeln!(out, "{failed} failed (left out of the seed groups).\n");
+    }
     let _ = writeln!(out, "Scores in %; best dev per task, test at that step.\n");
     out.push_str(&render(&table::summary(runs)));
+    if let Some((groups, tables)) = crate::group::grouped(runs) {
+        for (task, t) in tables {
+            let _ = writeln!(out, "\n## {} — seeds grouped\n", escape(&task));
+            out.push_str(&render(&t));
+        }
+        if let Some((task, split, m)) = crate::group::overlap_matrix(runs, &groups) {
+            let _ = writeln!(
+                out,
+                "\n## {} — do the {split} intervals (mean ± std) overlap?\n",
+                escape(&task)
+            );
+            out.push_str(&render(&m));
+        }
+    }
     for (task, t) in table::per_type(runs) {
         let _ = writeln!(out, "\n## {} — per type\n", escape(&task));
         out.push_str(&render(&t));

@@ -16,6 +16,8 @@ pub enum Status {
     Finished,
     /// No `report.json` yet: training is under way (or was killed).
     Running,
+    /// Known to have failed (a sweep recorded it; see [`Run::failure`]).
+    Failed,
 }
 
 /// One evaluation point of a task's learning curve.
@@ -97,6 +99,17 @@ pub struct Run {
     pub tokens_per_s: Option<f64>,
     /// Total parameters (finished runs only).
     pub params: Option<u64>,
+    /// Why the run failed, when [`Run::mark_failed`] said so.
+    pub failure: Option<String>,
+}
+
+impl Run {
+    /// Marks a run that will not finish (its trainer exited with an error, as a sweep's
+    /// `state.json` records): shown as failed, left out of seed groups.
+    pub fn mark_failed(&mut self, error: impl Into<String>) {
+        self.status = Status::Failed;
+        self.failure = Some(error.into());
+    }
 }
 
 /// One line of `metrics.jsonl`; fields the report does not show are ignored.
@@ -244,6 +257,7 @@ impl Run {
                 .or_else(|| last.and_then(|r| r.wall_time_s)),
             tokens_per_s: report.as_ref().and_then(|r| r.tokens_per_s),
             params: report.as_ref().and_then(|r| r.params),
+            failure: None,
         })
     }
 }

@@ -40,10 +40,18 @@ fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {
     v.map_or_else(|| NONE.to_string(), f)
 }
 
-/// A run's status cell: `done`, or `running (step 750 of 3000)`.
+/// A run's status cell: `done`, `running (step 750 of 3000)` or `failed: why`.
 pub fn status(run: &Run) -> String {
     match run.status {
         Status::Finished => "done".to_string(),
+        Status::Failed => {
+            let why = run.failure.as_deref().unwrap_or("see its log");
+            let mut cut: String = why.chars().take(60).collect();
+            if cut.len() < why.len() {
+                cut.push('…');
+            }
+            format!("failed: {cut}")
+        }
         Status::Running => {
             let of = run.max_step.map(|m| format!(" of {m}")).unwrap_or_default();
             match run.last_step {

@@ -78,5 +78,5 @@ pub use report::{Report, TaskReport};
 pub use run_dir::{file_name_safe, utc_timestamp, CheckpointKind, CheckpointStaging, RunDir};
 pub use scheduler::{ScheduleConfig, ScheduleKind, Scheduler, SchedulerState, TaskInfo};
 pub use selection::{Best, Selection, Verdict};
-pub use trainer::{configure_threads, RunSummary, Trainer};
+pub use trainer::{backend_threads, configure_threads, RunSummary, StepOutcome, Trainer};
 pub use vocabularies::{DatasetInfo, TaskVocabs, Vocabularies};

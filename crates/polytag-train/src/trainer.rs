@@ -68,6 +68,29 @@ pub fn configure_threads(threads: usize) -> Result<()> {
         })
 }
 
+/// The number of CPU threads the backend computes with: rayon's global pool, as
+/// [`configure_threads`] set it or, by default, one per core.
+pub fn backend_threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// What one training step did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepOutcome {
+    /// The global step just done (the first step is 1).
+    pub step: u64,
+    /// Index of the task trained.
+    pub task: usize,
+    /// Its batch loss (finite: a non-finite loss is [`Error::Diverged`]).
+    pub loss: f64,
+    /// The learning rate the task's optimizer applied.
+    pub learning_rate: f64,
+    /// Sentences in the batch.
+    pub sentences: usize,
+    /// Real (unpadded) tokens in the batch.
+    pub tokens: usize,
+}
+
 /// One task's data and tables.
 struct TaskRuntime {
     name: String,
@@ -209,12 +232,17 @@ impl Trainer {
         }
         for (t, task) in trainer.tasks.iter().enumerate() {
             let lengths = task.train.iter().map(EncodedSentence::len).collect();
-            let batch_size = trainer.exp.dataset_of(t).batch_size;
-            trainer.batches[t] = TrainBatches::resume(lengths, batch_size, &state.batches[t])
-                .map_err(|source| Error::Data {
-                    context: format!("resuming the batches of task {:?}", task.name),
-                    source,
-                })?;
+            let dataset = trainer.exp.dataset_of(t);
+            trainer.batches[t] = TrainBatches::resume(
+                lengths,
+                dataset.batch_size,
+                dataset.batching.into(),
+                &state.batches[t],
+            )
+            .map_err(|source| Error::Data {
+                context: format!("resuming the batches of task {:?}", task.name),
+                source,
+            })?;
             trainer.lr[t].restore(state.lr[t].clone())?;
         }
         trainer.selection = state.selection.clone();
@@ -325,6 +353,7 @@ impl Trainer {
                 TrainBatches::new(
                     lengths,
                     exp.dataset_of(t).batch_size,
+                    exp.dataset_of(t).batching.into(),
                     derive_seed(seed, BATCH_STREAM, t as u64),
                 )
                 .map_err(|source| Error::Data {
@@ -416,8 +445,9 @@ impl Trainer {
         let log_every = (training.eval_freq / 5).max(1);
         let mut window = (Instant::now(), self.state.step);
         while !self.state.finished && self.state.step < training.max_step {
-            let (task, loss, _lr) = self.train_step()?;
-            let step = self.state.step;
+            let StepOutcome {
+                step, task, loss, ..
+            } = self.train_step()?;
             progress.step(step, &self.tasks[task].name, loss);
             if step.is_multiple_of(log_every) {
                 let rate = (step - window.1) as f64 / window.0.elapsed().as_secs_f64().max(1e-9);
@@ -457,8 +487,17 @@ impl Trainer {
         self.write_report()
     }
 
-    /// One step; returns the task trained, its batch loss and the learning rate applied.
-    fn train_step(&mut self) -> Result<(usize, f64, f64)> {
+    /// Runs `n` more steps exactly as [`Trainer::run`] runs them (the scheduler's task draw,
+    /// the task's seeded batch stream, the per-step dropout seed, loss, backward, global-norm
+    /// clipping, the task's optimizer at its scheduled rate) but with no evaluation,
+    /// checkpoint, metrics record or report, and regardless of `max_step`: for callers that
+    /// time or inspect the steps themselves (`polytag bench`).
+    pub fn train_steps(&mut self, n: u64) -> Result<Vec<StepOutcome>> {
+        (0..n).map(|_| self.train_step()).collect()
+    }
+
+    /// One step: a batch of the scheduled task, forward, backward, clip, optimizer step.
+    fn train_step(&mut self) -> Result<StepOutcome> {
         let started = Instant::now();
         let task = self.scheduler.next_task();
         let step = self.state.step + 1;
@@ -502,7 +541,14 @@ impl Trainer {
         self.state.loss_counts[task] += 1;
         self.state.train_tokens[task] += batch.num_tokens() as u64;
         self.state.train_time_s += started.elapsed().as_secs_f64();
-        Ok((task, loss_value, lr))
+        Ok(StepOutcome {
+            step,
+            task,
+            loss: loss_value,
+            learning_rate: lr,
+            sentences: batch.batch_size,
+            tokens: batch.num_tokens(),
+        })
     }
 
     /// Evaluates every task on dev and test, logs the records, updates plateau schedules and

@@ -1,10 +1,12 @@
 //! One module per subcommand; each `run` returns the process exit code or an error to render.
 
+pub mod bench;
 pub mod data;
 pub mod eval;
 pub mod predict;
 pub mod report;
 pub mod score;
+pub mod sweep;
 pub mod train;
 pub mod validate;
 

@@ -2,10 +2,12 @@
 //! would relink burn). Each test writes its inputs to a fresh temp dir, runs the binary and
 //! checks the exit code, stdout and the exact error text a user would see.
 
+mod bench;
 mod data;
 mod predict;
 mod report;
 mod score;
+mod sweep;
 mod train;
 mod validate;
 

@@ -119,9 +119,9 @@ fn each_task_runs_its_own_schedule_on_its_own_step_counter() {
     let mut t = trainer(dir.path(), 100);
     let steps: Vec<(usize, f64)> = (0..5)
         .map(|_| {
-            let (task, loss, lr) = t.train_step().unwrap();
-            assert!(loss.is_finite() && loss > 0.0);
-            (task, lr)
+            let step = t.train_step().unwrap();
+            assert!(step.loss.is_finite() && step.loss > 0.0);
+            (step.task, step.learning_rate)
         })
         .collect();
     assert_eq!(
@@ -151,8 +151,7 @@ fn a_step_changes_the_shared_layers_and_only_its_own_head() {
     };
     let (lstm, ner_out, pos_out) = (2, 3, 4);
     let before = [values(&t, lstm), values(&t, ner_out), values(&t, pos_out)];
-    let (task, _, _) = t.train_step().unwrap();
-    assert_eq!(task, 0);
+    assert_eq!(t.train_step().unwrap().task, 0);
     assert_ne!(values(&t, lstm), before[0]);
     assert_ne!(values(&t, ner_out), before[1]);
     assert_eq!(values(&t, pos_out), before[2]);
@@ -238,4 +237,64 @@ fn early_stopping_ends_the_run_after_patience_evaluations() {
     let last = CheckpointDir::open(&run, CheckpointKind::Last).unwrap();
     assert_eq!(last.manifest.step, 30);
     assert!(last.train_state().unwrap().stopped_early);
+}
+
+/// `train_steps` takes the steps `run` takes: after 6 steps of a run (one evaluation, at the
+/// end), the mean training loss it logs per task is the mean of the losses `train_steps(6)`
+/// returns on a fresh trainer of the same experiment, to the last bit. Round robin with 5
+/// sentences in batches of 2 gives each task steps of 2, 2 and 1 sentences (one epoch: all
+/// 5 + 4 + 4 + 3 + 4 = 20 tokens), and no checkpoint, prediction or metrics record is written.
+#[test]
+fn train_steps_are_the_steps_of_a_run() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let summary = trainer(dir.path(), 6).run(&mut NoProgress).unwrap();
+    assert_eq!(summary.steps, 6);
+    let records: Vec<MetricsRecord> = MetricsLog::read(&run_dir.join("metrics.jsonl")).unwrap();
+
+    let other = tempfile::tempdir().unwrap();
+    let mut t = trainer(other.path(), 6);
+    let steps = t.train_steps(6).unwrap();
+    assert_eq!(t.step(), 6);
+    assert_eq!(
+        steps.iter().map(|s| (s.step, s.task)).collect::<Vec<_>>(),
+        [(1, 0), (2, 1), (3, 0), (4, 1), (5, 0), (6, 1)]
+    );
+    for (task, name) in [(0, "NER"), (1, "POS")] {
+        let mine: Vec<&StepOutcome> = steps.iter().filter(|s| s.task == task).collect();
+        let mean = mine.iter().map(|s| s.loss).sum::<f64>() / mine.len() as f64;
+        let logged = records
+            .iter()
+            .find(|r| r.task == name && r.split == "dev")
+            .and_then(|r| r.metrics.get("train_loss"))
+            .and_then(serde_json::Value::as_f64)
+            .unwrap();
+        assert_eq!(mean, logged, "{name}");
+        let mut sizes: Vec<usize> = mine.iter().map(|s| s.sentences).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [1, 2, 2], "{name}");
+        assert_eq!(mine.iter().map(|s| s.tokens).sum::<usize>(), 20, "{name}");
+    }
+    let names = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let run = other.path().join("run");
+    // The empty folders are `RunDir::create_exact`'s; no checkpoint or prediction went in.
+    assert_eq!(
+        names(&run),
+        ["checkpoints", "config.json", "metrics.jsonl", "predictions"]
+    );
+    assert!(names(&run.join("checkpoints")).is_empty());
+    assert!(names(&run.join("predictions")).is_empty());
+    assert_eq!(
+        std::fs::read_to_string(run.join("metrics.jsonl")).unwrap(),
+        ""
+    );
+    assert!(crate::backend_threads() >= 1);
 }

@@ -1,0 +1,64 @@
+//! What can go wrong in a sweep, each error naming the flag or file at fault.
+
+use std::path::PathBuf;
+
+/// Sweep errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A `--grid` flag that cannot be read.
+    #[error("--grid {text}: {problem}")]
+    Grid {
+        /// The flag's value as given.
+        text: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A plan that cannot be made (no configs, repeated seeds, …).
+    #[error("{0}")]
+    Plan(String),
+    /// A file that cannot be read or parsed.
+    #[error("{path}: {message}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// A file or directory that cannot be written.
+    #[error("cannot write {path}: {message}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The trainer program could not be started.
+    #[error("cannot start {program}: {message}")]
+    Spawn {
+        /// The program.
+        program: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Result with [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers (a `polytag
+/// report` of a running sweep, a resumed sweep) never see half a file.
+pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let fail = |e: std::io::Error| Error::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(path.file_name().unwrap_or_default());
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    let mut file = std::fs::File::create(&tmp).map_err(fail)?;
+    file.write_all(bytes).map_err(fail)?;
+    file.sync_all().map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
