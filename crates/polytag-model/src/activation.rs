@@ -26,6 +26,17 @@ impl Activation {
         }
     }
 
+    /// Applies the function to one value on the host ([`crate::host`]); same function as
+    /// [`Self::apply`] up to f32 rounding.
+    #[inline(always)]
+    pub(crate) fn apply_host(self, x: f32) -> f32 {
+        match self {
+            Activation::Relu => crate::host::relu(x),
+            Activation::Tanh => crate::host::tanh(x),
+            Activation::Selu => crate::host::selu(x),
+        }
+    }
+
     /// The config spelling.
     pub fn name(self) -> &'static str {
         match self {

@@ -210,9 +210,11 @@ impl AttentionBlock {
 
         let out = self
             .norm_attention
-            .forward(x + self.dropout.forward(context));
+            .forward(x + crate::dropout::dropout(&self.dropout, context));
         let ffn = self.ffn_out.forward(relu(self.ffn_in.forward(out.clone())));
-        let out = self.norm_ffn.forward(out + self.dropout.forward(ffn));
+        let out = self
+            .norm_ffn
+            .forward(out + crate::dropout::dropout(&self.dropout, ffn));
         (out * mask.unsqueeze_dim::<3>(2), weights)
     }
 

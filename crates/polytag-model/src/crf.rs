@@ -211,6 +211,15 @@ impl Crf {
     /// # Shapes
     /// - `emissions`: `[B, T, L]`, `mask`: `[B, T]` (every sentence ≥ 1 token) → `[B]`
     pub fn log_partition(&self, emissions: Tensor<3>, mask: Tensor<2>) -> Tensor<1> {
+        if let Some(log_z) = self.log_partition_fused(&emissions, &mask) {
+            return log_z;
+        }
+        self.log_partition_tensor(emissions, mask)
+    }
+
+    /// [`Self::log_partition`] as burn ops: the GPU path, and the reference of the fused op
+    /// of the CPU training device ([`fused`]).
+    fn log_partition_tensor(&self, emissions: Tensor<3>, mask: Tensor<2>) -> Tensor<1> {
         let [b, _, l] = emissions.dims();
         let (trans, start, end) = self.scores();
         let trans = trans.unsqueeze::<3>(); // [1, L(from), L(to)]
@@ -363,5 +372,6 @@ pub(crate) fn per_sentence<R>(
         .collect())
 }
 
+mod fused;
 #[cfg(test)]
 mod tests;

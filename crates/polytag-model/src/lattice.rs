@@ -128,11 +128,13 @@ impl Lattice {
         if n == 0 {
             return Vec::new();
         }
+        // one flat back-pointer table and two score rows, no allocation per token (decoding
+        // runs this for every sentence of every batch)
         let mut score: Vec<f64> = (0..l).map(|j| self.start[j] + f64::from(em[j])).collect();
-        let mut back: Vec<Vec<u32>> = Vec::with_capacity(n - 1);
+        let mut next = vec![f64::NEG_INFINITY; l];
+        let mut back = vec![0u32; (n - 1) * l];
         for t in 1..n {
-            let mut next = vec![f64::NEG_INFINITY; l];
-            let mut bp = vec![0u32; l];
+            let bp = &mut back[(t - 1) * l..t * l];
             for j in 0..l {
                 let (mut best, mut arg) = (f64::NEG_INFINITY, 0usize);
                 for (i, &s) in score.iter().enumerate() {
@@ -145,8 +147,7 @@ impl Lattice {
                 next[j] = best + f64::from(em[t * l + j]);
                 bp[j] = arg as u32;
             }
-            score = next;
-            back.push(bp);
+            std::mem::swap(&mut score, &mut next);
         }
         let (mut best, mut arg) = (f64::NEG_INFINITY, 0usize);
         for (j, &s) in score.iter().enumerate() {
@@ -159,12 +160,11 @@ impl Lattice {
         if best == f64::NEG_INFINITY {
             return self.relaxed().viterbi(em);
         }
-        let mut path = vec![arg as u32];
-        for bp in back.iter().rev() {
-            let prev = path.last().map_or(0, |&y| bp[y as usize]);
-            path.push(prev);
+        let mut path = vec![0u32; n];
+        path[n - 1] = arg as u32;
+        for t in (1..n).rev() {
+            path[t - 1] = back[(t - 1) * l + path[t] as usize];
         }
-        path.reverse();
         path
     }
 

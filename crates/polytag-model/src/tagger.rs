@@ -25,6 +25,7 @@ use burn::prelude::*;
 
 use crate::component::{Component, ComponentConfig};
 use crate::crf::Crf;
+use crate::dropout::dropout;
 use crate::error::{BuildErrors, ModelError, Result};
 use crate::gated_output::{Gate, GateConfig};
 use crate::input::TaskInput;
@@ -474,9 +475,7 @@ impl Model {
             feats.push(x);
         }
         // padded positions are zero from here on (a highway's bias would make them not)
-        let mut x = head
-            .feature_dropout
-            .forward(Tensor::cat(feats, 2) * mask3.clone());
+        let mut x = dropout(&head.feature_dropout, Tensor::cat(feats, 2) * mask3.clone());
 
         for e in &wiring.encoders {
             x = match self.component(e)? {
@@ -486,7 +485,7 @@ impl Model {
                 other => return Err(self.wrong(e, other, ENCODER_KINDS)),
             };
         }
-        let x = head.linear_dropout.forward(head.encoder_dropout.forward(x));
+        let x = dropout(&head.linear_dropout, dropout(&head.encoder_dropout, x));
 
         let layer = |slot: &Slot| match self.component(slot)? {
             Component::Linear(l) => Ok(l.forward(x.clone())),

@@ -10,6 +10,9 @@
 //!   halving ([`crate::sequence::time_steps`]) to keep the backward pass O(T log T).
 //! - Several layers, uni- or bidirectional, dropout between layers (as PyTorch's `dropout`);
 //!   the two directions of a layer share one time loop (the backward one time-reversed).
+//! - On the CPU the same recurrence runs as fused loops: `host` for inference (any cell),
+//!   `fused` for training the LSTM (one autodiff op per layer, hand-written backward); both
+//!   skip padded steps, and are tested against the tensor path here.
 //!
 //! Gate equations (PyTorch's, so weights can be compared):
 //! - LSTM, gates `[i, f, g, o]`: c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c')
@@ -30,6 +33,9 @@ use burn::tensor::activation::sigmoid;
 
 use crate::activation::fast_tanh;
 use crate::sequence::{step_pads, time_steps};
+
+mod fused;
+mod host;
 
 /// The recurrent cell of a [`Recurrent`] layer stack.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -238,6 +244,9 @@ impl Recurrent {
     /// - `x`: `[B, T, d_input]`, `mask`: `[B, T]` (1.0 = token, right padding)
     /// - output: `[B, T, d_output]`, zero at padded positions
     pub fn forward(&self, x: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
+        if let Some(out) = self.forward_fused(&x, &mask) {
+            return out;
+        }
         self.run(x, mask, true).0
     }
 
@@ -271,8 +280,23 @@ impl Recurrent {
     }
 
     /// Outputs `[B, T, d_output]` (meaningful only with `keep_last_outputs`; without it the
-    /// last layer skips stacking its outputs) and final states `[B, d_output]`.
+    /// last layer skips stacking its outputs) and final states `[B, d_output]`. On the plain
+    /// CPU device the recurrence runs on the host ([`crate::host`]), elsewhere as burn ops.
     fn run(
+        &self,
+        x: Tensor<3>,
+        mask: Tensor<2>,
+        keep_last_outputs: bool,
+    ) -> (Tensor<3>, Tensor<2>) {
+        if crate::host::applies(&x.device()) {
+            self.run_host(x, mask, keep_last_outputs)
+        } else {
+            self.run_tensor(x, mask, keep_last_outputs)
+        }
+    }
+
+    /// [`Self::run`] as burn ops: the training path (autodiff) and the GPU path.
+    fn run_tensor(
         &self,
         x: Tensor<3>,
         mask: Tensor<2>,
@@ -298,7 +322,7 @@ impl Recurrent {
         let n = self.layers.len();
         for (li, layer) in self.layers.iter().enumerate() {
             if li > 0 {
-                input = self.dropout.forward(input);
+                input = crate::dropout::dropout(&self.dropout, input);
             }
             let keep = li + 1 < n || keep_last_outputs;
             let (out, fin) = self.layer(layer, input.clone(), &pads, keep);
