@@ -9,28 +9,15 @@
 
 mod common;
 
-use std::time::Instant;
-
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::Distribution;
-use common::{arg, batch, median, paper_config, sentences};
+use common::{arg, batch, paper_config, sentences, time};
 use polytag_model::component::Component;
 use polytag_model::TaskInput;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-
-fn time<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
-    let mut v = Vec::new();
-    for _ in 0..reps + 1 {
-        let t0 = Instant::now();
-        std::hint::black_box(f());
-        v.push(t0.elapsed().as_secs_f64() * 1e3);
-    }
-    v.remove(0);
-    median(v)
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reps: usize = std::env::args()

@@ -213,3 +213,15 @@ pub fn arg(name: &str) -> Option<String> {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
 }
+
+/// Median wall time in ms of `reps` calls of `f`, after one untimed warm-up call.
+pub fn time<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
+    let mut v = Vec::new();
+    for _ in 0..reps + 1 {
+        let t0 = std::time::Instant::now();
+        std::hint::black_box(f());
+        v.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    v.remove(0);
+    median(v)
+}
