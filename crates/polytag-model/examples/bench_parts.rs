@@ -17,9 +17,8 @@ mod common;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::Distribution;
-use common::{arg, batch, paper_config, sentences, time};
+use common::{arg, batch, paper_config, paper_parts, sentences, time};
 use polytag_data::{eval_batches, EvalOrder};
-use polytag_model::component::Component;
 use polytag_model::TaskInput;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,17 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let batches = eval_batches(&lengths, 100, EvalOrder::Length)?;
     let b = batch(&rows, &batches[which.min(batches.len() - 1)]);
     let input = TaskInput::from_batch(&b, &device)?;
-    let c = &model.components;
-    let (
-        Component::Embedding(emb),
-        Component::CharCnn(cnn),
-        Component::Highway(hw),
-        Component::Recurrent(rnn),
-        Component::Crf(crf),
-    ) = (&c[0], &c[1], &c[2], &c[3], &c[6])
-    else {
-        return Err("unexpected components".into());
-    };
+    let (emb, cnn, hw, rnn, crf) = paper_parts(&model)?;
     let ch = cnn.forward(input.chars.clone(), input.mask.clone());
     let x = Tensor::cat(
         vec![emb.forward(input.words.clone()), hw.forward(ch.clone())],

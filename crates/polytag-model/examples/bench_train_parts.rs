@@ -12,7 +12,7 @@ mod common;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::Distribution;
-use common::{arg, batch, paper_config, sentences, time};
+use common::{arg, batch, paper_config, paper_parts, sentences, time};
 use polytag_model::component::Component;
 use polytag_model::TaskInput;
 use rand::rngs::StdRng;
@@ -43,16 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         b.num_tokens()
     );
     let c = &model.components;
-    let (
-        Component::Embedding(emb),
-        Component::CharCnn(cnn),
-        Component::Highway(hw),
-        Component::Recurrent(rnn),
-        Component::Crf(crf),
-    ) = (&c[0], &c[1], &c[2], &c[3], &c[6])
-    else {
-        return Err("unexpected components".into());
-    };
+    let (emb, cnn, hw, rnn, crf) = paper_parts(&model)?;
     let [bs, t] = input.mask.dims();
     let ch = cnn
         .forward(input.chars.clone(), input.mask.clone())

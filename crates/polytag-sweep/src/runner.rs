@@ -254,14 +254,9 @@ pub fn run(
         }
         drop(tx);
         for event in rx {
-            let s = match &event {
-                Event::Started { index, .. } | Event::Finished { index, .. } => {
-                    &mut state.runs[*index]
-                }
-                Event::AlreadyDone { .. } => continue,
-            };
             match &event {
-                Event::Started { pid, .. } => {
+                Event::Started { index, pid, .. } => {
+                    let s = &mut state.runs[*index];
                     s.status = Status::Running;
                     s.pid = Some(*pid);
                 }
@@ -270,6 +265,7 @@ pub fn run(
                     outcome,
                     wall_time_s,
                 } => {
+                    let s = &mut state.runs[*index];
                     s.wall_time_s = Some(*wall_time_s);
                     s.attempts += 1;
                     s.pid = None;
@@ -288,7 +284,8 @@ pub fn run(
                         }
                     }
                 }
-                Event::AlreadyDone { .. } => {}
+                // Reported before the workers started; never sent by them.
+                Event::AlreadyDone { .. } => continue,
             }
             state.save(sweep_dir)?;
             on_event(&event);

@@ -9,14 +9,19 @@ use std::io::BufReader;
 use std::path::Path;
 
 use polytag_data::{read_conll, Batch, BatchOptions, ColumnOptions, EncodedSentence};
+use polytag_model::char_cnn::CharCnn;
 use polytag_model::char_cnn::CharCnnConfig;
+use polytag_model::component::Component;
 use polytag_model::component::ComponentConfig;
+use polytag_model::crf::Crf;
 use polytag_model::crf::CrfConfig;
+use polytag_model::highway::Highway;
 use polytag_model::highway::HighwayConfig;
 use polytag_model::linear::OutputLayerConfig;
+use polytag_model::rnn::Recurrent;
 use polytag_model::rnn::{Cell, RecurrentConfig};
 use polytag_model::tagger::{FeatureSlot, NamedComponent, Slot, TaskWiring};
-use polytag_model::{ModelConfig, TokenEmbeddingConfig};
+use polytag_model::{Model, ModelConfig, TokenEmbedding, TokenEmbeddingConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -224,4 +229,28 @@ pub fn time<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
     }
     v.remove(0);
     median(v)
+}
+
+/// The pieces of [`paper_config`]'s model, by their positions in it.
+pub type PaperParts<'a> = (
+    &'a TokenEmbedding,
+    &'a CharCnn,
+    &'a Highway,
+    &'a Recurrent,
+    &'a Crf,
+);
+
+/// Takes [`paper_config`]'s model apart: word embedding, char CNN, highway, BiLSTM, CRF.
+pub fn paper_parts(model: &Model) -> Result<PaperParts<'_>, Box<dyn std::error::Error>> {
+    let c = &model.components;
+    match (&c[0], &c[1], &c[2], &c[3], &c[6]) {
+        (
+            Component::Embedding(emb),
+            Component::CharCnn(cnn),
+            Component::Highway(hw),
+            Component::Recurrent(rnn),
+            Component::Crf(crf),
+        ) => Ok((emb, cnn, hw, rnn, crf)),
+        _ => Err("unexpected components".into()),
+    }
 }
