@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use crate::component::{Component, ComponentKind, Kind};
+use crate::component::{Component, ComponentKind, Input, Role};
 use crate::dataset::{Dataset, Format};
 use crate::error::{ConfigError, ConfigWarning, Shared};
 use crate::resolve::Ctx;
-use crate::task::{ResolvedTask, Role};
+use crate::task::ResolvedTask;
 
 /// Runs every cross-check over the tasks that resolved; fills `Component::d_input` and
 /// decides the target task (`is_ref`).
@@ -123,7 +123,7 @@ fn infer_widths(
                 continue 'tasks;
             };
             let d = kind.d_feature();
-            if matches!(kind.kind(), Kind::CharCnn | Kind::CharRnn) {
+            if kind.kind().input() == Input::Chars {
                 if let (Some(highway), Some(d_char)) = (pipeline.char_highway, d) {
                     let path = path_of(highway, Role::CharHighway);
                     record(
@@ -140,16 +140,8 @@ fn infer_widths(
             let Some(d_in) = width else { break };
             let path = path_of(encoder, Role::Encoder);
             record(&mut seen, components, ctx, encoder, d_in, &task.name, &path);
-            if let ComponentKind::Attention(spec) = &kind {
-                if spec.heads > 0 && d_in % spec.heads != 0 {
-                    ctx.invalid(
-                        path,
-                        format!(
-                            "attention gets width {d_in}, which is not divisible by its {} heads",
-                            spec.heads
-                        ),
-                    );
-                }
+            if let Err(problem) = kind.check_input(d_in) {
+                ctx.invalid(path, problem);
             }
             width = kind.d_encoded(d_in);
         }

@@ -327,13 +327,26 @@ pub enum ConfigWarning {
     },
 }
 
-/// Every problem found in one experiment file, in file order; displays one per line.
-#[derive(Debug, Default)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
+/// Every problem found in one step, in the order found; displays one per line.
+///
+/// polytag collects problems instead of stopping at the first (a user fixes a config or a
+/// corpus in one round): config resolution ([`ConfigErrors`]), data loading and the model
+/// builder all return this one type over their own error enum.
+#[derive(Debug)]
+pub struct Errors<E>(pub Vec<E>);
 
-impl ConfigErrors {
+/// Every problem found in one experiment file, in file order.
+pub type ConfigErrors = Errors<ConfigError>;
+
+impl<E> Default for Errors<E> {
+    fn default() -> Self {
+        Errors(Vec::new())
+    }
+}
+
+impl<E> Errors<E> {
     /// The errors.
-    pub fn iter(&self) -> std::slice::Iter<'_, ConfigError> {
+    pub fn iter(&self) -> std::slice::Iter<'_, E> {
         self.0.iter()
     }
 
@@ -347,13 +360,24 @@ impl ConfigErrors {
         self.0.is_empty()
     }
 
+    /// `Ok(value)` when `errors` is empty, else the errors.
+    pub fn check<T>(errors: Vec<E>, value: T) -> Result<T, Errors<E>> {
+        if errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(Errors(errors))
+        }
+    }
+}
+
+impl ConfigErrors {
     /// True when every error is a missing file: the config itself is sound.
     pub fn only_missing_files(&self) -> bool {
         !self.0.is_empty() && self.0.iter().all(ConfigError::is_missing_file)
     }
 }
 
-impl fmt::Display for ConfigErrors {
+impl<E: fmt::Display> fmt::Display for Errors<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, error) in self.0.iter().enumerate() {
             if i > 0 {
@@ -365,25 +389,25 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
-impl std::error::Error for ConfigErrors {}
+impl<E: fmt::Debug + fmt::Display> std::error::Error for Errors<E> {}
 
-impl From<ConfigError> for ConfigErrors {
-    fn from(error: ConfigError) -> Self {
-        ConfigErrors(vec![error])
+impl<E> From<E> for Errors<E> {
+    fn from(error: E) -> Self {
+        Errors(vec![error])
     }
 }
 
-impl IntoIterator for ConfigErrors {
-    type Item = ConfigError;
-    type IntoIter = std::vec::IntoIter<ConfigError>;
+impl<E> IntoIterator for Errors<E> {
+    type Item = E;
+    type IntoIter = std::vec::IntoIter<E>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
 }
 
-impl<'a> IntoIterator for &'a ConfigErrors {
-    type Item = &'a ConfigError;
-    type IntoIter = std::slice::Iter<'a, ConfigError>;
+impl<'a, E> IntoIterator for &'a Errors<E> {
+    type Item = &'a E;
+    type IntoIter = std::slice::Iter<'a, E>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
     }
@@ -407,13 +431,5 @@ fn list(items: &[String]) -> String {
 
 /// `crf`, `crf or softmax`, `lstm, gru or rnn`.
 fn kinds(kinds: &[Kind]) -> String {
-    let mut out = String::new();
-    let n = kinds.len();
-    for (i, kind) in kinds.iter().enumerate() {
-        if i > 0 {
-            out.push_str(if i + 1 == n { " or " } else { ", " });
-        }
-        out.push_str(kind.as_str());
-    }
-    out
+    Kind::list(kinds)
 }

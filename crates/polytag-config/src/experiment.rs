@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::checks;
 use crate::component::{self, Component, ComponentKind, Kind, RawComponent, TransformerSource};
 use crate::dataset::{self, Dataset, RawDataset};
-use crate::error::{ConfigError, ConfigErrors, ConfigWarning};
+use crate::error::{ConfigError, ConfigErrors, ConfigWarning, Errors};
 use crate::json;
 use crate::overrides::{self, Override};
 use crate::paths::{self, Env};
@@ -55,7 +55,7 @@ impl RawExperiment {
         let partial = raw::from_value(value, &mut errors);
         match partial.complete() {
             Some(raw) if errors.is_empty() => Ok(raw),
-            _ => Err(ConfigErrors(errors)),
+            _ => Err(Errors(errors)),
         }
     }
 
@@ -354,7 +354,7 @@ fn resolve_value(
     if !override_errors.is_empty() {
         // A bad override means the user's intent is unknown; checking the rest would report
         // problems of a config nobody asked for.
-        return Err(ConfigErrors(override_errors));
+        return Err(Errors(override_errors));
     }
     let mut errors = Vec::new();
     let partial = raw::from_value(value, &mut errors);
@@ -493,7 +493,7 @@ fn resolve_partial(
     warn_unused(partial, &tasks, ctx);
 
     if !ctx.errors.is_empty() {
-        return Err(ConfigErrors(std::mem::take(&mut ctx.errors)));
+        return Err(Errors(std::mem::take(&mut ctx.errors)));
     }
     // No error was reported, so every element typed and resolved; a `None` here would be a
     // bug in resolution, reported rather than panicking.
@@ -505,7 +505,7 @@ fn resolve_partial(
             .map(|t| t.map(|t| t.task))
             .collect::<Option<Vec<_>>>(),
     ) else {
-        return Err(ConfigErrors(vec![ConfigError::Invalid {
+        return Err(Errors(vec![ConfigError::Invalid {
             path: "(top level)".to_string(),
             reason: "internal error: an element failed to resolve without an error".to_string(),
         }]));

@@ -53,21 +53,22 @@ mod training;
 
 pub use component::{
     Activation, AttentionSpec, Cell, CharCnnSpec, CharRnnSpec, ClassWeights, Component,
-    ComponentKind, Constraints, CrfSpec, EmbeddingSpec, FeatureEmbeddingSpec, HighwaySpec, Kind,
-    LinearSpec, Position, RawAttention, RawCharCnn, RawCharRnn, RawComponent, RawComponentKind,
-    RawCrf, RawEmbedding, RawFeatureEmbedding, RawHighway, RawLinear, RawLstm, RawRecurrent,
-    RawSoftmax, RawTransformer, RnnSpec, Scoring, SoftmaxSpec, TransformerSource, TransformerSpec,
+    ComponentKind, Constraints, CrfSpec, EmbeddingSpec, FeatureEmbeddingSpec, HighwaySpec, Input,
+    Kind, LinearSpec, Position, RawAttention, RawCharCnn, RawCharRnn, RawComponent,
+    RawComponentKind, RawCrf, RawEmbedding, RawFeatureEmbedding, RawHighway, RawLinear, RawLstm,
+    RawRecurrent, RawSoftmax, RawTransformer, RnnSpec, Role, Scoring, SoftmaxSpec,
+    TransformerSource, TransformerSpec,
 };
 pub use dataset::{
     Batching, ConlluLabel, Dataset, DatasetType, Files, Format, FormatName, Parser, RawDataset,
     RawFiles, RawParser, RawSample, Sample, SchemeChoice, Separator,
 };
-pub use error::{ConfigError, ConfigErrors, ConfigWarning, OverrideProblem, Shared};
+pub use error::{ConfigError, ConfigErrors, ConfigWarning, Errors, OverrideProblem, Shared};
 pub use experiment::{Experiment, RawExperiment, ResolveOptions, Resolved};
 pub use overrides::Override;
 pub use paths::Env;
 pub use task::{
     LrKind, LrSchedule, LstmCrf, Optimizer, OptimizerName, Pipeline, RawLrSchedule, RawLstmCrf,
-    RawTagger, RawTask, RawTaskModel, Tagger, Task, TaskHyper, TaskModel,
+    RawTagger, RawTask, RawTaskModel, SlotPaths, Tagger, Task, TaskHyper, TaskModel,
 };
 pub use training::{DeviceKind, RawSchedule, RawTraining, Schedule, ScheduleKind, Training};

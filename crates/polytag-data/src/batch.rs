@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::encode::EncodedSentence;
+use crate::encode::{EncodedSentence, EncodedStream};
 use crate::error::{Error, Result};
 use crate::vocab::PAD;
 
@@ -39,24 +39,33 @@ pub struct Batch {
     pub batch_size: usize,
     /// `T`: longest sentence (at least 1, so tensors never have a zero dimension).
     pub max_len: usize,
-    /// `L`: longest word in characters, at least `min_char_len` and 1, at most `max_char_len`.
-    pub max_chars: usize,
-    /// `[B, T]` word ids.
-    pub words: Vec<u32>,
-    /// `[B, T, L]` character ids.
-    pub chars: Vec<u32>,
-    /// `[B, T]` characters per word after truncation (0 at padded positions).
-    pub char_lengths: Vec<u32>,
+    /// One padded buffer per input stream of the sentences ([`EncodedSentence::streams`]).
+    pub streams: Vec<BatchStream>,
     /// `[B, T]` label ids, 0 at padding (masked by `lengths`); all 0 when unlabelled.
     pub labels: Vec<u32>,
     /// False when the sentences carry no labels (prediction input).
     pub has_labels: bool,
-    /// One `[B, T]` buffer per feature column.
-    pub features: Vec<Vec<u32>>,
     /// `[B]` sentence lengths.
     pub lengths: Vec<usize>,
     /// `[B]` index of each row's sentence in the corpus, to write predictions back in order.
     pub sentence_idx: Vec<usize>,
+}
+
+/// One input stream of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BatchStream {
+    /// `[B, T]` ids, one per token.
+    Tokens(Vec<u32>),
+    /// `[B, T, L]` character ids, right-padded per word.
+    Chars {
+        /// `L`: longest word in characters, at least `min_char_len` and 1, at most
+        /// `max_char_len`.
+        max_chars: usize,
+        /// `[B, T, L]` character ids.
+        ids: Vec<u32>,
+        /// `[B, T]` characters per word after truncation (0 at padded positions).
+        lengths: Vec<u32>,
+    },
 }
 
 impl Batch {
@@ -69,55 +78,88 @@ impl Batch {
         let rows: Vec<&EncodedSentence> = indices.iter().map(|&i| &data[i]).collect();
         let b = rows.len();
         let t = rows.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
-        let longest_word = rows
-            .iter()
-            .flat_map(|s| s.char_offsets.windows(2).map(|w| (w[1] - w[0]) as usize))
-            .max()
-            .unwrap_or(0);
-        let cap = opts.max_char_len.unwrap_or(usize::MAX);
-        let l = longest_word.min(cap).max(opts.min_char_len).max(1);
-        let num_features = rows.first().map_or(0, |s| s.features.len());
         let has_labels = !rows.is_empty() && rows.iter().all(|s| s.labels.len() == s.len());
-
-        let mut batch = Batch {
-            batch_size: b,
-            max_len: t,
-            max_chars: l,
-            words: vec![PAD; b * t],
-            chars: vec![PAD; b * t * l],
-            char_lengths: vec![0; b * t],
-            labels: vec![0; b * t],
-            has_labels,
-            features: vec![vec![PAD; b * t]; num_features],
-            lengths: rows.iter().map(|s| s.len()).collect(),
-            sentence_idx: indices.to_vec(),
-        };
-        for (r, sentence) in rows.iter().enumerate() {
-            let row = r * t;
-            let n = sentence.len();
-            batch.words[row..row + n].copy_from_slice(&sentence.words);
-            if has_labels {
-                batch.labels[row..row + n].copy_from_slice(&sentence.labels);
-            }
-            for (buffer, column) in batch.features.iter_mut().zip(&sentence.features) {
-                buffer[row..row + column.len().min(n)]
-                    .copy_from_slice(&column[..column.len().min(n)]);
-            }
-            for w in 0..n {
-                let chars = sentence.word_chars(w);
-                let k = chars.len().min(l);
-                let start = (row + w) * l;
-                batch.chars[start..start + k].copy_from_slice(&chars[..k]);
-                // k <= L, which is a word length, far below u32::MAX.
-                batch.char_lengths[row + w] = k as u32;
+        let num_streams = rows.first().map_or(0, |s| s.streams.len());
+        let streams = (0..num_streams)
+            .map(|k| {
+                let column = rows.iter().map(|s| (s.len(), s.streams.get(k)));
+                pad_stream(column, b, t, opts)
+            })
+            .collect();
+        let mut labels = vec![0; b * t];
+        if has_labels {
+            for (r, sentence) in rows.iter().enumerate() {
+                labels[r * t..r * t + sentence.len()].copy_from_slice(&sentence.labels);
             }
         }
-        batch
+        Batch {
+            batch_size: b,
+            max_len: t,
+            streams,
+            labels,
+            has_labels,
+            lengths: rows.iter().map(|s| s.len()).collect(),
+            sentence_idx: indices.to_vec(),
+        }
     }
 
     /// Number of real (unpadded) tokens.
     pub fn num_tokens(&self) -> usize {
         self.lengths.iter().sum()
+    }
+}
+
+/// Pads stream `k` of each row (`(sentence length, stream)`) into one `[B, T(, L)]` buffer;
+/// the stream's kind is the first row's (every row of a task is encoded alike).
+fn pad_stream<'a>(
+    rows: impl Iterator<Item = (usize, Option<&'a EncodedStream>)> + Clone,
+    b: usize,
+    t: usize,
+    opts: &BatchOptions,
+) -> BatchStream {
+    let chars = rows
+        .clone()
+        .find_map(|(_, s)| s)
+        .is_some_and(|s| matches!(s, EncodedStream::Chars { .. }));
+    if !chars {
+        let mut ids = vec![PAD; b * t];
+        for (r, (n, stream)) in rows.enumerate() {
+            if let Some(EncodedStream::Tokens(values)) = stream {
+                let n = values.len().min(n);
+                ids[r * t..r * t + n].copy_from_slice(&values[..n]);
+            }
+        }
+        return BatchStream::Tokens(ids);
+    }
+    let longest_word = rows
+        .clone()
+        .filter_map(|(_, s)| match s {
+            Some(EncodedStream::Chars { offsets, .. }) => {
+                offsets.windows(2).map(|w| (w[1] - w[0]) as usize).max()
+            }
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let cap = opts.max_char_len.unwrap_or(usize::MAX);
+    let l = longest_word.min(cap).max(opts.min_char_len).max(1);
+    let mut ids = vec![PAD; b * t * l];
+    let mut lengths = vec![0; b * t];
+    for (r, (n, stream)) in rows.enumerate() {
+        let Some(stream) = stream else { continue };
+        for w in 0..n {
+            let chars = stream.word_chars(w);
+            let k = chars.len().min(l);
+            let start = (r * t + w) * l;
+            ids[start..start + k].copy_from_slice(&chars[..k]);
+            // k <= L, which is a word length, far below u32::MAX.
+            lengths[r * t + w] = k as u32;
+        }
+    }
+    BatchStream::Chars {
+        max_chars: l,
+        ids,
+        lengths,
     }
 }
 
@@ -166,11 +208,35 @@ mod tests {
         }
         let t = word_lens.len() as u32;
         EncodedSentence {
-            words: (10..10 + t).collect(),
-            chars,
-            char_offsets: offsets,
+            len: word_lens.len(),
+            streams: vec![
+                EncodedStream::Tokens((10..10 + t).collect()),
+                EncodedStream::Chars {
+                    ids: chars,
+                    offsets,
+                },
+                EncodedStream::Tokens((50..50 + t).collect()),
+            ],
             labels: (2..2 + t).collect(),
-            features: vec![(50..50 + t).collect()],
+        }
+    }
+
+    fn tokens(b: &Batch, k: usize) -> &[u32] {
+        match &b.streams[k] {
+            BatchStream::Tokens(ids) => ids,
+            other => panic!("stream {k} is {other:?}"),
+        }
+    }
+
+    /// `(L, ids, lengths)` of the char stream.
+    fn chars(b: &Batch) -> (usize, &[u32], &[u32]) {
+        match &b.streams[1] {
+            BatchStream::Chars {
+                max_chars,
+                ids,
+                lengths,
+            } => (*max_chars, ids, lengths),
+            other => panic!("stream 1 is {other:?}"),
         }
     }
 
@@ -179,15 +245,15 @@ mod tests {
         let data = vec![sentence(&[3, 1]), sentence(&[2]), sentence(&[1, 5, 2])];
         let b = Batch::build(&data, &[1, 0], &BatchOptions::default());
         // B = 2, T = 2, L = 3 (longest word among sentences 1 and 0).
-        assert_eq!((b.batch_size, b.max_len, b.max_chars), (2, 2, 3));
-        assert_eq!(b.words, [10, PAD, 10, 11]);
+        assert_eq!((b.batch_size, b.max_len, chars(&b).0), (2, 2, 3));
+        assert_eq!(tokens(&b, 0), [10, PAD, 10, 11]);
         assert_eq!(b.labels, [2, 0, 2, 3]);
-        assert_eq!(b.features, vec![vec![50, PAD, 50, 51]]);
+        assert_eq!(tokens(&b, 2), [50, PAD, 50, 51]);
         assert_eq!(b.lengths, [1, 2]);
         assert_eq!(b.sentence_idx, [1, 0]);
-        assert_eq!(b.char_lengths, [2, 0, 3, 1]);
+        assert_eq!(chars(&b).2, [2, 0, 3, 1]);
         assert_eq!(
-            b.chars,
+            chars(&b).1,
             [100, 101, 0, /* pad word */ 0, 0, 0, 100, 101, 102, 100, 0, 0]
         );
         assert!(b.has_labels);
@@ -202,18 +268,18 @@ mod tests {
             max_char_len: None,
         };
         let b = Batch::build(&data, &[0], &wide);
-        assert_eq!(b.max_chars, 5);
+        assert_eq!(chars(&b).0, 5);
         let b = Batch::build(&[sentence(&[1])], &[0], &wide);
-        assert_eq!(b.max_chars, 4, "padded up to the widest filter");
-        assert_eq!(b.chars, [100, 0, 0, 0]);
+        assert_eq!(chars(&b).0, 4, "padded up to the widest filter");
+        assert_eq!(chars(&b).1, [100, 0, 0, 0]);
         let capped = BatchOptions {
             min_char_len: 1,
             max_char_len: Some(3),
         };
         let b = Batch::build(&data, &[0], &capped);
-        assert_eq!(b.max_chars, 3);
-        assert_eq!(&b.chars[3..6], [100, 101, 102]);
-        assert_eq!(b.char_lengths, [1, 3, 2]);
+        assert_eq!(chars(&b).0, 3);
+        assert_eq!(&chars(&b).1[3..6], [100, 101, 102]);
+        assert_eq!(chars(&b).2, [1, 3, 2]);
     }
 
     #[test]
@@ -225,7 +291,7 @@ mod tests {
         assert_eq!(b.labels, [0]);
         let empty = Batch::build(&[], &[], &BatchOptions::default());
         assert_eq!((empty.batch_size, empty.max_len), (0, 1));
-        assert!(empty.words.is_empty());
+        assert!(empty.streams.is_empty());
     }
 
     #[test]

@@ -10,74 +10,100 @@ use crate::labels::LabelVocab;
 use crate::sentence::Sentence;
 use crate::vocab::{CharVocab, FeatureVocab, WordVocab};
 
+/// The vocabulary one input stream goes through. A task reads one stream per feature
+/// component, in the order of its features, so two embeddings with different vocabularies
+/// (one lowercased, one not) each get their own ids, and a new kind of input (sub-word
+/// pieces) is one more variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum InputVocab {
+    /// One id per word, from an `embedding`'s own word vocabulary.
+    Words(WordVocab),
+    /// The characters of each word.
+    Chars(CharVocab),
+    /// One id per word from `Sentence::features[column]`, through a `feature_embedding`'s
+    /// value vocabulary.
+    Column {
+        /// Index into `Sentence::features` (the kept extra columns, not the file column).
+        column: usize,
+        /// The component's value vocabulary.
+        vocab: FeatureVocab,
+    },
+}
+
+/// One input stream of one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EncodedStream {
+    /// One id per token (words, feature values).
+    Tokens(Vec<u32>),
+    /// Characters of all tokens, concatenated: token `i`'s are
+    /// `ids[offsets[i]..offsets[i + 1]]` (`offsets` has T + 1 entries). Stored flat rather than
+    /// one `Vec` per word: a 200k-token corpus would otherwise make 200k small allocations.
+    Chars {
+        /// Character ids.
+        ids: Vec<u32>,
+        /// Start of each token's characters, and the end.
+        offsets: Vec<u32>,
+    },
+}
+
 /// One sentence as ids.
-///
-/// Characters are stored flat (`chars` + `char_offsets`) rather than one `Vec` per word: a
-/// 200k-token corpus would otherwise make 200k small allocations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EncodedSentence {
-    /// Word ids, one per token.
-    pub words: Vec<u32>,
-    /// Character ids of all tokens, concatenated.
-    pub chars: Vec<u32>,
-    /// Token `i`'s characters are `chars[char_offsets[i]..char_offsets[i + 1]]` (len T + 1).
-    pub char_offsets: Vec<u32>,
+    /// Number of tokens.
+    pub len: usize,
+    /// One stream per input of the task, in [`Encoder::inputs`] order.
+    pub streams: Vec<EncodedStream>,
     /// Label ids, one per token; empty for unlabelled input (prediction).
     pub labels: Vec<u32>,
-    /// One id sequence per feature column.
-    pub features: Vec<Vec<u32>>,
 }
 
 impl EncodedSentence {
     /// Number of tokens.
     pub fn len(&self) -> usize {
-        self.words.len()
+        self.len
     }
 
     /// True for a sentence without tokens.
     pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
+        self.len == 0
     }
+}
 
-    /// Character ids of token `i` (empty if out of range).
+impl EncodedStream {
+    /// Character ids of token `i` of a [`EncodedStream::Chars`] stream (empty if out of range
+    /// or for a token stream).
     pub fn word_chars(&self, i: usize) -> &[u32] {
-        let (Some(&start), Some(&end)) = (self.char_offsets.get(i), self.char_offsets.get(i + 1))
-        else {
+        let EncodedStream::Chars { ids, offsets } = self else {
             return &[];
         };
-        self.chars.get(start as usize..end as usize).unwrap_or(&[])
+        let (Some(&start), Some(&end)) = (offsets.get(i), offsets.get(i + 1)) else {
+            return &[];
+        };
+        ids.get(start as usize..end as usize).unwrap_or(&[])
     }
 }
 
 /// The vocabularies one task's input goes through.
 #[derive(Debug, Clone, Copy)]
 pub struct Encoder<'a> {
-    /// The language's word vocabulary.
-    pub words: &'a WordVocab,
-    /// The character vocabulary.
-    pub chars: &'a CharVocab,
+    /// One vocabulary per input stream, in the order of the task's features.
+    pub inputs: &'a [InputVocab],
     /// The task type's labels; `None` encodes no labels (prediction on raw text).
     pub labels: Option<&'a LabelVocab>,
-    /// One vocabulary per feature column, in `Sentence::features` order.
-    pub features: &'a [FeatureVocab],
 }
 
 impl Encoder<'_> {
     /// Encodes one sentence; `path` names its file in errors.
     ///
     /// A label missing from the label vocabulary is an error (validation should have reported
-    /// it with [`LabelVocab::unseen_in`] first); unknown words, characters and feature values
-    /// map to UNK.
+    /// it with [`LabelVocab::unseen_in`] first); so is a sentence without the feature column a
+    /// stream reads. Unknown words, characters and feature values map to UNK.
     pub fn encode(&self, sentence: &Sentence, path: &Path) -> Result<EncodedSentence> {
-        let words = sentence.tokens.iter().map(|t| self.words.id(t)).collect();
-        let mut chars = Vec::new();
-        let mut char_offsets = Vec::with_capacity(sentence.len() + 1);
-        char_offsets.push(0);
-        for token in &sentence.tokens {
-            chars.extend(token.chars().map(|c| self.chars.id(c)));
-            // Offsets fit u32: a sentence with 4 billion characters is not a sentence.
-            char_offsets.push(u32::try_from(chars.len()).unwrap_or(u32::MAX));
-        }
+        let streams = self
+            .inputs
+            .iter()
+            .map(|input| encode_stream(input, sentence, path))
+            .collect::<Result<Vec<_>>>()?;
         let labels = match self.labels {
             None => Vec::new(),
             Some(vocab) => sentence
@@ -92,26 +118,10 @@ impl Encoder<'_> {
                 })
                 .collect::<Result<Vec<u32>>>()?,
         };
-        if self.features.len() > sentence.features.len() {
-            return Err(Error::FeatureColumns {
-                path: path.to_path_buf(),
-                line: sentence.line,
-                expected: self.features.len(),
-                found: sentence.features.len(),
-            });
-        }
-        let features = self
-            .features
-            .iter()
-            .zip(&sentence.features)
-            .map(|(vocab, column)| column.iter().map(|v| vocab.id(v)).collect())
-            .collect();
         Ok(EncodedSentence {
-            words,
-            chars,
-            char_offsets,
+            len: sentence.len(),
+            streams,
             labels,
-            features,
         })
     }
 
@@ -123,6 +133,37 @@ impl Encoder<'_> {
             .map(|s| self.encode(s, &corpus.path))
             .collect()
     }
+}
+
+fn encode_stream(input: &InputVocab, sentence: &Sentence, path: &Path) -> Result<EncodedStream> {
+    Ok(match input {
+        InputVocab::Words(words) => {
+            EncodedStream::Tokens(sentence.tokens.iter().map(|t| words.id(t)).collect())
+        }
+        InputVocab::Chars(chars) => {
+            let mut ids = Vec::new();
+            let mut offsets = Vec::with_capacity(sentence.len() + 1);
+            offsets.push(0);
+            for token in &sentence.tokens {
+                ids.extend(token.chars().map(|c| chars.id(c)));
+                // Offsets fit u32: a sentence with 4 billion characters is not a sentence.
+                offsets.push(u32::try_from(ids.len()).unwrap_or(u32::MAX));
+            }
+            EncodedStream::Chars { ids, offsets }
+        }
+        InputVocab::Column { column, vocab } => {
+            let values = sentence
+                .features
+                .get(*column)
+                .ok_or_else(|| Error::FeatureColumns {
+                    path: path.to_path_buf(),
+                    line: sentence.line,
+                    expected: column + 1,
+                    found: sentence.features.len(),
+                })?;
+            EncodedStream::Tokens(values.iter().map(|v| vocab.id(v)).collect())
+        }
+    })
 }
 
 #[cfg(test)]
@@ -148,24 +189,36 @@ mod tests {
         let chars = CharVocab::from_corpora([&c], 1);
         let labels = LabelVocab::from_corpora([&c]);
         let feats = [FeatureVocab::from_corpora([&c], 0)];
+        let inputs = [
+            InputVocab::Words(words.clone()),
+            InputVocab::Chars(chars.clone()),
+            InputVocab::Column {
+                column: 0,
+                vocab: feats[0].clone(),
+            },
+        ];
         let enc = Encoder {
-            words: &words,
-            chars: &chars,
+            inputs: &inputs,
             labels: Some(&labels),
-            features: &feats,
         };
         let e = enc.encode_corpus(&c).unwrap().remove(0);
         assert_eq!(e.len(), 2);
-        assert_eq!(e.words, [words.id("EU"), words.id("rejects")]);
-        assert_eq!(e.char_offsets, [0, 2, 9]);
-        assert_eq!(e.word_chars(0), [chars.id('E'), chars.id('U')]);
-        assert_eq!(e.word_chars(1).len(), 7);
-        assert!(e.word_chars(5).is_empty());
+        assert_eq!(
+            e.streams[0],
+            EncodedStream::Tokens(vec![words.id("EU"), words.id("rejects")])
+        );
+        let EncodedStream::Chars { offsets, .. } = &e.streams[1] else {
+            panic!("stream 1 is chars")
+        };
+        assert_eq!(offsets, &[0, 2, 9]);
+        assert_eq!(e.streams[1].word_chars(0), [chars.id('E'), chars.id('U')]);
+        assert_eq!(e.streams[1].word_chars(1).len(), 7);
+        assert!(e.streams[1].word_chars(5).is_empty());
         // Labels by (len, string): O = 0, B-ORG = 1.
         assert_eq!(e.labels, [1, 0]);
         assert_eq!(
-            e.features,
-            vec![vec![feats[0].id("NNP"), feats[0].id("VBZ")]]
+            e.streams[2],
+            EncodedStream::Tokens(vec![feats[0].id("NNP"), feats[0].id("VBZ")])
         );
 
         let mut other = c.sentences[0].clone();
@@ -179,24 +232,31 @@ mod tests {
         };
         let e = unlabelled.encode(&other, Path::new("dev.conll")).unwrap();
         assert!(e.labels.is_empty());
-        assert_eq!(e.words[0], UNK);
-        assert_eq!(e.word_chars(0)[1], UNK, "C never seen");
+        assert_eq!(
+            e.streams[0],
+            EncodedStream::Tokens(vec![UNK, words.id("rejects")])
+        );
+        assert_eq!(e.streams[1].word_chars(0)[1], UNK, "C never seen");
     }
 
     #[test]
     fn missing_feature_column_is_an_error() {
         let c = corpus();
         let words = WordVocab::build(&Counts::of_tokens([&c]), &WordVocabOptions::default());
-        let chars = CharVocab::from_corpora([&c], 1);
-        let feats = [
-            FeatureVocab::from_corpora([&c], 0),
-            FeatureVocab::from_corpora([&c], 1),
+        let inputs = [
+            InputVocab::Words(words),
+            InputVocab::Column {
+                column: 0,
+                vocab: FeatureVocab::from_corpora([&c], 0),
+            },
+            InputVocab::Column {
+                column: 1,
+                vocab: FeatureVocab::from_corpora([&c], 1),
+            },
         ];
         let enc = Encoder {
-            words: &words,
-            chars: &chars,
+            inputs: &inputs,
             labels: None,
-            features: &feats,
         };
         let err = enc.encode_corpus(&c).unwrap_err();
         assert!(matches!(
@@ -207,5 +267,42 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// Two word embeddings of one task, one lowercased: each stream has its own vocabulary's
+    /// ids (review D1: both used to get the first one's).
+    #[test]
+    fn each_word_stream_uses_its_own_vocabulary() {
+        let c = corpus();
+        let counts = Counts::of_tokens([&c]);
+        let cased = WordVocab::build(&counts, &WordVocabOptions::default());
+        let lower = WordVocab::build(
+            &counts,
+            &WordVocabOptions {
+                lowercase: true,
+                ..WordVocabOptions::default()
+            },
+        );
+        let inputs = [
+            InputVocab::Words(cased.clone()),
+            InputVocab::Words(lower.clone()),
+        ];
+        let enc = Encoder {
+            inputs: &inputs,
+            labels: None,
+        };
+        let mut s = c.sentences[0].clone();
+        s.tokens = vec!["rejects".into(), "eu".into()];
+        let e = enc.encode(&s, Path::new("x")).unwrap();
+        // "eu" is unknown to the cased vocabulary (it saw "EU") and known to the lowercased one.
+        assert_eq!(
+            e.streams[0],
+            EncodedStream::Tokens(vec![cased.id("rejects"), UNK])
+        );
+        assert_eq!(
+            e.streams[1],
+            EncodedStream::Tokens(vec![lower.id("rejects"), lower.id("eu")])
+        );
+        assert_ne!(lower.id("eu"), UNK);
     }
 }

@@ -204,6 +204,17 @@ pub enum Error {
         label: String,
     },
 
+    /// A task feature whose input table is missing.
+    #[error("{slot}: component \"{component}\" has no {what}")]
+    NoInput {
+        /// Config path of the feature slot (`tasks[0].model.features[1]`).
+        slot: String,
+        /// The component's name.
+        component: String,
+        /// The missing table.
+        what: &'static str,
+    },
+
     /// A sentence with fewer feature columns than there are feature vocabularies.
     #[error("{}:{line}: expected {expected} feature columns, found {found}", .path.display())]
     FeatureColumns {

@@ -17,14 +17,16 @@ use std::fmt;
 use std::path::PathBuf;
 
 use polytag_config::{
-    Batching as ConfigBatching, ComponentKind, ConlluLabel, Experiment, Format as ConfigFormat,
-    Sample as ConfigSample, SchemeChoice, Separator as ConfigSeparator,
+    Batching as ConfigBatching, ComponentKind, ConlluLabel, Errors, Experiment,
+    Format as ConfigFormat, Input, Sample as ConfigSample, SchemeChoice,
+    Separator as ConfigSeparator,
 };
 
 use crate::bucket::Batching;
 use crate::columns::{ColumnOptions, Separator};
 use crate::corpus::{read_corpus, Corpus, Format, ReaderOptions};
 use crate::embeddings::{load_embeddings, Coverage, EmbeddingOptions, EmbeddingTable, Header};
+use crate::encode::InputVocab;
 use crate::error::Error;
 use crate::labels::LabelVocab;
 use crate::sample::{sample_corpus, Sample};
@@ -100,8 +102,7 @@ pub struct ExperimentData {
 }
 
 /// Every problem found while loading, each naming its file (and line) or config path.
-#[derive(Debug)]
-pub struct DataErrors(pub Vec<DataError>);
+pub type DataErrors = Errors<DataError>;
 
 /// One loading problem and where in the config it comes from.
 #[derive(Debug)]
@@ -123,20 +124,6 @@ impl fmt::Display for DataError {
         Ok(())
     }
 }
-
-impl fmt::Display for DataErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for DataErrors {}
 
 /// The reader options a dataset's `parser` block describes, with `extra_cols` added.
 pub fn reader_options(parser: &polytag_config::Parser, extra_cols: Vec<usize>) -> ReaderOptions {
@@ -256,270 +243,413 @@ pub fn split_dev(corpus: Corpus, fraction: f64, seed: u64) -> (Corpus, Corpus) {
 }
 
 impl ExperimentData {
-    /// Reads every dataset of `exp` and builds the vocabularies (see the module doc).
+    /// Reads every dataset of `exp` and builds the vocabularies (see the module doc), in
+    /// named steps: [`read_dataset`] for each dataset, [`label_vocabs`],
+    /// [`check_unseen_labels`], [`to_training_scheme`], then [`input_vocabs`]. A new kind of
+    /// input (a transformer's tokenizer, a vector trainer's vocabulary) is one more step.
     ///
     /// Errors: unreadable or malformed files, an empty training split, dev/test labels that no
     /// training split of that task type has (design.md §2: the model could never predict
     /// them), an unreadable embedding file.
     pub fn load(exp: &Experiment) -> Result<ExperimentData, DataErrors> {
         let mut errors = Vec::new();
-        let mut datasets = Vec::with_capacity(exp.datasets.len());
-        for (d, spec) in exp.datasets.iter().enumerate() {
-            let feature_columns = exp.feature_columns(d);
-            let opts = reader_options(&spec.parser, feature_columns.clone());
-            let mut read = |split: &str, path: &PathBuf| match read_corpus(path, &opts) {
-                Ok(c) => Some(c),
-                Err(error) => {
-                    errors.push(DataError {
-                        config_path: format!("datasets[{d}].files.{split}"),
-                        error,
-                    });
-                    None
-                }
-            };
-            let train = read("train", &spec.files.train);
-            // A held-out dev split is cut from the training file below, not read again.
-            let dev = match spec.dev_split {
-                Some(_) => None,
-                None => read("dev", &spec.files.dev),
-            };
-            let test = spec.files.test.as_ref().map(|p| read("test", p));
-            let Some(train) = train else {
-                continue;
-            };
-            let test = match test {
-                Some(None) => continue,
-                Some(Some(t)) => Some(t),
-                None => None,
-            };
-            let (train, dev) = match (spec.dev_split, dev) {
-                (Some(fraction), _) => {
-                    if train.is_empty() {
-                        errors.push(DataError {
-                            config_path: format!("datasets[{d}].files.train"),
-                            error: Error::EmptyTrain {
-                                path: spec.files.train.clone(),
-                            },
-                        });
-                        continue;
-                    }
-                    let (train, dev) = split_dev(train, fraction, spec.sample_seed);
-                    if train.is_empty() {
-                        // One sentence cannot be both trained on and held out.
-                        errors.push(DataError {
-                            config_path: format!("datasets[{d}].dev_split"),
-                            error: Error::EmptyTrain {
-                                path: spec.files.train.clone(),
-                            },
-                        });
-                        continue;
-                    }
-                    (train, dev)
-                }
-                (None, Some(dev)) => (train, dev),
-                (None, None) => continue,
-            };
-            let train_total = train.len();
-            let train = match sample_corpus(train, &sample(spec.sample), spec.sample_seed) {
-                Ok(t) => t,
-                Err(error) => {
-                    errors.push(DataError {
-                        config_path: format!("datasets[{d}].sample"),
-                        error,
-                    });
-                    continue;
-                }
-            };
-            if train.is_empty() {
-                errors.push(DataError {
-                    config_path: format!("datasets[{d}].files.train"),
-                    error: Error::EmptyTrain {
-                        path: spec.files.train.clone(),
-                    },
-                });
-                continue;
-            }
-            let stats = CorpusStats::compute(&train, declared(spec.parser.scheme));
-            let scheme = stats.scheme;
-            let mut label_problems = Vec::new();
-            for corpus in [Some(&train), Some(&dev), test.as_ref()]
-                .into_iter()
-                .flatten()
-            {
-                let declared = scheme.map_or(DeclaredScheme::None, DeclaredScheme::Scheme);
-                for p in CorpusStats::compute(corpus, declared).problems {
-                    label_problems.push((corpus.path.clone(), p));
-                }
-            }
-            datasets.push(DatasetData {
-                train,
-                train_total,
-                dev,
-                test,
-                scheme,
-                feature_columns,
-                label_problems,
-            });
-        }
+        let datasets: Vec<DatasetData> = (0..exp.datasets.len())
+            .filter_map(|d| read_dataset(exp, d, &mut errors))
+            .collect();
         if !errors.is_empty() {
-            return Err(DataErrors(errors));
+            return Err(Errors(errors));
         }
+        let labels = label_vocabs(exp, &datasets);
+        check_unseen_labels(exp, &datasets, &labels, &mut errors);
+        let mut datasets = datasets;
+        to_training_scheme(&mut datasets);
+        let inputs = input_vocabs(exp, &datasets, &mut errors);
+        Errors::check(
+            errors,
+            ExperimentData {
+                datasets,
+                words: inputs.words,
+                embeddings: inputs.embeddings,
+                chars: inputs.chars,
+                labels,
+                features: inputs.features,
+            },
+        )
+    }
 
-        // Label vocabularies per task type, from the training splits only, in the labels'
-        // training form (BIOES for chunk tags). Dev/test labels are checked in that form too,
-        // but reported as the file writes them.
-        let training_form = |data: &DatasetData, labels: &[String]| match data.scheme {
-            Some(_) => crate::scheme::convert(labels, TRAINING_SCHEME),
-            None => labels.to_vec(),
-        };
-        let mut labels: BTreeMap<String, LabelVocab> = BTreeMap::new();
-        for task_type in exp.task_types() {
-            let mut all = Vec::new();
-            for (spec, data) in exp.datasets.iter().zip(&datasets) {
-                if spec.task == task_type {
-                    for sentence in &data.train.sentences {
-                        all.extend(training_form(data, &sentence.labels));
-                    }
-                }
+    /// The input vocabularies task `task` reads through, one per feature (see
+    /// [`task_inputs`]).
+    ///
+    /// # Errors
+    /// As [`task_inputs`].
+    pub fn task_inputs(&self, exp: &Experiment, task: usize) -> Result<Vec<InputVocab>, Error> {
+        let columns = exp
+            .tasks
+            .get(task)
+            .and_then(|t| self.datasets.get(t.dataset))
+            .map_or(&[][..], |d| &d.feature_columns);
+        task_inputs(
+            exp,
+            task,
+            &InputTables {
+                words: &self.words,
+                chars: &self.chars,
+                features: &self.features,
+                feature_columns: columns,
+            },
+        )
+    }
+}
+
+/// Reads, splits and samples dataset `d` (step 1 of [`ExperimentData::load`]), detects its
+/// scheme and collects its invalid labels. `None` after a problem (pushed to `errors`).
+pub fn read_dataset(
+    exp: &Experiment,
+    d: usize,
+    errors: &mut Vec<DataError>,
+) -> Option<DatasetData> {
+    let spec = exp.datasets.get(d)?;
+    let feature_columns = exp.feature_columns(d);
+    let opts = reader_options(&spec.parser, feature_columns.clone());
+    let mut read = |split: &str, path: &PathBuf| match read_corpus(path, &opts) {
+        Ok(c) => Some(c),
+        Err(error) => {
+            errors.push(DataError {
+                config_path: format!("datasets[{d}].files.{split}"),
+                error,
+            });
+            None
+        }
+    };
+    let train = read("train", &spec.files.train);
+    // A held-out dev split is cut from the training file below, not read again.
+    let dev = match spec.dev_split {
+        Some(_) => None,
+        None => read("dev", &spec.files.dev),
+    };
+    let test = match spec.files.test.as_ref().map(|p| read("test", p)) {
+        Some(None) => return None,
+        Some(Some(t)) => Some(t),
+        None => None,
+    };
+    let train = train?;
+    let empty_train = |config_path: String| DataError {
+        config_path,
+        error: Error::EmptyTrain {
+            path: spec.files.train.clone(),
+        },
+    };
+    let (train, dev) = match (spec.dev_split, dev) {
+        (Some(fraction), _) => {
+            if train.is_empty() {
+                errors.push(empty_train(format!("datasets[{d}].files.train")));
+                return None;
             }
-            // Chunk tags: every BIOES prefix of every type seen in training, so a sampled
-            // training split (200 sentences) that happens to lack `I-ORG` still gives a
-            // label set in which every dev/test span can be written.
-            let chunked = exp
-                .datasets
+            let (train, dev) = split_dev(train, fraction, spec.sample_seed);
+            if train.is_empty() {
+                // One sentence cannot be both trained on and held out.
+                errors.push(empty_train(format!("datasets[{d}].dev_split")));
+                return None;
+            }
+            (train, dev)
+        }
+        (None, Some(dev)) => (train, dev),
+        (None, None) => return None,
+    };
+    let train_total = train.len();
+    let train = match sample_corpus(train, &sample(spec.sample), spec.sample_seed) {
+        Ok(t) => t,
+        Err(error) => {
+            errors.push(DataError {
+                config_path: format!("datasets[{d}].sample"),
+                error,
+            });
+            return None;
+        }
+    };
+    if train.is_empty() {
+        errors.push(empty_train(format!("datasets[{d}].files.train")));
+        return None;
+    }
+    let scheme = CorpusStats::compute(&train, declared(spec.parser.scheme)).scheme;
+    let mut label_problems = Vec::new();
+    for corpus in [Some(&train), Some(&dev), test.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        let declared = scheme.map_or(DeclaredScheme::None, DeclaredScheme::Scheme);
+        for p in CorpusStats::compute(corpus, declared).problems {
+            label_problems.push((corpus.path.clone(), p));
+        }
+    }
+    Some(DatasetData {
+        train,
+        train_total,
+        dev,
+        test,
+        scheme,
+        feature_columns,
+        label_problems,
+    })
+}
+
+/// The labels of `labels` in their training form (BIOES for chunk tags).
+fn training_form(data: &DatasetData, labels: &[String]) -> Vec<String> {
+    match data.scheme {
+        Some(_) => crate::scheme::convert(labels, TRAINING_SCHEME),
+        None => labels.to_vec(),
+    }
+}
+
+/// Label vocabularies per task type, from the training splits only, in the labels' training
+/// form (step 2). Chunk tags get every BIOES prefix of every type seen in training, so a
+/// sampled training split (200 sentences) that happens to lack `I-ORG` still gives a label
+/// set in which every dev/test span can be written.
+pub fn label_vocabs(exp: &Experiment, datasets: &[DatasetData]) -> BTreeMap<String, LabelVocab> {
+    let mut labels: BTreeMap<String, LabelVocab> = BTreeMap::new();
+    for task_type in exp.task_types() {
+        let of_type = || {
+            exp.datasets
                 .iter()
-                .zip(&datasets)
-                .any(|(spec, data)| spec.task == task_type && data.scheme.is_some());
-            if chunked {
-                let types: std::collections::BTreeSet<String> = all
-                    .iter()
-                    .filter_map(|l| crate::scheme::split_tag(l).1.map(str::to_string))
-                    .collect();
-                all.extend(
-                    types
-                        .iter()
-                        .flat_map(|t| ["B", "I", "E", "S"].map(|p| format!("{p}-{t}"))),
-                );
+                .zip(datasets)
+                .filter(move |(spec, _)| spec.task == task_type)
+                .map(|(_, data)| data)
+        };
+        let mut all = Vec::new();
+        for data in of_type() {
+            for sentence in &data.train.sentences {
+                all.extend(training_form(data, &sentence.labels));
             }
-            labels.insert(
-                task_type.to_string(),
-                LabelVocab::from_labels(all.iter().map(String::as_str)),
+        }
+        if of_type().any(|data| data.scheme.is_some()) {
+            let types: std::collections::BTreeSet<String> = all
+                .iter()
+                .filter_map(|l| crate::scheme::split_tag(l).1.map(str::to_string))
+                .collect();
+            all.extend(
+                types
+                    .iter()
+                    .flat_map(|t| ["B", "I", "E", "S"].map(|p| format!("{p}-{t}"))),
             );
         }
-        for (d, (spec, data)) in exp.datasets.iter().zip(&datasets).enumerate() {
-            let Some(vocab) = labels.get(&spec.task) else {
-                continue;
-            };
-            for (split, corpus) in data.splits().skip(1) {
-                // (first line, uses) per unseen label, in order of first use.
-                let mut unseen: Vec<(String, usize, usize)> = Vec::new();
-                for sentence in &corpus.sentences {
-                    for (i, label) in training_form(data, &sentence.labels).iter().enumerate() {
-                        if vocab.id(label).is_none() {
-                            let original = &sentence.labels[i];
-                            match unseen.iter_mut().find(|(l, _, _)| l == original) {
-                                Some(entry) => entry.2 += 1,
-                                None => unseen.push((original.clone(), sentence.line + i, 1)),
-                            }
-                        }
-                    }
-                }
-                for (label, line, count) in unseen {
-                    errors.push(DataError {
-                        config_path: format!("datasets[{d}].files.{split}"),
-                        error: Error::UnseenLabel {
-                            path: corpus.path.clone(),
-                            line,
-                            label,
-                            count,
-                            task: spec.task.clone(),
-                        },
-                    });
-                }
-            }
-        }
-        for data in &mut datasets {
-            if data.scheme.is_some() {
-                let DatasetData {
-                    train, dev, test, ..
-                } = data;
-                for corpus in [Some(train), Some(dev), test.as_mut()]
-                    .into_iter()
-                    .flatten()
-                {
-                    for sentence in &mut corpus.sentences {
-                        sentence.labels = crate::scheme::convert(&sentence.labels, TRAINING_SCHEME);
-                    }
-                }
-            }
-        }
-
-        let chars = CharVocab::from_corpora(datasets.iter().map(|d| &d.train), 1);
-        let mut words = BTreeMap::new();
-        let mut embeddings = BTreeMap::new();
-        let mut features = BTreeMap::new();
-        for (c, component) in exp.components.iter().enumerate() {
-            let users: Vec<usize> = exp
-                .tasks_using(c)
-                .iter()
-                .map(|&t| exp.tasks[t].dataset)
-                .collect();
-            match &component.kind {
-                ComponentKind::Embedding(spec) => {
-                    let train: Vec<&Corpus> = users.iter().map(|&d| &datasets[d].train).collect();
-                    let counts = Counts::of_tokens(train.iter().copied());
-                    let options = WordVocabOptions {
-                        lowercase: spec.lowercase,
-                        ..WordVocabOptions::default()
-                    };
-                    let vocab = WordVocab::build(&counts, &options);
-                    if let Some(file) = &spec.file {
-                        let opts = EmbeddingOptions {
-                            dim: Some(spec.dimension),
-                            header: match spec.stats {
-                                None => Header::Auto,
-                                Some(true) => Header::Present,
-                                Some(false) => Header::Absent,
-                            },
-                            lowercase: spec.lowercase,
-                            seed: exp.seed,
-                            ..EmbeddingOptions::default()
-                        };
-                        match load_embeddings(file, &vocab, &opts, Some(&counts)) {
-                            Ok((table, coverage)) => {
-                                embeddings.insert(c, LoadedEmbedding { table, coverage });
-                            }
-                            Err(error) => errors.push(DataError {
-                                config_path: format!("components[{c}].file"),
-                                error,
-                            }),
-                        }
-                    }
-                    words.insert(c, vocab);
-                }
-                ComponentKind::FeatureEmbedding(spec) => {
-                    let columns = users.iter().filter_map(|&d| {
-                        let idx = datasets[d]
-                            .feature_columns
-                            .iter()
-                            .position(|&col| col == spec.column)?;
-                        Some((&datasets[d].train, idx))
-                    });
-                    features.insert(c, FeatureVocab::from_columns(columns));
-                }
-                _ => {}
-            }
-        }
-        if !errors.is_empty() {
-            return Err(DataErrors(errors));
-        }
-        Ok(ExperimentData {
-            datasets,
-            words,
-            embeddings,
-            chars,
-            labels,
-            features,
-        })
+        labels.insert(
+            task_type.to_string(),
+            LabelVocab::from_labels(all.iter().map(String::as_str)),
+        );
     }
+    labels
+}
+
+/// Dev/test labels that no training split of the task type has (step 3), checked in their
+/// training form and reported as the file writes them, once per label with its first line.
+pub fn check_unseen_labels(
+    exp: &Experiment,
+    datasets: &[DatasetData],
+    labels: &BTreeMap<String, LabelVocab>,
+    errors: &mut Vec<DataError>,
+) {
+    for (d, (spec, data)) in exp.datasets.iter().zip(datasets).enumerate() {
+        let Some(vocab) = labels.get(&spec.task) else {
+            continue;
+        };
+        for (split, corpus) in data.splits().skip(1) {
+            // (first line, uses) per unseen label, in order of first use.
+            let mut unseen: Vec<(String, usize, usize)> = Vec::new();
+            for sentence in &corpus.sentences {
+                for (i, label) in training_form(data, &sentence.labels).iter().enumerate() {
+                    if vocab.id(label).is_none() {
+                        let original = &sentence.labels[i];
+                        match unseen.iter_mut().find(|(l, _, _)| l == original) {
+                            Some(entry) => entry.2 += 1,
+                            None => unseen.push((original.clone(), sentence.line + i, 1)),
+                        }
+                    }
+                }
+            }
+            for (label, line, count) in unseen {
+                errors.push(DataError {
+                    config_path: format!("datasets[{d}].files.{split}"),
+                    error: Error::UnseenLabel {
+                        path: corpus.path.clone(),
+                        line,
+                        label,
+                        count,
+                        task: spec.task.clone(),
+                    },
+                });
+            }
+        }
+    }
+}
+
+/// Converts the labels of every chunk-labelled split to [`TRAINING_SCHEME`] (step 4).
+pub fn to_training_scheme(datasets: &mut [DatasetData]) {
+    for data in datasets.iter_mut().filter(|d| d.scheme.is_some()) {
+        let DatasetData {
+            train, dev, test, ..
+        } = data;
+        for corpus in [Some(train), Some(dev), test.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            for sentence in &mut corpus.sentences {
+                sentence.labels = crate::scheme::convert(&sentence.labels, TRAINING_SCHEME);
+            }
+        }
+    }
+}
+
+/// The input vocabularies of an experiment (step 5).
+pub struct InputVocabs {
+    /// The one character vocabulary (all training splits).
+    pub chars: CharVocab,
+    /// Word vocabulary per `embedding` component.
+    pub words: BTreeMap<usize, WordVocab>,
+    /// Pretrained vectors per `embedding` component that names a `file`.
+    pub embeddings: BTreeMap<usize, LoadedEmbedding>,
+    /// Value vocabulary per `feature_embedding` component.
+    pub features: BTreeMap<usize, FeatureVocab>,
+}
+
+/// Builds what each feature component reads through, by what it reads
+/// ([`polytag_config::Kind::input`]): its own word vocabulary (and pretrained vectors) from
+/// the training splits of the tasks that use it, the shared character vocabulary, or its own
+/// value vocabulary of a file column.
+pub fn input_vocabs(
+    exp: &Experiment,
+    datasets: &[DatasetData],
+    errors: &mut Vec<DataError>,
+) -> InputVocabs {
+    let mut out = InputVocabs {
+        chars: CharVocab::from_corpora(datasets.iter().map(|d| &d.train), 1),
+        words: BTreeMap::new(),
+        embeddings: BTreeMap::new(),
+        features: BTreeMap::new(),
+    };
+    for (c, component) in exp.components.iter().enumerate() {
+        let users: Vec<&DatasetData> = exp
+            .tasks_using(c)
+            .iter()
+            .filter_map(|&t| datasets.get(exp.tasks[t].dataset))
+            .collect();
+        match &component.kind {
+            ComponentKind::Embedding(spec) => {
+                let counts = Counts::of_tokens(users.iter().map(|d| &d.train));
+                let options = WordVocabOptions {
+                    lowercase: spec.lowercase,
+                    ..WordVocabOptions::default()
+                };
+                let vocab = WordVocab::build(&counts, &options);
+                if let Some(file) = &spec.file {
+                    let opts = EmbeddingOptions {
+                        dim: Some(spec.dimension),
+                        header: match spec.stats {
+                            None => Header::Auto,
+                            Some(true) => Header::Present,
+                            Some(false) => Header::Absent,
+                        },
+                        lowercase: spec.lowercase,
+                        seed: exp.seed,
+                        ..EmbeddingOptions::default()
+                    };
+                    match load_embeddings(file, &vocab, &opts, Some(&counts)) {
+                        Ok((table, coverage)) => {
+                            out.embeddings
+                                .insert(c, LoadedEmbedding { table, coverage });
+                        }
+                        Err(error) => errors.push(DataError {
+                            config_path: format!("components[{c}].file"),
+                            error,
+                        }),
+                    }
+                }
+                out.words.insert(c, vocab);
+            }
+            ComponentKind::FeatureEmbedding(spec) => {
+                let columns = users.iter().filter_map(|d| {
+                    let idx = d
+                        .feature_columns
+                        .iter()
+                        .position(|&col| col == spec.column)?;
+                    Some((&d.train, idx))
+                });
+                out.features.insert(c, FeatureVocab::from_columns(columns));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The tables one task's input streams are encoded with (held by [`ExperimentData`] after
+/// loading, and by a run's saved vocabularies for prediction).
+#[derive(Debug, Clone, Copy)]
+pub struct InputTables<'a> {
+    /// Word vocabulary per `embedding` component.
+    pub words: &'a BTreeMap<usize, WordVocab>,
+    /// The character vocabulary.
+    pub chars: &'a CharVocab,
+    /// Value vocabulary per `feature_embedding` component.
+    pub features: &'a BTreeMap<usize, FeatureVocab>,
+    /// The file columns kept as `Sentence::features` for the task's dataset.
+    pub feature_columns: &'a [usize],
+}
+
+/// The input vocabularies of task `task`: one per feature component, in the task's feature
+/// order, chosen by what the component reads ([`Input`]); the model feeds stream `j` to
+/// feature `j`.
+///
+/// # Errors
+/// [`Error::NoInput`] for a feature whose table is missing (a vocabulary not built for it,
+/// a column the dataset does not keep, or an input polytag cannot encode yet).
+pub fn task_inputs(
+    exp: &Experiment,
+    task: usize,
+    tables: &InputTables<'_>,
+) -> Result<Vec<InputVocab>, Error> {
+    let Some(spec) = exp.tasks.get(task) else {
+        return Ok(Vec::new());
+    };
+    let paths = spec.model.paths(task);
+    let features = spec.model.pipeline().features;
+    let mut inputs = Vec::with_capacity(features.len());
+    for (j, &c) in features.iter().enumerate() {
+        let component = exp.components.get(c);
+        let missing = |what: &'static str| Error::NoInput {
+            slot: paths.feature(j),
+            component: component.map_or_else(String::new, |c| c.name.clone()),
+            what,
+        };
+        let kind = component.map(|c| &c.kind);
+        let input = match kind.map(|k| k.kind().input()) {
+            Some(Input::Words) => InputVocab::Words(
+                tables
+                    .words
+                    .get(&c)
+                    .cloned()
+                    .ok_or_else(|| missing("word vocabulary"))?,
+            ),
+            Some(Input::Chars) => InputVocab::Chars(tables.chars.clone()),
+            Some(Input::Column) => {
+                let Some(ComponentKind::FeatureEmbedding(f)) = kind else {
+                    return Err(missing("file column"));
+                };
+                let column = tables
+                    .feature_columns
+                    .iter()
+                    .position(|&col| col == f.column)
+                    .ok_or_else(|| missing("file column"))?;
+                let vocab = tables
+                    .features
+                    .get(&c)
+                    .cloned()
+                    .ok_or_else(|| missing("value vocabulary"))?;
+                InputVocab::Column { column, vocab }
+            }
+            Some(Input::Subwords) => return Err(missing("sub-word tokenizer (not supported yet)")),
+            Some(Input::Vectors) | None => return Err(missing("input (not a feature)")),
+        };
+        inputs.push(input);
+    }
+    Ok(inputs)
 }

@@ -27,14 +27,18 @@
 //! let words = WordVocab::build(&Counts::of_tokens([&corpus]), &WordVocabOptions::default());
 //! let chars = CharVocab::from_corpora([&corpus], 1);
 //! let labels = LabelVocab::from_corpora([&corpus]);
-//! let encoder = Encoder { words: &words, chars: &chars, labels: Some(&labels), features: &[] };
+//! let inputs = [InputVocab::Words(words), InputVocab::Chars(chars)];
+//! let encoder = Encoder { inputs: &inputs, labels: Some(&labels) };
 //! let encoded = encoder.encode_corpus(&corpus)?;
 //!
 //! let lengths = encoded.iter().map(|s| s.len()).collect();
 //! let mut stream = TrainBatches::new(lengths, 2, Batching::Bucketed, 42)?;
 //! let batch = Batch::build(&encoded, stream.next_batch(), &BatchOptions { min_char_len: 3, max_char_len: None });
-//! assert_eq!((batch.batch_size, batch.max_len, batch.max_chars), (2, 3, 7));
-//! assert_eq!(batch.words.len(), 2 * 3);
+//! assert_eq!((batch.batch_size, batch.max_len), (2, 3));
+//! let BatchStream::Tokens(words) = &batch.streams[0] else { unreachable!() };
+//! assert_eq!(words.len(), 2 * 3);
+//! let BatchStream::Chars { max_chars, .. } = &batch.streams[1] else { unreachable!() };
+//! assert_eq!(*max_chars, 7);
 //! # Ok::<(), polytag_data::Error>(())
 //! ```
 
@@ -61,7 +65,7 @@ pub mod stats;
 pub mod tokenize;
 pub mod vocab;
 
-pub use batch::{eval_batches, Batch, BatchOptions, EvalOrder};
+pub use batch::{eval_batches, Batch, BatchOptions, BatchStream, EvalOrder};
 pub use bucket::{BatchState, Batching, TrainBatches};
 pub use columns::{ColumnOptions, Separator};
 pub use conll::{read_conll, write_conll};
@@ -73,10 +77,11 @@ pub use embeddings::{
     load_embeddings, read_embeddings, Coverage, CoverageCounts, EmbeddingOptions, EmbeddingTable,
     Header, MissingInit,
 };
-pub use encode::{EncodedSentence, Encoder};
+pub use encode::{EncodedSentence, EncodedStream, Encoder, InputVocab};
 pub use error::{Error, Result};
 pub use experiment::{
-    DataError, DataErrors, DatasetData, ExperimentData, LoadedEmbedding, TRAINING_SCHEME,
+    task_inputs, DataError, DataErrors, DatasetData, ExperimentData, InputTables, InputVocabs,
+    LoadedEmbedding, TRAINING_SCHEME,
 };
 pub use jsonl::{read_jsonl, JsonlOptions};
 pub use labels::{LabelVocab, UnseenLabel};

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use polytag_config::{Experiment, Override};
-use polytag_data::{Error, ExperimentData};
+use polytag_data::{EncodedStream, Encoder, Error, ExperimentData};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -357,4 +357,62 @@ fn seed003_holds_out_a_tenth_of_ner_uk() {
     assert_eq!(d.test.as_ref().map(|t| t.len()), Some(4396));
     // O plus BIOES × PERS, LOC, ORG, MISC.
     assert_eq!(data.labels["ner"].len(), 17);
+}
+
+/// A tagger task with two word embeddings (one lowercased) and a column feature: each of its
+/// input streams is encoded through its own component's table (review D1: both embeddings
+/// used to be fed the first one's ids).
+#[test]
+fn two_embeddings_of_one_task_each_read_their_own_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = write(
+        dir.path(),
+        "train.conll",
+        "Paris NNP B-LOC\nis VBZ O\nnice JJ O\n\nparis NN O\nIS VBZ O\n",
+    );
+    let dev = write(dir.path(), "dev.conll", "PARIS NNP B-LOC\nis VBZ O\n");
+    let cfg = format!(
+        r#"{{"datasets": [{{"name": "d", "language": "x", "task": "ner",
+              "parser": {{"format": "conll", "label_col": 2}},
+              "files": {{"train": "{}", "dev": "{}"}}}}],
+            "components": [{{"name": "cased", "model": "embedding", "dimension": 4}},
+                           {{"name": "lower", "model": "embedding", "dimension": 3, "lowercase": true}},
+                           {{"name": "pos", "model": "feature_embedding", "column": 1}},
+                           {{"name": "chars", "model": "char_cnn"}},
+                           {{"name": "out", "model": "linear"}},
+                           {{"name": "crf", "model": "crf"}}],
+            "tasks": [{{"name": "t", "dataset": "d",
+                        "model": {{"model": "tagger", "features": ["cased", "lower", "pos", "chars"],
+                                  "univ_layer": "out", "decoder": "crf"}}}}]}}"#,
+        train.display(),
+        dev.display()
+    );
+    let path = write(dir.path(), "exp.json", &cfg);
+    let exp = Experiment::load(&path, &[]).unwrap().experiment;
+    let data = ExperimentData::load(&exp).unwrap();
+    let inputs = data.task_inputs(&exp, 0).unwrap();
+    let encoder = Encoder {
+        inputs: &inputs,
+        labels: None,
+    };
+    let dev = encoder.encode_corpus(&data.datasets[0].dev).unwrap();
+    let (cased, lower) = (&data.words[&0], &data.words[&1]);
+    // "PARIS" is unknown to the cased table (no case fallback finds "Paris" or "paris"
+    // upper-cased), known to the lowercased one as "paris"; "is" is in both.
+    assert_eq!(
+        dev[0].streams[0],
+        EncodedStream::Tokens(vec![cased.id("PARIS"), cased.id("is")])
+    );
+    assert_eq!(
+        dev[0].streams[1],
+        EncodedStream::Tokens(vec![lower.id("paris"), lower.id("is")])
+    );
+    assert_ne!(lower.id("paris"), polytag_data::vocab::UNK);
+    assert_ne!(cased.len(), lower.len(), "the two vocabularies differ");
+    let pos = &data.features[&2];
+    assert_eq!(
+        dev[0].streams[2],
+        EncodedStream::Tokens(vec![pos.id("NNP"), pos.id("VBZ")])
+    );
+    assert!(matches!(dev[0].streams[3], EncodedStream::Chars { .. }));
 }

@@ -17,7 +17,7 @@ mod common;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::Distribution;
-use common::{arg, batch, paper_config, paper_parts, sentences, time};
+use common::{arg, batch, chars, max_chars, paper_config, paper_parts, sentences, time, words};
 use polytag_data::{eval_batches, EvalOrder};
 use polytag_model::TaskInput;
 
@@ -40,17 +40,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let b = batch(&rows, &batches[which.min(batches.len() - 1)]);
     let input = TaskInput::from_batch(&b, &device)?;
     let (emb, cnn, hw, rnn, crf) = paper_parts(&model)?;
-    let ch = cnn.forward(input.chars.clone(), input.mask.clone());
-    let x = Tensor::cat(
-        vec![emb.forward(input.words.clone()), hw.forward(ch.clone())],
-        2,
-    );
+    let ch = cnn.forward(chars(&input), input.mask.clone());
+    let x = Tensor::cat(vec![emb.forward(words(&input)), hw.forward(ch.clone())], 2);
     let em = model.emissions(0, &input)?;
     let run = |piece: &str| -> Result<(), Box<dyn std::error::Error>> {
         match piece {
             "none" => {}
             "cnn" => {
-                std::hint::black_box(cnn.forward(input.chars.clone(), input.mask.clone()));
+                std::hint::black_box(cnn.forward(chars(&input), input.mask.clone()));
             }
             "highway" => {
                 std::hint::black_box(hw.forward(ch.clone()));
@@ -81,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "batch: B={} T={} L={} tokens={}",
         b.batch_size,
         b.max_len,
-        b.max_chars,
+        max_chars(&b),
         b.num_tokens()
     );
     for p in ["cnn", "highway", "lstm", "emissions", "viterbi", "decode"] {

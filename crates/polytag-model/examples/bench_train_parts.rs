@@ -12,7 +12,7 @@ mod common;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::Distribution;
-use common::{arg, batch, paper_config, paper_parts, sentences, time};
+use common::{arg, batch, chars, max_chars, paper_config, paper_parts, sentences, time, words};
 use polytag_model::component::Component;
 use polytag_model::TaskInput;
 use rand::rngs::StdRng;
@@ -39,21 +39,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "batch: B={} T={} L={} tokens={}",
         b.batch_size,
         b.max_len,
-        b.max_chars,
+        max_chars(&b),
         b.num_tokens()
     );
     let c = &model.components;
     let (emb, cnn, hw, rnn, crf) = paper_parts(&model)?;
     let [bs, t] = input.mask.dims();
-    let ch = cnn
-        .forward(input.chars.clone(), input.mask.clone())
-        .detach();
-    let x = Tensor::cat(
-        vec![emb.forward(input.words.clone()), hw.forward(ch.clone())],
-        2,
-    )
-    .detach()
-    .require_grad();
+    let ch = cnn.forward(chars(&input), input.mask.clone()).detach();
+    let x = Tensor::cat(vec![emb.forward(words(&input)), hw.forward(ch.clone())], 2)
+        .detach()
+        .require_grad();
     let h = Tensor::<3>::random([bs, t, 342], Distribution::Default, &device).require_grad();
     let em = Tensor::<3>::random([bs, t, 17], Distribution::Default, &device).require_grad();
     let labels = input.labels.clone().ok_or("labels")?;
@@ -67,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (
             "char cnn",
             time(reps, || {
-                cnn.forward(input.chars.clone(), input.mask.clone())
+                cnn.forward(chars(&input), input.mask.clone())
                     .sum()
                     .backward()
             }),
@@ -80,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         (
             "word emb",
-            time(reps, || emb.forward(input.words.clone()).sum().backward()),
+            time(reps, || emb.forward(words(&input)).sum().backward()),
         ),
         ("bilstm", lstm),
         (

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 
 use burn::prelude::*;
 use polytag_config::{
-    Activation as CfgActivation, Cell as CfgCell, ClassWeights, ComponentKind, Constraints,
-    Experiment, Scoring as CfgScoring, TaskModel,
+    Activation as CfgActivation, Cell as CfgCell, ClassWeights, ComponentKind, Constraints, Errors,
+    Experiment, Input, Role, Scoring as CfgScoring,
 };
 use polytag_data::scheme::{transition_allowed, Scheme, Tag};
 
@@ -113,23 +113,6 @@ impl BuildInputs {
     }
 }
 
-/// What a task uses a component for (decides which sizes flow into it).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Feature,
-    CharHighway,
-    Encoder,
-    Output,
-    Decoder,
-}
-
-/// Sizes fixed so far for one component.
-#[derive(Clone, Copy, Default)]
-struct Sizes {
-    d_input: Option<usize>,
-    labels: Option<usize>,
-}
-
 /// Builds the model of an experiment on `device`.
 ///
 /// # Errors
@@ -144,7 +127,9 @@ pub fn build(
     model_config(experiment, inputs)?.init(device)
 }
 
-/// The [`ModelConfig`] of an experiment (sizes inferred, nothing built).
+/// The [`ModelConfig`] of an experiment (nothing built). Widths come from the resolved
+/// experiment (polytag-config inferred every component's input width), label counts and
+/// vocabulary sizes from `inputs`.
 ///
 /// # Errors
 /// As [`build`].
@@ -153,8 +138,6 @@ pub fn model_config(
     inputs: &BuildInputs,
 ) -> std::result::Result<ModelConfig, BuildErrors> {
     let mut errors = Vec::new();
-    let n_comp = exp.components.len();
-    let cpath = |i: usize| format!("components[{i}]");
 
     // Label sets per task.
     let mut task_labels: Vec<Option<&TaskLabels>> = Vec::with_capacity(exp.tasks.len());
@@ -170,153 +153,54 @@ pub fn model_config(
         task_labels.push(l);
     }
 
-    // Walk every task's pipeline: infer sizes, record slots.
-    let mut sizes = vec![Sizes::default(); n_comp];
-    let mut used = vec![false; n_comp];
-    let mut wirings: Vec<TaskWiring> = Vec::with_capacity(exp.tasks.len());
-    for (t, task) in exp.tasks.iter().enumerate() {
-        let num_labels = task_labels
+    // Output layers and decoders are sized by the labels of the first task that uses them;
+    // another task sharing one must have as many (polytag-config only lets tasks of one task
+    // type share them, and labels are per task type, so this guards hand-made inputs).
+    let count = |t: usize| {
+        task_labels
             .get(t)
             .copied()
             .flatten()
-            .map_or(0, |l| l.labels.len());
+            .map(|l| l.labels.len())
+    };
+    for (t, task) in exp.tasks.iter().enumerate() {
         let p = task.model.pipeline();
-        let names = SlotNames::of(&task.model, t);
-        let columns = exp.feature_columns(task.dataset);
-        let mut fix = |c: usize, path: &str, role: Role, d: usize, errors: &mut Vec<ModelError>| {
-            let Some(s) = sizes.get_mut(c) else {
-                errors.push(ModelError::NoComponent {
-                    path: path.into(),
-                    index: c,
-                    count: n_comp,
-                });
-                return;
-            };
-            if let Some(u) = used.get_mut(c) {
-                *u = true;
-            }
-            let (slot, value, what) = match role {
-                Role::Decoder => (&mut s.labels, num_labels, "label count"),
-                Role::Output => {
-                    fix_one(&mut s.labels, num_labels, path, "label count", errors);
-                    (&mut s.d_input, d, "input dimension")
-                }
-                _ => (&mut s.d_input, d, "input dimension"),
-            };
-            fix_one(slot, value, path, what, errors);
-        };
-
-        let mut features = Vec::with_capacity(p.features.len());
-        let mut d = 0usize;
-        for (j, &c) in p.features.iter().enumerate() {
-            let path = names.feature(j);
-            let Some(comp) = exp.components.get(c) else {
-                errors.push(ModelError::NoComponent {
-                    path,
-                    index: c,
-                    count: n_comp,
-                });
-                continue;
-            };
-            fix(c, &path, Role::Feature, 0, &mut errors);
-            let (d_feat, is_char, column) = match &comp.kind {
-                ComponentKind::Embedding(s) => (s.dimension, false, None),
-                ComponentKind::FeatureEmbedding(s) => (
-                    s.dimension,
-                    false,
-                    columns.iter().position(|&col| col == s.column),
-                ),
-                ComponentKind::CharCnn(s) => (s.d_output(), true, None),
-                ComponentKind::CharRnn(s) => (s.d_output(), true, None),
-                ComponentKind::Transformer(_) => {
-                    errors.push(ModelError::Unsupported {
-                        path: cpath(c),
-                        kind: "transformer",
-                    });
-                    continue;
-                }
-                other => {
-                    errors.push(ModelError::WrongKind {
+        let paths = task.model.paths(t);
+        let sized = [
+            (p.univ_layer, paths.univ()),
+            (p.spec_layer, paths.spec()),
+            (Some(p.decoder), paths.decoder()),
+        ];
+        for (component, path) in sized {
+            let Some(c) = component else { continue };
+            let first = exp.tasks_using(c).into_iter().find_map(count);
+            if let (Some(expected), Some(found)) = (first, count(t)) {
+                if expected != found {
+                    errors.push(ModelError::DimensionMismatch {
                         path,
-                        name: comp.name.clone(),
-                        expected: "embedding, feature_embedding, char_cnn or char_rnn",
-                        found: other.kind().as_str(),
+                        what: "label count",
+                        expected,
+                        found,
                     });
-                    continue;
                 }
-            };
-            let highway = match (is_char, p.char_highway) {
-                (true, Some(h)) => {
-                    let hp = names.char_highway();
-                    fix(h, &hp, Role::CharHighway, d_feat, &mut errors);
-                    Some(Slot {
-                        component: h,
-                        path: hp,
-                    })
-                }
-                _ => None,
-            };
-            d += d_feat;
-            features.push(FeatureSlot {
-                slot: Slot { component: c, path },
-                highway,
-                column,
-            });
+            }
         }
-        let mut encoders = Vec::with_capacity(p.encoders.len());
-        for (j, &c) in p.encoders.iter().enumerate() {
-            let path = names.encoder(j);
-            fix(c, &path, Role::Encoder, d, &mut errors);
-            d = exp
-                .components
-                .get(c)
-                .and_then(|comp| comp.kind.d_encoded(d))
-                .unwrap_or(d);
-            encoders.push(Slot { component: c, path });
-        }
-        let mut output = |c: Option<usize>, path: String| {
-            c.map(|c| {
-                fix(c, &path, Role::Output, d, &mut errors);
-                Slot { component: c, path }
-            })
-        };
-        let universal = output(p.univ_layer, names.univ());
-        let specific = output(p.spec_layer, names.spec());
-        let decoder = names.decoder();
-        fix(p.decoder, &decoder, Role::Decoder, 0, &mut errors);
-        wirings.push(TaskWiring {
-            name: task.name.clone(),
-            path: format!("tasks[{t}]"),
-            num_labels,
-            features,
-            encoders,
-            universal,
-            specific,
-            decoder: Slot {
-                component: p.decoder,
-                path: decoder,
-            },
-            feature_dropout: p.embed_dropout,
-            encoder_dropout: p.encoder_dropout,
-            linear_dropout: p.linear_dropout,
-        });
     }
 
-    // Instantiate specs of the used components; remap indices to the built list.
-    let mut index = vec![None; n_comp];
+    // The used components, each built once; `index` maps experiment to model indices.
+    let mut index = vec![None; exp.components.len()];
     let mut components = Vec::new();
     for (i, comp) in exp.components.iter().enumerate() {
-        if !used.get(i).copied().unwrap_or(false) {
+        let users = exp.tasks_using(i);
+        if users.is_empty() {
             continue;
         }
-        let s = sizes.get(i).copied().unwrap_or_default();
-        let users: Vec<usize> = exp.tasks_using(i);
-        match component_config(i, comp, s, inputs, &users, &task_labels) {
+        match component_config(i, comp, inputs, &users, &task_labels) {
             Ok(config) => {
                 index[i] = Some(components.len());
                 components.push(NamedComponent {
                     name: comp.name.clone(),
-                    path: cpath(i),
+                    path: format!("components[{i}]"),
                     config,
                 });
             }
@@ -324,103 +208,58 @@ pub fn model_config(
         }
     }
     if !errors.is_empty() {
-        return Err(BuildErrors(errors));
+        return Err(Errors(errors));
     }
-    let remap = |s: &mut Slot| {
-        // every slot's component was marked used above, so it has a new index
-        if let Some(Some(j)) = index.get(s.component) {
-            s.component = *j;
-        }
+    let slot = |component: usize, path: String| Slot {
+        // every component a task names is used, so it has a model index
+        component: index
+            .get(component)
+            .copied()
+            .flatten()
+            .unwrap_or(usize::MAX),
+        path,
     };
-    for w in &mut wirings {
-        for f in &mut w.features {
-            remap(&mut f.slot);
-            if let Some(h) = &mut f.highway {
-                remap(h);
+    let tasks = exp
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(t, task)| {
+            let p = task.model.pipeline();
+            let paths = task.model.paths(t);
+            let reads_chars = |c: usize| exp.components[c].kind.kind().input() == Input::Chars;
+            TaskWiring {
+                name: task.name.clone(),
+                path: format!("tasks[{t}]"),
+                num_labels: task_labels[t].map_or(0, |l| l.labels.len()),
+                features: p
+                    .features
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &c)| FeatureSlot {
+                        slot: slot(c, paths.feature(j)),
+                        highway: p
+                            .char_highway
+                            .filter(|_| reads_chars(c))
+                            .map(|h| slot(h, paths.char_highway())),
+                    })
+                    .collect(),
+                encoders: p
+                    .encoders
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &c)| slot(c, paths.encoder(j)))
+                    .collect(),
+                universal: p.univ_layer.map(|c| slot(c, paths.univ())),
+                specific: p.spec_layer.map(|c| slot(c, paths.spec())),
+                decoder: slot(p.decoder, paths.decoder()),
+                feature_dropout: p.embed_dropout,
+                encoder_dropout: p.encoder_dropout,
+                linear_dropout: p.linear_dropout,
             }
-        }
-        w.encoders.iter_mut().for_each(remap);
-        w.universal
-            .iter_mut()
-            .chain(&mut w.specific)
-            .for_each(remap);
-        remap(&mut w.decoder);
-    }
-    let config = ModelConfig {
-        components,
-        tasks: wirings,
-    };
-    let errors = config.check();
-    if errors.is_empty() {
-        Ok(config)
-    } else {
-        Err(BuildErrors(errors))
-    }
-}
-
-/// Records `value` for a size, or reports a disagreement with the value fixed earlier.
-fn fix_one(
-    slot: &mut Option<usize>,
-    value: usize,
-    path: &str,
-    what: &'static str,
-    errors: &mut Vec<ModelError>,
-) {
-    match *slot {
-        None => *slot = Some(value),
-        Some(v) if v != value && value != 0 => errors.push(ModelError::DimensionMismatch {
-            path: path.to_string(),
-            what,
-            expected: v,
-            found: value,
-        }),
-        _ => {}
-    }
-}
-
-/// Config paths of a task's slots, spelled as in its config.
-struct SlotNames {
-    base: String,
-    paper: bool,
-}
-
-impl SlotNames {
-    fn of(model: &TaskModel, t: usize) -> Self {
-        SlotNames {
-            base: format!("tasks[{t}].model"),
-            paper: matches!(model, TaskModel::LstmCrf(_)),
-        }
-    }
-    fn feature(&self, j: usize) -> String {
-        match (self.paper, j) {
-            (true, 0) => format!("{}.word_embed", self.base),
-            (true, _) => format!("{}.char_embed", self.base),
-            (false, j) => format!("{}.features[{j}]", self.base),
-        }
-    }
-    fn char_highway(&self) -> String {
-        format!("{}.char_highway", self.base)
-    }
-    fn encoder(&self, j: usize) -> String {
-        if self.paper {
-            format!("{}.lstm", self.base)
-        } else {
-            format!("{}.encoders[{j}]", self.base)
-        }
-    }
-    fn univ(&self) -> String {
-        format!("{}.univ_layer", self.base)
-    }
-    fn spec(&self) -> String {
-        format!("{}.spec_layer", self.base)
-    }
-    fn decoder(&self) -> String {
-        format!(
-            "{}.{}",
-            self.base,
-            if self.paper { "crf" } else { "decoder" }
-        )
-    }
+        })
+        .collect();
+    let config = ModelConfig { components, tasks };
+    Errors::check(config.check(), config)
 }
 
 fn activation(a: CfgActivation) -> Activation {
@@ -449,10 +288,11 @@ fn scoring(s: CfgScoring) -> Scoring {
 }
 
 /// The typed config of component `i` from its spec and the sizes inferred for it.
+///
+/// This is the builder's one match on the kind: a new kind adds its arm here.
 fn component_config(
     i: usize,
     comp: &polytag_config::Component,
-    s: Sizes,
     inputs: &BuildInputs,
     users: &[usize],
     labels: &[Option<&TaskLabels>],
@@ -465,8 +305,24 @@ fn component_config(
             what,
         }]
     };
-    let d_in = s.d_input.unwrap_or(0);
-    let n_labels = s.labels.unwrap_or(0);
+    let kind = comp.kind.kind();
+    // Input width as polytag-config inferred it, for the kinds that read vectors (decoders
+    // read label scores, sized by the labels).
+    let d_in = match comp.d_input {
+        Some(d) => d,
+        None if kind.input() == Input::Vectors && !kind.roles().contains(&Role::Decoder) => {
+            return Err(missing(
+                "input width (a feature before it has no known width)",
+            ));
+        }
+        None => 0,
+    };
+    // Output layers and decoders: the label count of the task type of their tasks (one type,
+    // polytag-config checks it).
+    let n_labels = users
+        .iter()
+        .find_map(|&t| labels.get(t).copied().flatten())
+        .map_or(0, |l| l.labels.len());
     let vocab = || inputs.vocab_sizes.get(&i).copied().filter(|&v| v > 0);
     let chars = || Some(inputs.char_vocab_size).filter(|&v| v > 0);
     Ok(match &comp.kind {
@@ -509,7 +365,12 @@ fn component_config(
                 .with_activation(activation(spec.activation)),
         ),
         ComponentKind::Lstm(spec) | ComponentKind::Gru(spec) | ComponentKind::Rnn(spec) => {
-            let c = comp.kind.kind().cell().map_or(Cell::Lstm, cell);
+            let Some(c) = kind.cell().map(cell) else {
+                return Err(vec![ModelError::Unsupported {
+                    path,
+                    kind: kind.as_str(),
+                }]);
+            };
             ComponentConfig::Recurrent(
                 RecurrentConfig::new(d_in, spec.hidden_size, c)
                     .with_num_layers(spec.num_layers)

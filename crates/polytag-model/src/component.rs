@@ -4,9 +4,15 @@
 //! Each config component becomes exactly one [`Component`], built once, however many tasks
 //! use it: sharing is by position in the model tree, never by cloning a module (a clone is a
 //! separate copy once trained, burn-0.22-notes §2).
+//!
+//! This file is the model's one table of kinds: what each builds to ([`ComponentConfig::init`]),
+//! its own size checks, and how it runs in each role it can fill ([`Component::feature`],
+//! [`Component::encode`]); which roles a kind may fill is polytag-config's registry
+//! ([`Kind::roles`]). `crates/polytag-model/README.md` walks through adding a kind.
 
 use burn::module::Module;
 use burn::prelude::*;
+use polytag_config::Kind;
 
 use crate::attention::{AttentionConfig, SelfAttention};
 use crate::char_cnn::{CharCnn, CharCnnConfig};
@@ -15,6 +21,7 @@ use crate::crf::{Crf, CrfConfig, CrfConstraints};
 use crate::embedding::{TokenEmbedding, TokenEmbeddingConfig};
 use crate::error::{ModelError, Result};
 use crate::highway::{Highway, HighwayConfig};
+use crate::input::InputStream;
 use crate::linear::{OutputLayer, OutputLayerConfig};
 use crate::rnn::{Recurrent, RecurrentConfig};
 use crate::softmax::{SoftmaxConfig, SoftmaxDecoder};
@@ -75,19 +82,19 @@ pub enum Component {
 }
 
 impl ComponentConfig {
-    /// The config kind name (`lstm`, `gru`, `rnn` for the recurrent stack).
-    pub fn kind(&self) -> &'static str {
+    /// The config kind (`lstm`, `gru`, `rnn` for the recurrent stack, by its cell).
+    pub fn kind(&self) -> Kind {
         match self {
-            ComponentConfig::Embedding { .. } => "embedding",
-            ComponentConfig::FeatureEmbedding { .. } => "feature_embedding",
-            ComponentConfig::CharCnn(_) => "char_cnn",
-            ComponentConfig::CharRnn(_) => "char_rnn",
-            ComponentConfig::Highway(_) => "highway",
-            ComponentConfig::Recurrent(c) => c.cell.name(),
-            ComponentConfig::Attention(_) => "attention",
-            ComponentConfig::Linear(_) => "linear",
-            ComponentConfig::Crf { .. } => "crf",
-            ComponentConfig::Softmax(_) => "softmax",
+            ComponentConfig::Embedding { .. } => Kind::Embedding,
+            ComponentConfig::FeatureEmbedding { .. } => Kind::FeatureEmbedding,
+            ComponentConfig::CharCnn(_) => Kind::CharCnn,
+            ComponentConfig::CharRnn(_) => Kind::CharRnn,
+            ComponentConfig::Highway(_) => Kind::Highway,
+            ComponentConfig::Recurrent(c) => recurrent_kind(c.cell),
+            ComponentConfig::Attention(_) => Kind::Attention,
+            ComponentConfig::Linear(_) => Kind::Linear,
+            ComponentConfig::Crf { .. } => Kind::Crf,
+            ComponentConfig::Softmax(_) => Kind::Softmax,
         }
     }
 
@@ -267,20 +274,64 @@ fn dropout(errors: &mut Vec<ModelError>, path: &str, p: f64) {
     }
 }
 
+fn recurrent_kind(cell: crate::rnn::Cell) -> Kind {
+    match cell {
+        crate::rnn::Cell::Lstm => Kind::Lstm,
+        crate::rnn::Cell::Gru => Kind::Gru,
+        crate::rnn::Cell::Rnn => Kind::Rnn,
+    }
+}
+
 impl Component {
-    /// The kind name (`lstm`, `gru`, `rnn` for a recurrent stack: by its first layer's gates).
-    pub fn kind(&self) -> &'static str {
+    /// The config kind (`lstm`, `gru`, `rnn` for a recurrent stack, by its cell).
+    pub fn kind(&self) -> Kind {
         match self {
-            Component::Embedding(_) => "embedding",
-            Component::FeatureEmbedding(_) => "feature_embedding",
-            Component::CharCnn(_) => "char_cnn",
-            Component::CharRnn(_) => "char_rnn",
-            Component::Highway(_) => "highway",
-            Component::Recurrent(r) => r.cell().name(),
-            Component::Attention(_) => "attention",
-            Component::Linear(_) => "linear",
-            Component::Crf(_) => "crf",
-            Component::Softmax(_) => "softmax",
+            Component::Embedding(_) => Kind::Embedding,
+            Component::FeatureEmbedding(_) => Kind::FeatureEmbedding,
+            Component::CharCnn(_) => Kind::CharCnn,
+            Component::CharRnn(_) => Kind::CharRnn,
+            Component::Highway(_) => Kind::Highway,
+            Component::Recurrent(r) => recurrent_kind(r.cell()),
+            Component::Attention(_) => Kind::Attention,
+            Component::Linear(_) => Kind::Linear,
+            Component::Crf(_) => Kind::Crf,
+            Component::Softmax(_) => Kind::Softmax,
         }
+    }
+
+    /// As a feature: one vector per word `[B, T, D]` from its input stream (`mask` `[B, T]`).
+    /// `None` for a kind that is not a feature, `Err(what it reads)` for a stream of the
+    /// wrong kind.
+    pub fn feature(
+        &self,
+        input: &InputStream,
+        mask: &Tensor<2>,
+    ) -> Option<std::result::Result<Tensor<3>, &'static str>> {
+        Some(match (self, input) {
+            (
+                Component::Embedding(e) | Component::FeatureEmbedding(e),
+                InputStream::Tokens(ids),
+            ) => Ok(e.forward(ids.clone())),
+            (Component::CharCnn(c), InputStream::Chars(ids)) => {
+                Ok(c.forward(ids.clone(), mask.clone()))
+            }
+            (Component::CharRnn(c), InputStream::Chars(ids)) => {
+                Ok(c.forward(ids.clone(), mask.clone()))
+            }
+            (Component::Embedding(_) | Component::FeatureEmbedding(_), _) => Err("token ids"),
+            (Component::CharCnn(_) | Component::CharRnn(_), _) => Err("character ids"),
+            _ => return None,
+        })
+    }
+
+    /// As an encoder (or a char highway): word vectors `[B, T, D]` to word vectors, padded
+    /// positions zero (`mask` `[B, T]`). `None` for a kind that is not an encoder.
+    pub fn encode(&self, x: Tensor<3>, mask: &Tensor<2>) -> Option<Tensor<3>> {
+        Some(match self {
+            Component::Recurrent(r) => r.forward(x, mask.clone()),
+            Component::Attention(a) => a.forward(x, mask.clone()),
+            Component::Highway(h) => h.forward(x) * mask.clone().unsqueeze_dim::<3>(2),
+            _ => return None,
+        })
     }
 }

@@ -4,7 +4,7 @@
 //! The builder checks every dimension before a tensor exists, so a bad config surfaces here as
 //! a message naming `components[i]` or `tasks[i].model.<slot>`, never as a burn shape panic.
 
-use std::fmt;
+use polytag_config::{Errors, Kind};
 
 /// Result alias of this crate.
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;
@@ -89,10 +89,10 @@ pub enum ModelError {
         path: String,
         /// The component's name.
         name: String,
-        /// Kind(s) the slot accepts.
-        expected: &'static str,
+        /// Kind(s) the slot accepts (`lstm, gru or rnn`).
+        expected: String,
         /// Kind of the component named.
-        found: &'static str,
+        found: Kind,
     },
     /// A slot naming a component index that does not exist.
     #[error("{path}: component index {index} out of range: there are {count} components")]
@@ -186,15 +186,27 @@ pub enum ModelError {
         /// The padded length of the batch.
         max_len: usize,
     },
-    /// A task needs an extra input column the batch does not have.
-    #[error("task \"{task}\" reads feature column {column}, the input has {available}")]
-    MissingFeature {
+    /// A task has more features than the batch has input streams.
+    #[error("task \"{task}\" reads input stream {stream}, the input has {available}")]
+    MissingStream {
         /// The task's name.
         task: String,
-        /// The column index the feature embedding reads.
-        column: usize,
-        /// Number of feature columns in the input.
+        /// The stream index (= the feature's position in the task).
+        stream: usize,
+        /// Number of streams in the input.
         available: usize,
+    },
+    /// A feature given an input stream of another kind than it reads.
+    #[error("{path}: component \"{name}\" reads {expected}, its input stream holds {found}")]
+    StreamKind {
+        /// Config path of the feature slot.
+        path: String,
+        /// The component's name.
+        name: String,
+        /// What it reads.
+        expected: &'static str,
+        /// What the stream holds.
+        found: &'static str,
     },
     /// `loss` was called on an input without gold labels.
     #[error("task \"{task}\": the loss needs gold labels, the input has none")]
@@ -223,25 +235,4 @@ pub enum ModelError {
 
 /// Every problem found while building a model, in config order (validation reports them all,
 /// not just the first).
-#[derive(Debug)]
-pub struct BuildErrors(pub Vec<ModelError>);
-
-impl fmt::Display for BuildErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for BuildErrors {}
-
-impl From<ModelError> for BuildErrors {
-    fn from(e: ModelError) -> Self {
-        BuildErrors(vec![e])
-    }
-}
+pub type BuildErrors = Errors<ModelError>;

@@ -4,20 +4,17 @@
 //! on the model's device, once per batch.
 
 use burn::prelude::*;
-use polytag_data::Batch;
+use polytag_data::{Batch, BatchStream};
 
 use crate::error::{ModelError, Result};
 use crate::sequence::length_mask;
 
-/// A padded batch of `B` sentences of at most `T` words of at most `L` chars.
+/// A padded batch of `B` sentences of at most `T` words: one id tensor per input stream (the
+/// task's feature `j` reads stream `j`), the mask, the lengths and the gold labels.
 #[derive(Clone, Debug)]
 pub struct TaskInput {
-    /// `[B, T]` word ids (0 = padding).
-    pub words: Tensor<2, Int>,
-    /// `[B, T, L]` char ids (0 = padding), right-padded per word.
-    pub chars: Tensor<3, Int>,
-    /// One `[B, T]` id tensor per extra input column (feature embeddings).
-    pub features: Vec<Tensor<2, Int>>,
+    /// One stream per feature of the task, in feature order.
+    pub streams: Vec<InputStream>,
     /// `[B, T]`: 1.0 on the first `lengths[b]` positions, 0.0 on padding. Must agree with
     /// `lengths` ([`Self::new`] and [`Self::from_batch`] derive it).
     pub mask: Tensor<2>,
@@ -27,26 +24,57 @@ pub struct TaskInput {
     pub labels: Option<Tensor<2, Int>>,
 }
 
+/// One input stream as a tensor.
+#[derive(Clone, Debug)]
+pub enum InputStream {
+    /// `[B, T]` ids, one per word (0 = padding): words, feature-column values.
+    Tokens(Tensor<2, Int>),
+    /// `[B, T, L]` char ids (0 = padding), right-padded per word.
+    Chars(Tensor<3, Int>),
+}
+
+impl InputStream {
+    /// What the stream holds, for messages.
+    pub fn what(&self) -> &'static str {
+        match self {
+            InputStream::Tokens(_) => "token ids",
+            InputStream::Chars(_) => "character ids",
+        }
+    }
+
+    /// `[B, T]` of the stream.
+    pub fn batch_dims(&self) -> [usize; 2] {
+        match self {
+            InputStream::Tokens(ids) => ids.dims(),
+            InputStream::Chars(ids) => {
+                let [b, t, _] = ids.dims();
+                [b, t]
+            }
+        }
+    }
+}
+
 fn ids<const D: usize>(v: &[u32], shape: [usize; D], device: &Device) -> Tensor<D, Int> {
     let data: Vec<i64> = v.iter().map(|&x| i64::from(x)).collect();
     Tensor::from_data(TensorData::new(data, shape), device)
 }
 
 impl TaskInput {
-    /// Builds the input from its tensors, deriving the mask from `lengths`.
+    /// Builds the input from its tensors, deriving the mask from `lengths`; `T` is the
+    /// streams' second dimension (the longest length without streams).
     pub fn new(
-        words: Tensor<2, Int>,
-        chars: Tensor<3, Int>,
-        features: Vec<Tensor<2, Int>>,
+        streams: Vec<InputStream>,
         lengths: Vec<usize>,
         labels: Option<Tensor<2, Int>>,
+        device: &Device,
     ) -> Self {
-        let [_, t] = words.dims();
-        let mask = length_mask(&lengths, t, &words.device());
+        let t = streams.first().map_or_else(
+            || lengths.iter().copied().max().unwrap_or(1),
+            |s| s.batch_dims()[1],
+        );
+        let mask = length_mask(&lengths, t, device);
         Self {
-            words,
-            chars,
-            features,
+            streams,
             mask,
             lengths,
             labels,
@@ -58,7 +86,7 @@ impl TaskInput {
     /// # Errors
     /// [`ModelError::InputShape`] if a buffer's length does not match the batch's sizes.
     pub fn from_batch(batch: &Batch, device: &Device) -> Result<Self> {
-        let (b, t, l) = (batch.batch_size, batch.max_len, batch.max_chars);
+        let (b, t) = (batch.batch_size, batch.max_len);
         let check = |what: &'static str, v: &[u32], shape: Vec<usize>| {
             if v.len() == shape.iter().product::<usize>() {
                 Ok(())
@@ -70,42 +98,54 @@ impl TaskInput {
                 })
             }
         };
-        check("words", &batch.words, vec![b, t])?;
-        check("chars", &batch.chars, vec![b, t, l])?;
-        for f in &batch.features {
-            check("features", f, vec![b, t])?;
+        if batch.lengths.len() != b {
+            return Err(ModelError::InputShape {
+                what: "lengths",
+                expected: vec![b],
+                found: vec![batch.lengths.len()],
+            });
+        }
+        let mut streams = Vec::with_capacity(batch.streams.len());
+        for stream in &batch.streams {
+            streams.push(match stream {
+                BatchStream::Tokens(v) => {
+                    check("tokens", v, vec![b, t])?;
+                    InputStream::Tokens(ids(v, [b, t], device))
+                }
+                BatchStream::Chars {
+                    max_chars, ids: v, ..
+                } => {
+                    check("chars", v, vec![b, t, *max_chars])?;
+                    InputStream::Chars(ids(v, [b, t, *max_chars], device))
+                }
+            });
         }
         if batch.has_labels {
             check("labels", &batch.labels, vec![b, t])?;
         }
-        let input = Self::new(
-            ids(&batch.words, [b, t], device),
-            ids(&batch.chars, [b, t, l], device),
-            batch
-                .features
-                .iter()
-                .map(|f| ids(f, [b, t], device))
-                .collect(),
-            batch.lengths.clone(),
-            batch.has_labels.then(|| ids(&batch.labels, [b, t], device)),
-        );
+        let input = Self {
+            streams,
+            mask: length_mask(&batch.lengths, t, device),
+            lengths: batch.lengths.clone(),
+            labels: batch.has_labels.then(|| ids(&batch.labels, [b, t], device)),
+        };
         input.check()?;
         Ok(input)
     }
 
     /// Batch size and padded length `(B, T)`.
     pub fn dims(&self) -> (usize, usize) {
-        let [b, t] = self.words.dims();
+        let [b, t] = self.mask.dims();
         (b, t)
     }
 
-    /// Checks that every tensor agrees with `words` `[B, T]` and that each length is in
+    /// Checks that every tensor agrees with the mask `[B, T]` and that each length is in
     /// `1..=T`: a bad batch is an error, never a shape panic inside the model.
     ///
     /// # Errors
     /// [`ModelError::InputShape`], [`ModelError::InputLength`].
     pub fn check(&self) -> Result<()> {
-        let [b, t] = self.words.dims();
+        let [b, t] = self.mask.dims();
         let same = |what: &'static str, found: Vec<usize>, expected: Vec<usize>| {
             if found == expected {
                 Ok(())
@@ -117,17 +157,16 @@ impl TaskInput {
                 })
             }
         };
-        let [cb, ct, cl] = self.chars.dims();
-        same("chars", vec![cb, ct], vec![b, t]).map_err(|_| ModelError::InputShape {
-            what: "chars",
-            expected: vec![b, t, cl],
-            found: vec![cb, ct, cl],
-        })?;
-        same("lengths", vec![self.lengths.len()], vec![b])?;
-        same("mask", self.mask.dims().to_vec(), vec![b, t])?;
-        for f in &self.features {
-            same("features", f.dims().to_vec(), vec![b, t])?;
+        for stream in &self.streams {
+            match stream {
+                InputStream::Tokens(ids) => same("tokens", ids.dims().to_vec(), vec![b, t])?,
+                InputStream::Chars(ids) => {
+                    let [cb, ct, cl] = ids.dims();
+                    same("chars", vec![cb, ct, cl], vec![b, t, cl])?;
+                }
+            }
         }
+        same("lengths", vec![self.lengths.len()], vec![b])?;
         if let Some(l) = &self.labels {
             same("labels", l.dims().to_vec(), vec![b, t])?;
         }
@@ -152,13 +191,17 @@ mod tests {
         Batch {
             batch_size: 2,
             max_len: 3,
-            max_chars: 2,
-            words: vec![5, 6, 7, 8, 0, 0],
-            chars: vec![1, 2, 3, 0, 4, 4, 5, 0, 0, 0, 0, 0],
-            char_lengths: vec![2, 1, 2, 1, 0, 0],
+            streams: vec![
+                BatchStream::Tokens(vec![5, 6, 7, 8, 0, 0]),
+                BatchStream::Chars {
+                    max_chars: 2,
+                    ids: vec![1, 2, 3, 0, 4, 4, 5, 0, 0, 0, 0, 0],
+                    lengths: vec![2, 1, 2, 1, 0, 0],
+                },
+                BatchStream::Tokens(vec![3, 3, 3, 4, 0, 0]),
+            ],
             labels: vec![1, 0, 2, 1, 0, 0],
             has_labels: true,
-            features: vec![vec![3, 3, 3, 4, 0, 0]],
             lengths: vec![3, 1],
             sentence_idx: vec![7, 2],
         }
@@ -168,19 +211,27 @@ mod tests {
     fn from_batch_builds_tensors_and_mask() {
         let device = Device::flex();
         let input = TaskInput::from_batch(&batch(), &device).unwrap();
-        assert_eq!(input.chars.dims(), [2, 3, 2]);
+        let InputStream::Chars(chars) = &input.streams[1] else {
+            panic!("stream 1 holds chars")
+        };
+        assert_eq!(chars.dims(), [2, 3, 2]);
         let mask: Vec<f32> = input.mask.try_to_vec_as().unwrap();
         assert_eq!(mask, vec![1.0, 1.0, 1.0, 1.0, 0.0, 0.0]);
-        let w: Vec<i64> = input.words.try_to_vec_as().unwrap();
+        let InputStream::Tokens(words) = &input.streams[0] else {
+            panic!("stream 0 holds tokens")
+        };
+        let w: Vec<i64> = words.try_to_vec_as().unwrap();
         assert_eq!(w, vec![5, 6, 7, 8, 0, 0]);
-        assert!(input.labels.is_some() && input.features.len() == 1);
+        assert!(input.labels.is_some() && input.streams.len() == 3);
     }
 
     #[test]
     fn bad_batches_are_errors() {
         let device = Device::flex();
         let mut b = batch();
-        b.chars.pop();
+        if let BatchStream::Chars { ids, .. } = &mut b.streams[1] {
+            ids.pop();
+        }
         let err = TaskInput::from_batch(&b, &device).unwrap_err();
         assert_eq!(
             err.to_string(),

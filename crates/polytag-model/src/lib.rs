@@ -27,7 +27,7 @@
 //! use polytag_model::linear::OutputLayerConfig;
 //! use polytag_model::rnn::{Cell, RecurrentConfig};
 //! use polytag_model::tagger::{FeatureSlot, NamedComponent, Slot, TaskWiring};
-//! use polytag_model::{ModelConfig, TaskInput, TokenEmbeddingConfig};
+//! use polytag_model::{InputStream, ModelConfig, TaskInput, TokenEmbeddingConfig};
 //!
 //! let named = |i: usize, name: &str, config| NamedComponent {
 //!     name: name.into(), path: format!("components[{i}]"), config,
@@ -43,7 +43,7 @@
 //!     ],
 //!     tasks: vec![TaskWiring {
 //!         name: "ner".into(), path: "tasks[0]".into(), num_labels: 2,
-//!         features: vec![FeatureSlot { slot: slot(0, "word_embed"), highway: None, column: None }],
+//!         features: vec![FeatureSlot { slot: slot(0, "word_embed"), highway: None }],
 //!         encoders: vec![slot(1, "lstm")],
 //!         universal: Some(slot(2, "univ_layer")), specific: None, decoder: slot(3, "crf"),
 //!         feature_dropout: 0.0, encoder_dropout: 0.0, linear_dropout: 0.0,
@@ -52,11 +52,11 @@
 //! let device = Device::flex();
 //! let model = config.init(&device)?;
 //! let input = TaskInput::new(
-//!     Tensor::from_data([[2, 3, 4], [5, 6, 0]], &device), // word ids, 0 = padding
-//!     Tensor::<3, Int>::zeros([2, 3, 1], &device),        // no char encoder here
-//!     vec![],
+//!     // one id stream per feature: word ids, 0 = padding
+//!     vec![InputStream::Tokens(Tensor::from_data([[2, 3, 4], [5, 6, 0]], &device))],
 //!     vec![3, 2],                                         // sentence lengths
 //!     Some(Tensor::from_data([[0, 1, 1], [1, 0, 0]], &device)),
+//!     &device,
 //! );
 //! let loss = model.loss(0, &input)?;                      // mean sentence NLL, [1]
 //! assert!(loss.into_scalar::<f32>() > 0.0);
@@ -96,7 +96,7 @@ pub use builder::{build, model_config, BuildInputs, TaskLabels};
 pub use device::select_device;
 pub use embedding::{TokenEmbedding, TokenEmbeddingConfig};
 pub use error::{BuildErrors, ModelError, Result};
-pub use input::TaskInput;
+pub use input::{InputStream, TaskInput};
 pub use lattice::ScoredPath;
 pub use summary::ModelSummary;
 pub use tagger::{Model, ModelConfig};

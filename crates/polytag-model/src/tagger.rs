@@ -32,6 +32,7 @@ use crate::input::TaskInput;
 use crate::lattice::ScoredPath;
 use crate::softmax::SoftmaxDecoder;
 use crate::summary::{ComponentSummary, HeadSummary, ModelSummary};
+use polytag_config::{Errors, Kind, Role};
 
 /// A use of a component by a task: its index in the model and the config path of the slot
 /// (`tasks[0].model.lstm`), for messages.
@@ -44,16 +45,13 @@ pub struct Slot {
 }
 
 /// A feature component and the highway applied to its output, if any (the paper's char
-/// highway).
+/// highway). The task's feature `j` reads input stream `j` ([`TaskInput::streams`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FeatureSlot {
     /// The feature component.
     pub slot: Slot,
     /// A highway on its output.
     pub highway: Option<Slot>,
-    /// For a `feature_embedding`: which of [`TaskInput::features`] it reads (per task: the
-    /// extra columns kept for a dataset depend on all its tasks).
-    pub column: Option<usize>,
 }
 
 /// How one task is wired from the components.
@@ -139,11 +137,12 @@ pub struct Model {
     tasks: Vec<TaskWiring>,
 }
 
-const FEATURE_KINDS: &str = "embedding, feature_embedding, char_cnn or char_rnn";
-const ENCODER_KINDS: &str = "lstm, gru, rnn, attention or highway";
-
 impl ModelConfig {
-    /// Every problem with the components and the wirings, each naming its config path.
+    /// Every problem with the components and the wirings, each naming its config path: each
+    /// slot holds a kind that may fill its role ([`Kind::roles`]), and widths chain from the
+    /// features through the encoders to the output layers. A config from [`crate::builder`]
+    /// passes by construction (polytag-config inferred the widths); this guards configs built
+    /// by hand.
     pub fn check(&self) -> Vec<ModelError> {
         let mut errors: Vec<ModelError> = self
             .components
@@ -156,26 +155,34 @@ impl ModelConfig {
         errors
     }
 
-    fn get(&self, slot: &Slot, errors: &mut Vec<ModelError>) -> Option<&NamedComponent> {
-        let c = self.components.get(slot.component);
-        if c.is_none() {
+    /// The component in `slot` if it may fill `role`; reports it otherwise.
+    fn get(
+        &self,
+        slot: &Slot,
+        role: Role,
+        errors: &mut Vec<ModelError>,
+    ) -> Option<&NamedComponent> {
+        let Some(c) = self.components.get(slot.component) else {
             errors.push(ModelError::NoComponent {
                 path: slot.path.clone(),
                 index: slot.component,
                 count: self.components.len(),
             });
+            return None;
+        };
+        if !c.config.kind().roles().contains(&role) {
+            errors.push(ModelError::WrongKind {
+                path: slot.path.clone(),
+                name: c.name.clone(),
+                expected: Kind::list(&Kind::with_role(role)),
+                found: c.config.kind(),
+            });
+            return None;
         }
-        c
+        Some(c)
     }
 
     fn check_task(&self, task: &TaskWiring, errors: &mut Vec<ModelError>) {
-        let wrong =
-            |slot: &Slot, c: &NamedComponent, expected: &'static str| ModelError::WrongKind {
-                path: slot.path.clone(),
-                name: c.name.clone(),
-                expected,
-                found: c.config.kind(),
-            };
         let mismatch = |path: &str, what: &'static str, expected: usize, found: usize| {
             ModelError::DimensionMismatch {
                 path: path.to_string(),
@@ -208,50 +215,30 @@ impl ModelConfig {
                 what: "number of feature components",
             });
         }
+        // A component that reads vectors must get the width it was built for.
+        let chain = |slot: &Slot, c: &NamedComponent, d: usize, errors: &mut Vec<ModelError>| {
+            if let Some(d_in) = c.config.d_input().filter(|&d_in| d_in != d) {
+                errors.push(mismatch(&slot.path, "input dimension", d_in, d));
+            }
+        };
         let mut d = 0;
         for f in &task.features {
-            let Some(c) = self.get(&f.slot, errors) else {
+            let Some(c) = self.get(&f.slot, Role::Feature, errors) else {
                 continue;
             };
-            let mut d_feat = match &c.config {
-                ComponentConfig::Embedding { .. }
-                | ComponentConfig::FeatureEmbedding { .. }
-                | ComponentConfig::CharCnn(_)
-                | ComponentConfig::CharRnn(_) => c.config.d_output(),
-                _ => {
-                    errors.push(wrong(&f.slot, c, FEATURE_KINDS));
-                    continue;
-                }
-            };
+            let mut d_feat = c.config.d_output();
             if let Some(h) = &f.highway {
-                if let Some(hc) = self.get(h, errors) {
-                    match &hc.config {
-                        ComponentConfig::Highway(cfg) if cfg.d_model != d_feat => {
-                            errors.push(mismatch(&h.path, "input dimension", cfg.d_model, d_feat));
-                        }
-                        ComponentConfig::Highway(_) => {}
-                        _ => errors.push(wrong(h, hc, "highway")),
-                    }
+                if let Some(hc) = self.get(h, Role::CharHighway, errors) {
+                    chain(h, hc, d_feat, errors);
                     d_feat = hc.config.d_output();
                 }
             }
             d += d_feat;
         }
         for e in &task.encoders {
-            let Some(c) = self.get(e, errors) else {
-                continue;
-            };
-            match &c.config {
-                ComponentConfig::Recurrent(_)
-                | ComponentConfig::Attention(_)
-                | ComponentConfig::Highway(_) => {
-                    let d_in = c.config.d_input().unwrap_or(0);
-                    if d_in != d {
-                        errors.push(mismatch(&e.path, "input dimension", d_in, d));
-                    }
-                    d = c.config.d_output();
-                }
-                _ => errors.push(wrong(e, c, ENCODER_KINDS)),
+            if let Some(c) = self.get(e, Role::Encoder, errors) {
+                chain(e, c, d, errors);
+                d = c.config.d_output();
             }
         }
         if task.universal.is_none() && task.specific.is_none() {
@@ -260,61 +247,32 @@ impl ModelConfig {
                 what: "number of output layers",
             });
         }
-        for out in task.universal.iter().chain(&task.specific) {
-            let Some(c) = self.get(out, errors) else {
+        let outputs = task.universal.iter().chain(&task.specific);
+        for (slot, role) in outputs
+            .map(|s| (s, Role::Output))
+            .chain([(&task.decoder, Role::Decoder)])
+        {
+            let Some(c) = self.get(slot, role, errors) else {
                 continue;
             };
-            match &c.config {
-                ComponentConfig::Linear(cfg) => {
-                    if cfg.d_input != d {
-                        errors.push(mismatch(&out.path, "input dimension", cfg.d_input, d));
-                    }
-                    if cfg.d_output != task.num_labels {
-                        errors.push(mismatch(
-                            &out.path,
-                            "label count",
-                            cfg.d_output,
-                            task.num_labels,
-                        ));
-                    }
-                }
-                _ => errors.push(wrong(out, c, "linear")),
+            if role == Role::Output {
+                chain(slot, c, d, errors);
             }
-        }
-        if let Some(c) = self.get(&task.decoder, errors) {
-            match &c.config {
-                ComponentConfig::Crf { .. } | ComponentConfig::Softmax(_) => {
-                    let l = c.config.d_output();
-                    if l != task.num_labels {
-                        errors.push(mismatch(
-                            &task.decoder.path,
-                            "label count",
-                            l,
-                            task.num_labels,
-                        ));
-                    }
-                }
-                _ => errors.push(wrong(&task.decoder, c, "crf or softmax")),
+            let labels = c.config.d_output();
+            if labels != task.num_labels {
+                errors.push(mismatch(&slot.path, "label count", labels, task.num_labels));
             }
         }
     }
 
-    /// Encoder output width of a task (the input of its output layers), assuming
-    /// [`Self::check`] passed.
+    /// Encoder output width of a task: the input width of its output layers (which
+    /// [`Self::check`] compared with the encoders' output).
     fn d_encoded(&self, task: &TaskWiring) -> usize {
-        let d_of = |s: &Slot| {
-            self.components
-                .get(s.component)
-                .map_or(0, |c| c.config.d_output())
-        };
-        match task.encoders.last() {
-            Some(e) => d_of(e),
-            None => task
-                .features
-                .iter()
-                .map(|f| f.highway.as_ref().map_or_else(|| d_of(&f.slot), d_of))
-                .sum(),
-        }
+        task.universal
+            .iter()
+            .chain(&task.specific)
+            .find_map(|s| self.components.get(s.component)?.config.d_input())
+            .unwrap_or(0)
     }
 
     /// Checks everything, then builds every component once and one head per task.
@@ -324,7 +282,7 @@ impl ModelConfig {
     pub fn init(self, device: &Device) -> std::result::Result<Model, BuildErrors> {
         let errors = self.check();
         if !errors.is_empty() {
-            return Err(BuildErrors(errors));
+            return Err(Errors(errors));
         }
         let heads = self
             .tasks
@@ -354,7 +312,7 @@ impl ModelConfig {
             }
         }
         if !errors.is_empty() {
-            return Err(BuildErrors(errors));
+            return Err(Errors(errors));
         }
         Ok(Model {
             components,
@@ -388,9 +346,10 @@ impl Model {
         })
     }
 
-    /// Name, path and input column of each component, in order.
-    pub fn component_info(&self) -> &[ComponentInfo] {
-        &self.info
+    fn name(&self, component: usize) -> String {
+        self.info
+            .get(component)
+            .map_or_else(String::new, |i| i.name.clone())
     }
 
     /// Index of the component named `name`.
@@ -418,14 +377,14 @@ impl Model {
             })
     }
 
-    fn wrong(&self, slot: &Slot, c: &Component, expected: &'static str) -> ModelError {
+    fn wrong(&self, slot: &Slot, c: &Component, role: Role) -> ModelError {
         ModelError::WrongKind {
             path: slot.path.clone(),
             name: self
                 .info
                 .get(slot.component)
                 .map_or_else(String::new, |i| i.name.clone()),
-            expected,
+            expected: Kind::list(&Kind::with_role(role)),
             found: c.kind(),
         }
     }
@@ -435,7 +394,7 @@ impl Model {
     ///
     /// # Errors
     /// [`ModelError::TaskIndex`], or the input's shape errors ([`TaskInput::check`],
-    /// [`ModelError::MissingFeature`]).
+    /// [`ModelError::MissingStream`], [`ModelError::StreamKind`]).
     pub fn emissions(&self, task: usize, input: &TaskInput) -> Result<Tensor<3>> {
         let wiring = self.task(task)?;
         input.check()?;
@@ -446,31 +405,33 @@ impl Model {
         let mask3 = input.mask.clone().unsqueeze_dim::<3>(2);
 
         let mut feats = Vec::with_capacity(wiring.features.len());
-        for f in &wiring.features {
+        for (j, f) in wiring.features.iter().enumerate() {
             let c = self.component(&f.slot)?;
-            let mut x =
-                match c {
-                    Component::Embedding(e) => e.forward(input.words.clone()),
-                    Component::FeatureEmbedding(e) => {
-                        let column = f.column.unwrap_or(0);
-                        let ids = input.features.get(column).ok_or_else(|| {
-                            ModelError::MissingFeature {
-                                task: wiring.name.clone(),
-                                column,
-                                available: input.features.len(),
-                            }
-                        })?;
-                        e.forward(ids.clone())
-                    }
-                    Component::CharCnn(cnn) => cnn.forward(input.chars.clone(), input.mask.clone()),
-                    Component::CharRnn(rnn) => rnn.forward(input.chars.clone(), input.mask.clone()),
-                    other => return Err(self.wrong(&f.slot, other, FEATURE_KINDS)),
-                };
-            if let Some(h) = &f.highway {
-                match self.component(h)? {
-                    Component::Highway(hw) => x = hw.forward(x),
-                    other => return Err(self.wrong(h, other, "highway")),
+            let stream = input
+                .streams
+                .get(j)
+                .ok_or_else(|| ModelError::MissingStream {
+                    task: wiring.name.clone(),
+                    stream: j,
+                    available: input.streams.len(),
+                })?;
+            let mut x = match c.feature(stream, &input.mask) {
+                Some(Ok(x)) => x,
+                Some(Err(expected)) => {
+                    return Err(ModelError::StreamKind {
+                        path: f.slot.path.clone(),
+                        name: self.name(f.slot.component),
+                        expected,
+                        found: stream.what(),
+                    })
                 }
+                None => return Err(self.wrong(&f.slot, c, Role::Feature)),
+            };
+            if let Some(h) = &f.highway {
+                let hc = self.component(h)?;
+                x = hc
+                    .encode(x, &input.mask)
+                    .ok_or_else(|| self.wrong(h, hc, Role::CharHighway))?;
             }
             feats.push(x);
         }
@@ -478,18 +439,16 @@ impl Model {
         let mut x = dropout(&head.feature_dropout, Tensor::cat(feats, 2) * mask3.clone());
 
         for e in &wiring.encoders {
-            x = match self.component(e)? {
-                Component::Recurrent(r) => r.forward(x, input.mask.clone()),
-                Component::Attention(a) => a.forward(x, input.mask.clone()),
-                Component::Highway(h) => h.forward(x) * mask3.clone(),
-                other => return Err(self.wrong(e, other, ENCODER_KINDS)),
-            };
+            let c = self.component(e)?;
+            x = c
+                .encode(x, &input.mask)
+                .ok_or_else(|| self.wrong(e, c, Role::Encoder))?;
         }
         let x = dropout(&head.linear_dropout, dropout(&head.encoder_dropout, x));
 
         let layer = |slot: &Slot| match self.component(slot)? {
             Component::Linear(l) => Ok(l.forward(x.clone())),
-            other => Err(self.wrong(slot, other, "linear")),
+            other => Err(self.wrong(slot, other, Role::Output)),
         };
         match (&wiring.universal, &wiring.specific, &head.gate) {
             (Some(u), Some(s), Some(gate)) => Ok(gate.mix(x.clone(), layer(u)?, layer(s)?)),
@@ -505,7 +464,7 @@ impl Model {
         match self.component(&wiring.decoder)? {
             Component::Crf(c) => Ok(Decoder::Crf(c)),
             Component::Softmax(s) => Ok(Decoder::Softmax(s)),
-            other => Err(self.wrong(&wiring.decoder, other, "crf or softmax")),
+            other => Err(self.wrong(&wiring.decoder, other, Role::Decoder)),
         }
     }
 
@@ -581,11 +540,8 @@ impl Model {
             .iter()
             .enumerate()
             .map(|(i, c)| ComponentSummary {
-                name: self
-                    .info
-                    .get(i)
-                    .map_or_else(String::new, |n| n.name.clone()),
-                kind: c.kind(),
+                name: self.name(i),
+                kind: c.kind().as_str(),
                 params: c.num_params(),
                 tasks: self
                     .tasks_using(i)

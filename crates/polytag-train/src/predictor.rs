@@ -63,8 +63,13 @@ impl Predictor {
         let vocabs = checkpoint.vocabularies()?;
         let model = checkpoint.model(&exp, &vocabs, &device)?.valid();
         let tasks = (0..exp.tasks.len())
-            .map(|t| vocabs.task_vocabs(&exp, t))
-            .collect();
+            .map(|t| {
+                vocabs.task_vocabs(&exp, t).map_err(|source| Error::Data {
+                    context: format!("task {:?}: input vocabularies", exp.tasks[t].name),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Predictor {
             batch_options: batch_options(&exp),
             exp,

@@ -290,7 +290,10 @@ impl Trainer {
         let mut tasks = Vec::with_capacity(exp.tasks.len());
         let target = exp.target();
         for (t, spec) in exp.tasks.iter().enumerate() {
-            let task_vocabs = vocabs.task_vocabs(&exp, t);
+            let task_vocabs = vocabs.task_vocabs(&exp, t).map_err(|source| Error::Data {
+                context: format!("task {:?}: input vocabularies", spec.name),
+                source,
+            })?;
             let dataset = &data.datasets[spec.dataset];
             let encoder = task_vocabs.encoder(true);
             let encode = |corpus: &polytag_data::Corpus| {

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use polytag_config::{ComponentKind, Experiment};
 use polytag_data::scheme::Scheme;
 use polytag_data::{
-    CharVocab, Counts, Encoder, ExperimentData, FeatureVocab, LabelVocab, WordVocab,
-    WordVocabOptions,
+    task_inputs, CharVocab, Encoder, ExperimentData, FeatureVocab, InputTables, InputVocab,
+    LabelVocab, WordVocab,
 };
 use polytag_model::{BuildInputs, TaskLabels};
 use serde::{Deserialize, Serialize};
@@ -109,74 +109,58 @@ impl Vocabularies {
         }
     }
 
-    /// The tables task `task` reads its input through.
-    pub fn task_vocabs(&self, exp: &Experiment, task: usize) -> TaskVocabs {
+    /// The tables task `task` reads its input through: one per feature, in feature order
+    /// (polytag-data's [`polytag_data::task_inputs`], the same rule training used).
+    ///
+    /// # Errors
+    /// A feature whose table is missing from these vocabularies (a run directory written by
+    /// another version, or an input polytag cannot encode).
+    pub fn task_vocabs(
+        &self,
+        exp: &Experiment,
+        task: usize,
+    ) -> Result<TaskVocabs, polytag_data::Error> {
         let spec = &exp.tasks[task];
-        let features = spec.model.pipeline().features;
-        let word_component = features.iter().copied().find(|&c| {
-            matches!(
-                exp.components.get(c).map(|c| &c.kind),
-                Some(ComponentKind::Embedding(_))
-            )
-        });
-        // A model without a word embedding never reads word ids: an empty table maps all to UNK.
-        let words = word_component
-            .and_then(|c| self.words.get(&c).cloned())
-            .unwrap_or_else(|| WordVocab::build(&Counts::new(), &WordVocabOptions::default()));
         let columns = self
             .datasets
             .get(spec.dataset)
-            .map(|d| d.feature_columns.clone())
-            .unwrap_or_default();
-        let feature_vocab = |column: usize| {
-            let of = |c: &usize| match exp.components.get(*c).map(|c| &c.kind) {
-                Some(ComponentKind::FeatureEmbedding(f)) if f.column == column => {
-                    self.features.get(c).cloned()
-                }
-                _ => None,
-            };
-            // This task's own component for the column first; another task's reading the same
-            // dataset column otherwise (its values are never looked at by this task's model).
-            features
-                .iter()
-                .find_map(of)
-                .or_else(|| self.features.keys().find_map(of))
-                .unwrap_or_else(|| FeatureVocab::from_columns(std::iter::empty()))
-        };
-        TaskVocabs {
-            words,
-            chars: self.chars.clone(),
+            .map_or(&[][..], |d| &d.feature_columns);
+        let inputs = task_inputs(
+            exp,
+            task,
+            &InputTables {
+                words: &self.words,
+                chars: &self.chars,
+                features: &self.features,
+                feature_columns: columns,
+            },
+        )?;
+        Ok(TaskVocabs {
+            inputs,
             labels: self.labels.get(&spec.task).cloned(),
-            features: columns.into_iter().map(feature_vocab).collect(),
-        }
+        })
     }
 }
 
 /// One task's input and output tables.
 #[derive(Clone, Debug)]
 pub struct TaskVocabs {
-    /// The task's word embedding vocabulary.
-    pub words: WordVocab,
-    /// Characters.
-    pub chars: CharVocab,
+    /// One table per input stream, in the task's feature order.
+    pub inputs: Vec<InputVocab>,
     /// The task type's labels (training scheme); `None` if the task type has none.
     pub labels: Option<LabelVocab>,
-    /// One table per dataset feature column, in `Sentence::features` order.
-    pub features: Vec<FeatureVocab>,
 }
 
 impl TaskVocabs {
     /// An encoder; `with_labels: false` for unlabelled input.
     pub fn encoder(&self, with_labels: bool) -> Encoder<'_> {
         Encoder {
-            words: &self.words,
-            chars: &self.chars,
+            inputs: &self.inputs,
             labels: if with_labels {
                 self.labels.as_ref()
             } else {
                 None
             },
-            features: &self.features,
         }
     }
 

@@ -79,7 +79,7 @@ fn measure(args: &BenchArgs) -> Result<Figures> {
     // Taken before the trainer owns the data: the dev sentences as read, and the task's
     // vocabularies (the trainer builds the same ones from the same data).
     let dev = data.datasets[dataset].dev.clone();
-    let vocabs = Vocabularies::from_data(&exp, &data).task_vocabs(&exp, task);
+    let vocabs = Vocabularies::from_data(&exp, &data).task_vocabs(&exp, task)?;
     let opts = batch_options(&exp);
 
     let scratch = ScratchDir::new()?;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::spec::{Activation, Cell, ClassWeights, Constraints, Position, Scoring};
-use super::Kind;
+use super::RawComponentKind;
 
 /// One `components[]` entry as written: `name`, `model` (the kind) and the kind's options.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,26 +15,6 @@ pub struct RawComponent {
     pub name: String,
     /// The kind and its options.
     pub kind: RawComponentKind,
-}
-
-/// The options of each kind as written, tagged by `model`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "model", rename_all = "snake_case")]
-#[allow(missing_docs)] // each variant is documented by its struct
-pub enum RawComponentKind {
-    Embedding(RawEmbedding),
-    CharCnn(RawCharCnn),
-    CharRnn(RawCharRnn),
-    Highway(RawHighway),
-    FeatureEmbedding(RawFeatureEmbedding),
-    Lstm(RawLstm),
-    Gru(RawRecurrent),
-    Rnn(RawRecurrent),
-    Attention(RawAttention),
-    Transformer(RawTransformer),
-    Linear(RawLinear),
-    Crf(RawCrf),
-    Softmax(RawSoftmax),
 }
 
 impl Serialize for RawComponent {
@@ -254,68 +234,4 @@ pub struct RawCrf {
 pub struct RawSoftmax {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_weights: Option<ClassWeights>,
-}
-
-/// The field names of `kind`'s raw struct, for unknown-key checks.
-pub(crate) fn fields(kind: Kind) -> &'static [&'static str] {
-    use crate::json::fields_of;
-    match kind {
-        Kind::Embedding => fields_of::<RawEmbedding>(),
-        Kind::CharCnn => fields_of::<RawCharCnn>(),
-        Kind::CharRnn => fields_of::<RawCharRnn>(),
-        Kind::Highway => fields_of::<RawHighway>(),
-        Kind::FeatureEmbedding => fields_of::<RawFeatureEmbedding>(),
-        Kind::Lstm => fields_of::<RawLstm>(),
-        Kind::Gru | Kind::Rnn => fields_of::<RawRecurrent>(),
-        Kind::Attention => fields_of::<RawAttention>(),
-        Kind::Transformer => fields_of::<RawTransformer>(),
-        Kind::Linear => fields_of::<RawLinear>(),
-        Kind::Crf => fields_of::<RawCrf>(),
-        Kind::Softmax => fields_of::<RawSoftmax>(),
-    }
-}
-
-/// Deserializes the options of `kind` from `value` (an object without `name` and `model`),
-/// going through the variant's own struct so an error names the nested key.
-pub(crate) fn parse_kind(
-    kind: Kind,
-    value: Value,
-) -> Result<RawComponentKind, serde_path_to_error::Error<serde_json::Error>> {
-    use serde_path_to_error::deserialize as de;
-    Ok(match kind {
-        Kind::Embedding => RawComponentKind::Embedding(de(value)?),
-        Kind::CharCnn => RawComponentKind::CharCnn(de(value)?),
-        Kind::CharRnn => RawComponentKind::CharRnn(de(value)?),
-        Kind::Highway => RawComponentKind::Highway(de(value)?),
-        Kind::FeatureEmbedding => RawComponentKind::FeatureEmbedding(de(value)?),
-        Kind::Lstm => RawComponentKind::Lstm(de(value)?),
-        Kind::Gru => RawComponentKind::Gru(de(value)?),
-        Kind::Rnn => RawComponentKind::Rnn(de(value)?),
-        Kind::Attention => RawComponentKind::Attention(de(value)?),
-        Kind::Transformer => RawComponentKind::Transformer(de(value)?),
-        Kind::Linear => RawComponentKind::Linear(de(value)?),
-        Kind::Crf => RawComponentKind::Crf(de(value)?),
-        Kind::Softmax => RawComponentKind::Softmax(de(value)?),
-    })
-}
-
-impl RawComponentKind {
-    /// The kind.
-    pub fn kind(&self) -> Kind {
-        match self {
-            RawComponentKind::Embedding(_) => Kind::Embedding,
-            RawComponentKind::CharCnn(_) => Kind::CharCnn,
-            RawComponentKind::CharRnn(_) => Kind::CharRnn,
-            RawComponentKind::Highway(_) => Kind::Highway,
-            RawComponentKind::FeatureEmbedding(_) => Kind::FeatureEmbedding,
-            RawComponentKind::Lstm(_) => Kind::Lstm,
-            RawComponentKind::Gru(_) => Kind::Gru,
-            RawComponentKind::Rnn(_) => Kind::Rnn,
-            RawComponentKind::Attention(_) => Kind::Attention,
-            RawComponentKind::Transformer(_) => Kind::Transformer,
-            RawComponentKind::Linear(_) => Kind::Linear,
-            RawComponentKind::Crf(_) => Kind::Crf,
-            RawComponentKind::Softmax(_) => Kind::Softmax,
-        }
-    }
 }

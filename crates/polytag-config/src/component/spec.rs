@@ -5,6 +5,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::kinds::{Spec, Width};
+use super::position_str;
+use super::raw::*;
+use crate::paths;
+use crate::resolve::{Ctx, Entry};
+
 /// Non-linearity of char CNNs, highway layers and MLP output layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -303,4 +309,459 @@ pub struct CrfSpec {
 pub struct SoftmaxSpec {
     /// Default none.
     pub class_weights: ClassWeights,
+}
+
+// How each spec is read from its written form and written back ([`Spec`]), and how wide
+// its output is ([`Width`]): next to the struct, so a kind's options live in one place.
+
+fn key(at: &str, k: &str) -> String {
+    format!("{at}.{k}")
+}
+
+impl Spec<RawEmbedding> for EmbeddingSpec {
+    fn resolve(r: &RawEmbedding, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
+        let dimension = dim(ctx, &key(at, "dimension"), r.dimension, 100);
+        if let Some(padding) = r.padding.filter(|&p| p != 2) {
+            ctx.invalid(
+                key(at, "padding"),
+                format!("{padding} reserved rows; polytag reserves exactly 2 (PAD = 0, UNK = 1), so only 2 is accepted"),
+            );
+        }
+        if let Some(idx) = r.padding_idx.filter(|&i| i != 0) {
+            ctx.invalid(
+                key(at, "padding_idx"),
+                format!("{idx}; the padding row is 0, so only 0 is accepted"),
+            );
+        }
+        let file = match &r.file {
+            Some(file) => Some(ctx.path(&key(at, "file"), file, Entry::File)?),
+            None => None,
+        };
+        if r.stats.is_some() && file.is_none() {
+            ctx.invalid(
+                key(at, "stats"),
+                "describes the embedding file, and no \"file\" is given",
+            );
+        }
+        Some(EmbeddingSpec {
+            dimension,
+            file,
+            stats: r.stats,
+            trainable: r.trainable.unwrap_or(true),
+            lowercase: r.lowercase.unwrap_or(false),
+            language: r.language.clone(),
+        })
+    }
+
+    fn to_raw(&self) -> RawEmbedding {
+        RawEmbedding {
+            dimension: Some(self.dimension),
+            file: self.file.as_deref().map(paths::escape),
+            stats: self.stats,
+            trainable: Some(self.trainable),
+            lowercase: Some(self.lowercase),
+            language: self.language.clone(),
+            ..RawEmbedding::default()
+        }
+    }
+}
+
+impl Width for EmbeddingSpec {
+    fn d_feature(&self) -> Option<usize> {
+        Some(self.dimension)
+    }
+}
+
+impl Spec<RawCharCnn> for CharCnnSpec {
+    fn resolve(r: &RawCharCnn, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
+        let dimension = dim(ctx, &key(at, "dimension"), r.dimension, 50);
+        let filters = r
+            .filters
+            .clone()
+            .unwrap_or_else(|| vec![(2, 25), (3, 25), (4, 25)]);
+        if filters.is_empty() {
+            ctx.invalid(key(at, "filters"), "empty list; give [[width, count], ...]");
+        }
+        for (i, &(width, count)) in filters.iter().enumerate() {
+            ctx.positive(format!("{at}.filters[{i}][0]"), width as u64);
+            ctx.positive(format!("{at}.filters[{i}][1]"), count as u64);
+        }
+        Some(CharCnnSpec {
+            dimension,
+            filters,
+            activation: r.activation.unwrap_or(Activation::Relu),
+        })
+    }
+
+    fn to_raw(&self) -> RawCharCnn {
+        RawCharCnn {
+            dimension: Some(self.dimension),
+            filters: Some(self.filters.clone()),
+            activation: Some(self.activation),
+        }
+    }
+}
+
+impl Width for CharCnnSpec {
+    fn d_feature(&self) -> Option<usize> {
+        Some(self.d_output())
+    }
+}
+
+impl Spec<RawCharRnn> for CharRnnSpec {
+    fn resolve(r: &RawCharRnn, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
+        Some(CharRnnSpec {
+            dimension: dim(ctx, &key(at, "dimension"), r.dimension, 30),
+            hidden_size: dim(ctx, &key(at, "hidden_size"), r.hidden_size, 24),
+            cell: r.cell.unwrap_or(Cell::Lstm),
+            bidirectional: r.bidirectional.unwrap_or(true),
+        })
+    }
+
+    fn to_raw(&self) -> RawCharRnn {
+        RawCharRnn {
+            dimension: Some(self.dimension),
+            hidden_size: Some(self.hidden_size),
+            cell: Some(self.cell),
+            bidirectional: Some(self.bidirectional),
+        }
+    }
+}
+
+impl Width for CharRnnSpec {
+    fn d_feature(&self) -> Option<usize> {
+        Some(self.d_output())
+    }
+}
+
+impl Spec<RawHighway> for HighwaySpec {
+    fn resolve(r: &RawHighway, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
+        Some(HighwaySpec {
+            num_layers: dim(ctx, &key(at, "num_layers"), r.num_layers, 2),
+            activation: r.activation.unwrap_or(Activation::Selu),
+            position: r.position,
+        })
+    }
+
+    fn to_raw(&self) -> RawHighway {
+        RawHighway {
+            num_layers: Some(self.num_layers),
+            activation: Some(self.activation),
+            position: self.position,
+        }
+    }
+}
+
+impl Width for HighwaySpec {
+    fn d_encoded(&self, d_input: usize) -> Option<usize> {
+        Some(d_input)
+    }
+}
+
+impl Spec<RawFeatureEmbedding> for FeatureEmbeddingSpec {
+    fn resolve(r: &RawFeatureEmbedding, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
+        Some(FeatureEmbeddingSpec {
+            column: r.column,
+            dimension: dim(ctx, &key(at, "dimension"), r.dimension, 32),
+        })
+    }
+
+    fn to_raw(&self) -> RawFeatureEmbedding {
+        RawFeatureEmbedding {
+            column: self.column,
+            dimension: Some(self.dimension),
+        }
+    }
+}
+
+impl Width for FeatureEmbeddingSpec {
+    fn d_feature(&self) -> Option<usize> {
+        Some(self.dimension)
+    }
+}
+
+impl Spec<RawLstm> for RnnSpec {
+    fn resolve(r: &RawLstm, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
+        let spec = rnn(
+            ctx,
+            at,
+            r.hidden_size,
+            r.num_layers,
+            r.bidirectional,
+            r.dropout,
+        );
+        Some(RnnSpec {
+            forget_bias: r.forget_bias.unwrap_or(1.0),
+            ..spec
+        })
+    }
+
+    fn to_raw(&self) -> RawLstm {
+        RawLstm {
+            hidden_size: Some(self.hidden_size),
+            num_layers: Some(self.num_layers),
+            bidirectional: Some(self.bidirectional),
+            dropout: Some(self.dropout),
+            forget_bias: Some(self.forget_bias),
+            batch_first: None,
+        }
+    }
+}
+
+/// `gru` and `rnn`: no forget gate, so `forget_bias` stays 0.
+impl Spec<RawRecurrent> for RnnSpec {
+    fn resolve(r: &RawRecurrent, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
+        Some(rnn(
+            ctx,
+            at,
+            r.hidden_size,
+            r.num_layers,
+            r.bidirectional,
+            r.dropout,
+        ))
+    }
+
+    fn to_raw(&self) -> RawRecurrent {
+        RawRecurrent {
+            hidden_size: Some(self.hidden_size),
+            num_layers: Some(self.num_layers),
+            bidirectional: Some(self.bidirectional),
+            dropout: Some(self.dropout),
+            batch_first: None,
+        }
+    }
+}
+
+impl Width for RnnSpec {
+    fn d_encoded(&self, _d_input: usize) -> Option<usize> {
+        Some(self.d_output())
+    }
+}
+
+impl Spec<RawAttention> for AttentionSpec {
+    fn resolve(r: &RawAttention, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
+        let dropout = r.dropout.unwrap_or(0.2);
+        ctx.probability(key(at, "dropout"), dropout);
+        Some(AttentionSpec {
+            scoring: r.scoring.unwrap_or(Scoring::ScaledDot),
+            heads: dim(ctx, &key(at, "heads"), r.heads, 4),
+            ffn_size: dim(ctx, &key(at, "ffn_size"), r.ffn_size, 512),
+            dropout,
+            num_layers: dim(ctx, &key(at, "num_layers"), r.num_layers, 1),
+        })
+    }
+
+    fn to_raw(&self) -> RawAttention {
+        RawAttention {
+            scoring: Some(self.scoring),
+            heads: Some(self.heads),
+            ffn_size: Some(self.ffn_size),
+            dropout: Some(self.dropout),
+            num_layers: Some(self.num_layers),
+        }
+    }
+}
+
+impl Width for AttentionSpec {
+    fn d_encoded(&self, d_input: usize) -> Option<usize> {
+        Some(d_input)
+    }
+
+    fn check_input(&self, d_input: usize) -> Result<(), String> {
+        if self.heads > 0 && d_input % self.heads != 0 {
+            return Err(format!(
+                "attention gets width {d_input}, which is not divisible by its {} heads",
+                self.heads
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Spec<RawTransformer> for TransformerSpec {
+    fn resolve(r: &RawTransformer, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
+        let dropout = r.dropout.unwrap_or(0.1);
+        ctx.probability(key(at, "dropout"), dropout);
+        let source = match &r.pretrained {
+            Some(dir) => {
+                for (name, given) in [
+                    ("layers", r.layers.is_some()),
+                    ("heads", r.heads.is_some()),
+                    ("hidden", r.hidden.is_some()),
+                    ("ffn_size", r.ffn_size.is_some()),
+                ] {
+                    if given {
+                        ctx.invalid(
+                            key(at, name),
+                            "comes from the pretrained checkpoint; remove it",
+                        );
+                    }
+                }
+                TransformerSource::Pretrained(ctx.path(&key(at, "pretrained"), dir, Entry::Dir)?)
+            }
+            None => {
+                let heads = dim(ctx, &key(at, "heads"), r.heads, 4);
+                let hidden = dim(ctx, &key(at, "hidden"), r.hidden, 256);
+                if heads > 0 && !hidden.is_multiple_of(heads) {
+                    ctx.invalid(
+                        key(at, "hidden"),
+                        format!("{hidden} is not divisible by {heads} heads"),
+                    );
+                }
+                TransformerSource::Scratch {
+                    layers: dim(ctx, &key(at, "layers"), r.layers, 4),
+                    heads,
+                    hidden,
+                    ffn_size: dim(ctx, &key(at, "ffn_size"), r.ffn_size, 1024),
+                }
+            }
+        };
+        Some(TransformerSpec {
+            source,
+            dropout,
+            max_len: dim(ctx, &key(at, "max_len"), r.max_len, 512),
+        })
+    }
+
+    fn to_raw(&self) -> RawTransformer {
+        let mut raw = RawTransformer {
+            dropout: Some(self.dropout),
+            max_len: Some(self.max_len),
+            ..RawTransformer::default()
+        };
+        match &self.source {
+            TransformerSource::Pretrained(dir) => raw.pretrained = Some(paths::escape(dir)),
+            TransformerSource::Scratch {
+                layers,
+                heads,
+                hidden,
+                ffn_size,
+            } => {
+                raw.layers = Some(*layers);
+                raw.heads = Some(*heads);
+                raw.hidden = Some(*hidden);
+                raw.ffn_size = Some(*ffn_size);
+            }
+        }
+        raw
+    }
+}
+
+impl Width for TransformerSpec {
+    fn d_feature(&self) -> Option<usize> {
+        self.d_output()
+    }
+}
+
+impl Spec<RawLinear> for LinearSpec {
+    fn resolve(r: &RawLinear, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
+        if let Some(position) = r.position.filter(|&p| p != Position::Output) {
+            ctx.invalid(
+                key(at, "position"),
+                format!(
+                    "\"{}\"; a linear component is an output layer (\"output\")",
+                    position_str(position)
+                ),
+            );
+        }
+        if let Some(hidden) = r.hidden {
+            ctx.positive(key(at, "hidden"), hidden as u64);
+        }
+        if r.activation.is_some() && r.hidden.is_none() {
+            ctx.invalid(
+                key(at, "activation"),
+                "applies to the hidden layer, and no \"hidden\" is given",
+            );
+        }
+        Some(LinearSpec {
+            hidden: r.hidden,
+            activation: r.activation.unwrap_or(Activation::Tanh),
+        })
+    }
+
+    fn to_raw(&self) -> RawLinear {
+        RawLinear {
+            position: Some(Position::Output),
+            hidden: self.hidden,
+            activation: self.hidden.map(|_| self.activation),
+        }
+    }
+}
+
+impl Width for LinearSpec {}
+
+impl Spec<RawCrf> for CrfSpec {
+    fn resolve(r: &RawCrf, _at: &str, _ctx: &mut Ctx<'_>) -> Option<Self> {
+        Some(CrfSpec {
+            constraints: r.constraints.unwrap_or(Constraints::None),
+        })
+    }
+
+    fn to_raw(&self) -> RawCrf {
+        RawCrf {
+            constraints: Some(self.constraints),
+        }
+    }
+}
+
+impl Width for CrfSpec {}
+
+impl Spec<RawSoftmax> for SoftmaxSpec {
+    fn resolve(r: &RawSoftmax, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
+        let class_weights = r.class_weights.clone().unwrap_or(ClassWeights::None);
+        if let ClassWeights::List(weights) = &class_weights {
+            if weights.is_empty() {
+                ctx.invalid(key(at, "class_weights"), "empty list");
+            }
+            for (i, &w) in weights.iter().enumerate() {
+                ctx.range(
+                    format!("{at}.class_weights[{i}]"),
+                    w,
+                    w > 0.0,
+                    "a weight > 0",
+                );
+            }
+        }
+        Some(SoftmaxSpec { class_weights })
+    }
+
+    fn to_raw(&self) -> RawSoftmax {
+        RawSoftmax {
+            class_weights: Some(self.class_weights.clone()),
+        }
+    }
+}
+
+impl Width for SoftmaxSpec {}
+
+/// A size option: given or `default`, at least 1.
+fn dim(ctx: &mut Ctx<'_>, path: &str, value: Option<usize>, default: usize) -> usize {
+    let value = value.unwrap_or(default);
+    ctx.positive(path, value as u64);
+    value
+}
+
+fn rnn(
+    ctx: &mut Ctx<'_>,
+    at: &str,
+    hidden_size: Option<usize>,
+    num_layers: Option<usize>,
+    bidirectional: Option<bool>,
+    dropout: Option<f64>,
+) -> RnnSpec {
+    let num_layers = dim(ctx, &format!("{at}.num_layers"), num_layers, 1);
+    let dropout = dropout.unwrap_or(0.0);
+    if ctx.probability(format!("{at}.dropout"), dropout) && dropout > 0.0 && num_layers < 2 {
+        ctx.invalid(
+            format!("{at}.dropout"),
+            "applies between layers, and num_layers is 1 (use the task's dropouts instead)",
+        );
+    }
+    RnnSpec {
+        hidden_size: dim(ctx, &format!("{at}.hidden_size"), hidden_size, 100),
+        num_layers,
+        bidirectional: bidirectional.unwrap_or(true),
+        dropout,
+        forget_bias: 0.0,
+    }
 }

@@ -4,7 +4,7 @@
 mod hyper;
 mod raw;
 
-use crate::component::{position_str, Component, ComponentKind, Kind, Position};
+use crate::component::{position_str, Component, ComponentKind, Input, Kind, Position, Role};
 use crate::dataset::Dataset;
 use crate::error::ConfigError;
 use crate::resolve::{check_name, Ctx, Names};
@@ -137,6 +137,14 @@ impl TaskModel {
         seen
     }
 
+    /// Config paths of task `t`'s slots, spelled as its config writes them.
+    pub fn paths(&self, t: usize) -> SlotPaths {
+        SlotPaths {
+            base: format!("tasks[{t}].model"),
+            paper: matches!(self, TaskModel::LstmCrf(_)),
+        }
+    }
+
     /// The decoder component (`crf` of the paper's model).
     pub fn decoder(&self) -> usize {
         match self {
@@ -146,14 +154,58 @@ impl TaskModel {
     }
 }
 
-/// What a task uses a component for; the cross-checks depend on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
-    Feature,
-    CharHighway,
-    Encoder,
-    Output,
-    Decoder,
+/// Config paths of one task's slots (`tasks[0].model.features[1]`, or `….char_embed` for the
+/// paper's wiring), for messages about a slot.
+#[derive(Debug, Clone)]
+pub struct SlotPaths {
+    base: String,
+    paper: bool,
+}
+
+impl SlotPaths {
+    /// Of the `j`-th feature of the pipeline.
+    pub fn feature(&self, j: usize) -> String {
+        match (self.paper, j) {
+            (true, 0) => format!("{}.word_embed", self.base),
+            (true, _) => format!("{}.char_embed", self.base),
+            (false, j) => format!("{}.features[{j}]", self.base),
+        }
+    }
+
+    /// Of the char highway.
+    pub fn char_highway(&self) -> String {
+        format!("{}.char_highway", self.base)
+    }
+
+    /// Of the `j`-th encoder.
+    pub fn encoder(&self, j: usize) -> String {
+        if self.paper {
+            format!("{}.lstm", self.base)
+        } else {
+            format!("{}.encoders[{j}]", self.base)
+        }
+    }
+
+    /// Of the universal output layer.
+    pub fn univ(&self) -> String {
+        format!("{}.univ_layer", self.base)
+    }
+
+    /// Of the language-specific output layer.
+    pub fn spec(&self) -> String {
+        format!("{}.spec_layer", self.base)
+    }
+
+    /// Of the decoder.
+    pub fn decoder(&self) -> String {
+        let slot = if self.paper { "crf" } else { "decoder" };
+        format!("{}.{slot}", self.base)
+    }
+
+    /// Of the task's model block.
+    pub fn model(&self) -> String {
+        self.base.clone()
+    }
 }
 
 /// A component reference of a task, with its config path.
@@ -179,22 +231,25 @@ pub(crate) struct Lookup<'a> {
     pub max_step: u64,
 }
 
-const FEATURE_KINDS: [Kind; 5] = [
-    Kind::Embedding,
-    Kind::CharCnn,
-    Kind::CharRnn,
-    Kind::FeatureEmbedding,
-    Kind::Transformer,
-];
-const ENCODER_KINDS: [Kind; 5] = [
-    Kind::Lstm,
-    Kind::Gru,
-    Kind::Rnn,
-    Kind::Attention,
-    Kind::Highway,
-];
-const RECURRENT_KINDS: [Kind; 3] = [Kind::Lstm, Kind::Gru, Kind::Rnn];
-const CHAR_KINDS: [Kind; 2] = [Kind::CharCnn, Kind::CharRnn];
+/// The kinds a slot accepts: those whose registry entry lists its role, narrowed for the
+/// paper's named slots (`char_embed` reads characters, `lstm` is recurrent).
+fn kinds_for(role: Role) -> Vec<Kind> {
+    Kind::with_role(role)
+}
+
+fn char_kinds() -> Vec<Kind> {
+    Kind::with_role(Role::Feature)
+        .into_iter()
+        .filter(|k| k.input() == Input::Chars)
+        .collect()
+}
+
+fn recurrent_kinds() -> Vec<Kind> {
+    Kind::with_role(Role::Encoder)
+        .into_iter()
+        .filter(|k| k.cell().is_some())
+        .collect()
+}
 
 /// Collects a task's component references; a failed one is reported and makes the task
 /// unusable for the cross-checks.
@@ -336,14 +391,14 @@ pub(crate) fn resolve(
                     ctx,
                     m("char_embed"),
                     r.char_embed.as_ref(),
-                    &CHAR_KINDS,
+                    &char_kinds(),
                     Role::Feature,
                 );
                 let highway = w.opt(
                     ctx,
                     m("char_highway"),
                     r.char_highway.as_ref(),
-                    &[Kind::Highway],
+                    &kinds_for(Role::CharHighway),
                     Role::CharHighway,
                 );
                 if r.char_highway.is_some() && r.char_embed.is_none() {
@@ -353,19 +408,19 @@ pub(crate) fn resolve(
             } else {
                 (None, None)
             };
-            let lstm = w.get(ctx, m("lstm"), &r.lstm, &RECURRENT_KINDS, Role::Encoder);
+            let lstm = w.get(ctx, m("lstm"), &r.lstm, &recurrent_kinds(), Role::Encoder);
             let univ_layer = w.opt(
                 ctx,
                 m("univ_layer"),
                 r.univ_layer.as_ref(),
-                &[Kind::Linear],
+                &kinds_for(Role::Output),
                 Role::Output,
             );
             let spec_layer = w.opt(
                 ctx,
                 m("spec_layer"),
                 r.spec_layer.as_ref(),
-                &[Kind::Linear],
+                &kinds_for(Role::Output),
                 Role::Output,
             );
             let crf = w.get(ctx, m("crf"), &r.crf, &[Kind::Crf], Role::Decoder);
@@ -412,7 +467,7 @@ pub(crate) fn resolve(
                         ctx,
                         m(&format!("features[{i}]")),
                         name,
-                        &FEATURE_KINDS,
+                        &kinds_for(Role::Feature),
                         Role::Feature,
                     )
                 })
@@ -421,13 +476,13 @@ pub(crate) fn resolve(
                 ctx,
                 m("char_highway"),
                 r.char_highway.as_ref(),
-                &[Kind::Highway],
+                &kinds_for(Role::CharHighway),
                 Role::CharHighway,
             );
             if r.char_highway.is_some() && w.ok {
                 let chars = features
                     .iter()
-                    .filter(|&&f| w.kind(f).is_some_and(|k| CHAR_KINDS.contains(&k)))
+                    .filter(|&&f| w.kind(f).is_some_and(|k| k.input() == Input::Chars))
                     .count();
                 if chars != 1 {
                     ctx.invalid(
@@ -446,7 +501,7 @@ pub(crate) fn resolve(
                         ctx,
                         m(&format!("encoders[{i}]")),
                         name,
-                        &ENCODER_KINDS,
+                        &kinds_for(Role::Encoder),
                         Role::Encoder,
                     )
                 })
@@ -455,21 +510,21 @@ pub(crate) fn resolve(
                 ctx,
                 m("univ_layer"),
                 r.univ_layer.as_ref(),
-                &[Kind::Linear],
+                &kinds_for(Role::Output),
                 Role::Output,
             );
             let spec_layer = w.opt(
                 ctx,
                 m("spec_layer"),
                 r.spec_layer.as_ref(),
-                &[Kind::Linear],
+                &kinds_for(Role::Output),
                 Role::Output,
             );
             let decoder = w.get(
                 ctx,
                 m("decoder"),
                 &r.decoder,
-                &[Kind::Crf, Kind::Softmax],
+                &kinds_for(Role::Decoder),
                 Role::Decoder,
             );
             if r.univ_layer.is_none() && r.spec_layer.is_none() {

@@ -8,7 +8,10 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use polytag_data::{read_conll, Batch, BatchOptions, ColumnOptions, EncodedSentence};
+use burn::tensor::{Int, Tensor};
+use polytag_data::{
+    read_conll, Batch, BatchOptions, BatchStream, ColumnOptions, EncodedSentence, EncodedStream,
+};
 use polytag_model::char_cnn::CharCnn;
 use polytag_model::char_cnn::CharCnnConfig;
 use polytag_model::component::Component;
@@ -21,6 +24,7 @@ use polytag_model::linear::OutputLayerConfig;
 use polytag_model::rnn::Recurrent;
 use polytag_model::rnn::{Cell, RecurrentConfig};
 use polytag_model::tagger::{FeatureSlot, NamedComponent, Slot, TaskWiring};
+use polytag_model::{InputStream, TaskInput};
 use polytag_model::{Model, ModelConfig, TokenEmbedding, TokenEmbeddingConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -96,12 +100,10 @@ pub fn paper_config() -> ModelConfig {
                 FeatureSlot {
                     slot: slot(0),
                     highway: None,
-                    column: None,
                 },
                 FeatureSlot {
                     slot: slot(1),
                     highway: Some(slot(2)),
-                    column: None,
                 },
             ],
             encoders: vec![slot(3)],
@@ -136,22 +138,16 @@ pub fn sentences(
         return Ok((0..synthetic)
             .map(|_| {
                 let n = rng.random_range(4..=40);
-                let mut s = EncodedSentence {
-                    words: Vec::new(),
-                    chars: Vec::new(),
-                    char_offsets: vec![0],
-                    labels: Vec::new(),
-                    features: Vec::new(),
-                };
+                let mut s = Encoded::default();
                 for _ in 0..n {
                     s.words.push(rng.random_range(2..VOCAB as u32));
                     s.labels.push(rng.random_range(0..LABELS as u32));
                     for _ in 0..rng.random_range(1..=12) {
                         s.chars.push(rng.random_range(2..CHARS as u32));
                     }
-                    s.char_offsets.push(s.chars.len() as u32);
+                    s.offsets.push(s.chars.len() as u32);
                 }
-                s
+                s.done()
             })
             .collect());
     };
@@ -170,13 +166,7 @@ pub fn sentences(
         .iter()
         .take(limit)
         .map(|s| {
-            let mut e = EncodedSentence {
-                words: Vec::new(),
-                chars: Vec::new(),
-                char_offsets: vec![0],
-                labels: Vec::new(),
-                features: Vec::new(),
-            };
+            let mut e = Encoded::default();
             for (tok, lab) in s.tokens.iter().zip(&s.labels) {
                 let n = ids.len();
                 e.words
@@ -188,11 +178,47 @@ pub fn sentences(
                     let n = char_ids.len();
                     e.chars.push(*char_ids.entry(c).or_insert(fold(n, CHARS)));
                 }
-                e.char_offsets.push(e.chars.len() as u32);
+                e.offsets.push(e.chars.len() as u32);
             }
-            e
+            e.done()
         })
         .collect())
+}
+
+/// A sentence's ids while they are collected: the paper model's two streams (words for the
+/// embedding, characters for the char CNN).
+struct Encoded {
+    words: Vec<u32>,
+    chars: Vec<u32>,
+    offsets: Vec<u32>,
+    labels: Vec<u32>,
+}
+
+impl Default for Encoded {
+    fn default() -> Self {
+        Encoded {
+            words: Vec::new(),
+            chars: Vec::new(),
+            offsets: vec![0],
+            labels: Vec::new(),
+        }
+    }
+}
+
+impl Encoded {
+    fn done(self) -> EncodedSentence {
+        EncodedSentence {
+            len: self.words.len(),
+            streams: vec![
+                EncodedStream::Tokens(self.words),
+                EncodedStream::Chars {
+                    ids: self.chars,
+                    offsets: self.offsets,
+                },
+            ],
+            labels: self.labels,
+        }
+    }
 }
 
 /// `rows[i]` for `i` in `indices`, padded.
@@ -253,4 +279,31 @@ pub fn paper_parts(model: &Model) -> Result<PaperParts<'_>, Box<dyn std::error::
         ) => Ok((emb, cnn, hw, rnn, crf)),
         _ => Err("unexpected components".into()),
     }
+}
+
+/// The word ids of a paper-model input (stream 0).
+pub fn words(input: &TaskInput) -> Tensor<2, Int> {
+    match &input.streams[0] {
+        InputStream::Tokens(ids) => ids.clone(),
+        InputStream::Chars(_) => panic!("the paper model's stream 0 holds words"),
+    }
+}
+
+/// The char ids of a paper-model input (stream 1).
+pub fn chars(input: &TaskInput) -> Tensor<3, Int> {
+    match &input.streams[1] {
+        InputStream::Chars(ids) => ids.clone(),
+        InputStream::Tokens(_) => panic!("the paper model's stream 1 holds chars"),
+    }
+}
+
+/// `L` of a paper-model batch (its char stream's width).
+pub fn max_chars(b: &Batch) -> usize {
+    b.streams
+        .iter()
+        .find_map(|s| match s {
+            BatchStream::Chars { max_chars, .. } => Some(*max_chars),
+            BatchStream::Tokens(_) => None,
+        })
+        .unwrap_or(0)
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::component::Component;
-use crate::input::TaskInput;
+use crate::input::{InputStream, TaskInput};
 use crate::test_support::RNG;
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::{GradientsParams, SgdConfig};
@@ -97,11 +97,13 @@ fn batch(words: usize, labels: usize, device: &Device) -> TaskInput {
     let c: Vec<i64> = (0..8 * 3).map(|i| (i % 7) + 2).collect();
     let y: Vec<i64> = (0..8).map(|i| i % labels as i64).collect();
     TaskInput::new(
-        Tensor::from_data(TensorData::new(w, [2, 4]), device),
-        Tensor::from_data(TensorData::new(c, [2, 4, 3]), device),
-        vec![],
+        vec![
+            InputStream::Tokens(Tensor::from_data(TensorData::new(w, [2, 4]), device)),
+            InputStream::Chars(Tensor::from_data(TensorData::new(c, [2, 4, 3]), device)),
+        ],
         lengths,
         Some(Tensor::from_data(TensorData::new(y, [2, 4]), device)),
+        device,
     )
 }
 
@@ -206,9 +208,14 @@ fn paper_tasks_share_parameters_and_a_step_moves_them_for_the_others() {
 
     // one SGD step of Dutch NER moves the BiLSTM that English POS computes with
     let inner = |x: &TaskInput| TaskInput {
-        words: x.words.clone().inner(),
-        chars: x.chars.clone().inner(),
-        features: vec![],
+        streams: x
+            .streams
+            .iter()
+            .map(|stream| match stream {
+                InputStream::Tokens(ids) => InputStream::Tokens(ids.clone().inner()),
+                InputStream::Chars(ids) => InputStream::Chars(ids.clone().inner()),
+            })
+            .collect(),
         mask: x.mask.clone().inner(),
         lengths: x.lengths.clone(),
         labels: None,
@@ -325,7 +332,6 @@ fn tagger_with_features_attention_and_softmax() {
     // 6 + 2 + 6 → GRU 2×5 = 10 → attention 10 (2 heads) → linear 10 → 7 → 3
     assert_eq!(cfg.components[3].config.d_input(), Some(14));
     assert_eq!(cfg.components[4].config.d_input(), Some(10));
-    assert_eq!(cfg.tasks[0].features[1].column, Some(0));
     match &cfg.components[6].config {
         ComponentConfig::Softmax(s) => {
             // 1/10, 1/1, 1/5 normalised to mean 1: × 3 / 1.3
@@ -343,7 +349,9 @@ fn tagger_with_features_attention_and_softmax() {
     let device = Device::flex();
     let model = cfg.init(&device).unwrap();
     let mut input = batch(20, 3, &device);
-    input.features = vec![Tensor::from_data([[1, 2, 3, 4], [5, 1, 0, 0]], &device)];
+    // features emb, pos, chars: streams words, the pos column, chars
+    let pos = InputStream::Tokens(Tensor::from_data([[1, 2, 3, 4], [5, 1, 0, 0]], &device));
+    input.streams.insert(1, pos);
     assert_eq!(model.decode(0, &input).unwrap()[1].len(), 2);
 }
 

@@ -8,6 +8,7 @@ use crate::char_cnn::CharCnnConfig;
 use crate::crf::CrfConfig;
 use crate::embedding::TokenEmbeddingConfig;
 use crate::highway::HighwayConfig;
+use crate::input::InputStream;
 use crate::linear::OutputLayerConfig;
 use crate::rnn::{Cell, RecurrentConfig};
 use crate::softmax::SoftmaxConfig;
@@ -98,12 +99,10 @@ fn paper_config() -> ModelConfig {
                     FeatureSlot {
                         slot: slot(emb, t, "word_embed"),
                         highway: None,
-                        column: None,
                     },
                     FeatureSlot {
                         slot: slot(2, t, "char_embed"),
                         highway: Some(slot(3, t, "char_highway")),
-                        column: None,
                     },
                 ],
                 encoders: vec![slot(4, t, "lstm")],
@@ -142,31 +141,39 @@ fn batch(lengths: &[usize], labels: usize, seed: u64, device: &Device) -> TaskIn
         }
     }
     TaskInput::new(
-        Tensor::from_data(TensorData::new(words, [b, t]), device),
-        Tensor::from_data(TensorData::new(chars, [b, t, l]), device),
-        vec![],
+        vec![
+            InputStream::Tokens(Tensor::from_data(TensorData::new(words, [b, t]), device)),
+            InputStream::Chars(Tensor::from_data(TensorData::new(chars, [b, t, l]), device)),
+        ],
         lengths.to_vec(),
         Some(Tensor::from_data(TensorData::new(gold, [b, t]), device)),
+        device,
     )
 }
 
 /// Sentence `bi` of a batch on its own (unpadded).
 fn alone(input: &TaskInput, bi: usize) -> TaskInput {
     let n = input.lengths[bi];
-    let [_, _, l] = input.chars.dims();
     TaskInput::new(
-        input.words.clone().slice(s![bi..bi + 1, 0..n]),
-        input.chars.clone().slice(s![bi..bi + 1, 0..n, 0..l]),
         input
-            .features
+            .streams
             .iter()
-            .map(|f| f.clone().slice(s![bi..bi + 1, 0..n]))
+            .map(|stream| match stream {
+                InputStream::Tokens(ids) => {
+                    InputStream::Tokens(ids.clone().slice(s![bi..bi + 1, 0..n]))
+                }
+                InputStream::Chars(ids) => {
+                    let [_, _, l] = ids.dims();
+                    InputStream::Chars(ids.clone().slice(s![bi..bi + 1, 0..n, 0..l]))
+                }
+            })
             .collect(),
         vec![n],
         input
             .labels
             .as_ref()
             .map(|y| y.clone().slice(s![bi..bi + 1, 0..n])),
+        &input.mask.device(),
     )
 }
 
@@ -302,9 +309,14 @@ impl TaskInput {
     /// The same batch on the inner (non-autodiff) device.
     fn clone_inner(&self) -> TaskInput {
         TaskInput {
-            words: self.words.clone().inner(),
-            chars: self.chars.clone().inner(),
-            features: self.features.iter().map(|f| f.clone().inner()).collect(),
+            streams: self
+                .streams
+                .iter()
+                .map(|stream| match stream {
+                    InputStream::Tokens(ids) => InputStream::Tokens(ids.clone().inner()),
+                    InputStream::Chars(ids) => InputStream::Chars(ids.clone().inner()),
+                })
+                .collect(),
             mask: self.mask.clone().inner(),
             lengths: self.lengths.clone(),
             labels: self.labels.clone().map(Tensor::inner),
@@ -414,12 +426,10 @@ fn tagger_config(scoring: Scoring) -> ModelConfig {
                 FeatureSlot {
                     slot: slot(0, 0, "features[0]"),
                     highway: None,
-                    column: None,
                 },
                 FeatureSlot {
                     slot: slot(1, 0, "features[1]"),
                     highway: None,
-                    column: Some(0),
                 },
             ],
             encoders: vec![slot(2, 0, "encoders[0]"), slot(3, 0, "encoders[1]")],
@@ -446,13 +456,23 @@ fn softmax_tagger_with_features_attention_and_frozen_embedding() {
     ] {
         let model = tagger_config(scoring).init(&device).unwrap();
         let mut input = batch(&[4, 2], NER, 6, &device);
-        // missing feature column: an error, not a panic
+        // a stream of the wrong kind for a feature: an error, not a panic
         let err = model.loss(0, &input).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "task \"tagger\" reads feature column 0, the input has 0"
+            "tasks[0].model.features[1]: component \"pos_feat\" reads token ids, its input stream holds character ids"
         );
-        input.features = vec![Tensor::from_data([[3, 4, 5, 6], [7, 8, 0, 0]], &device)];
+        // a missing stream: an error too
+        input.streams.truncate(1);
+        let err = model.loss(0, &input).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "task \"tagger\" reads input stream 1, the input has 1"
+        );
+        input.streams.push(InputStream::Tokens(Tensor::from_data(
+            [[3, 4, 5, 6], [7, 8, 0, 0]],
+            &device,
+        )));
         let loss = model.loss(0, &input).unwrap();
         assert!(loss.clone().into_scalar::<f32>().is_finite());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
