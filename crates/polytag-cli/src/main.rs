@@ -83,8 +83,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = cmd::predict::PredictFormat::Text)]
         format: cmd::predict::PredictFormat,
-        /// Also give the K best label sequences with their probabilities.
-        #[arg(long, default_value_t = 1, value_name = "K")]
+        /// Also give the K best label sequences with their probabilities (K ≥ 1).
+        #[arg(long, default_value_t = 1, value_name = "K",
+              value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         nbest: usize,
     },
     /// Compare run directories: scores, per-type P/R/F1, config differences, learning curves.
@@ -103,8 +104,12 @@ enum Command {
     /// Time training steps and dev decoding of an experiment (the PyTorch comparison that
     /// `scripts/bench` runs); prints one JSON line.
     Bench {
-        /// The experiment file (JSON).
-        config: PathBuf,
+        /// The experiment file (JSON); not given with `--keys`.
+        #[arg(required_unless_present = "keys")]
+        config: Option<PathBuf>,
+        /// Print the keys of the JSON line, one per line, and exit (for scripts).
+        #[arg(long, conflicts_with_all = ["config", "set"])]
+        keys: bool,
         /// Override a config value: `training.threads=1`, `datasets.0.sample={"first":500}`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
@@ -247,8 +252,15 @@ fn main() -> ExitCode {
         Command::Report { run_dirs, html, md } => {
             cmd::report::run(&run_dirs, html.as_deref(), md.as_deref())
         }
+        Command::Bench { keys: true, .. } => Ok(cmd::bench::keys()),
         Command::Bench {
-            config,
+            config: None,
+            keys: false,
+            ..
+        } => Err(anyhow::anyhow!("bench: give an experiment file or --keys")),
+        Command::Bench {
+            config: Some(config),
+            keys: false,
             set,
             steps,
             warmup,

@@ -109,7 +109,7 @@ pub fn convert(to: &str, input: &Path, output: &Path, args: &ReaderArgs) -> Resu
     }
     let mut text = Vec::new();
     write_conll(&mut text, &corpus.sentences, ' ')?;
-    write_atomic(output, &text)?;
+    polytag_train::write_atomic(output, &text)?;
     eprintln!(
         "polytag: wrote {} ({} sentences, {} tokens, {})",
         output.display(),
@@ -118,22 +118,4 @@ pub fn convert(to: &str, input: &Path, output: &Path, args: &ReaderArgs) -> Resu
         target.name()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes through a temporary file in the same directory and renames it into place, so a
-/// failed or killed conversion never leaves half a file under the output name.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().context("output path has no file name")?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
