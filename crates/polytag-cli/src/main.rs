@@ -166,9 +166,9 @@ enum DataCommand {
     },
     /// Convert the tag scheme of a CoNLL file (other columns are kept as they are).
     Convert {
-        /// Target scheme: iob1, bio, bioes.
-        #[arg(long)]
-        to: String,
+        /// Target scheme.
+        #[arg(long, ignore_case = true, value_parser = scheme_parser())]
+        to: polytag_data::scheme::Scheme,
         /// Input file.
         input: PathBuf,
         /// Output file (written atomically).
@@ -182,8 +182,8 @@ enum DataCommand {
 #[derive(clap::Args, Debug, Clone)]
 struct ReaderArgs {
     /// Input format; by default from the extension (`.conllu[.gz]`, `.jsonl`), else CoNLL.
-    #[arg(long, value_name = "conll|conllu|jsonl")]
-    input_format: Option<String>,
+    #[arg(long, value_enum)]
+    input_format: Option<InputFormat>,
     /// Column of the token (0-based).
     #[arg(long, default_value_t = 0)]
     token_col: usize,
@@ -196,6 +196,39 @@ struct ReaderArgs {
     /// CoNLL-U: read XPOS instead of UPOS.
     #[arg(long)]
     xpos: bool,
+}
+
+/// `--input-format`: the corpus formats polytag reads.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum InputFormat {
+    /// Token-per-line columns.
+    Conll,
+    /// Universal Dependencies CoNLL-U.
+    Conllu,
+    /// JSON Lines with token and tag lists.
+    Jsonl,
+}
+
+impl From<InputFormat> for polytag_data::Format {
+    fn from(f: InputFormat) -> Self {
+        match f {
+            InputFormat::Conll => polytag_data::Format::Conll,
+            InputFormat::Conllu => polytag_data::Format::Conllu,
+            InputFormat::Jsonl => polytag_data::Format::Jsonl,
+        }
+    }
+}
+
+/// `--to`: a tag scheme, its names listed in `--help` and in clap's error; parsed by the
+/// scheme's own `FromStr`, so the spellings cannot drift from the data crate's.
+fn scheme_parser() -> impl clap::builder::TypedValueParser<Value = polytag_data::scheme::Scheme> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new([
+        PossibleValue::new("iob1"),
+        PossibleValue::new("bio").alias("iob2"),
+        PossibleValue::new("bioes").alias("iobes"),
+    ])
+    .try_map(|s| s.parse::<polytag_data::scheme::Scheme>())
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,7 +318,7 @@ fn main() -> ExitCode {
                 input,
                 output,
                 reader,
-            } => cmd::data::convert(&to, &input, &output, &reader),
+            } => cmd::data::convert(to, &input, &output, &reader),
         },
         Command::Score {
             file,

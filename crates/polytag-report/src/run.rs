@@ -252,7 +252,10 @@ fn fill_task(task: &mut TaskRun, records: &[MetricsRecord]) {
     let mine: Vec<&MetricsRecord> = records.iter().filter(|r| r.task == task.name).collect();
     let mut best: Option<&MetricsRecord> = None;
     // A NaN score (written as `null`) is no evaluation to select.
-    for r in mine.iter().filter(|r| r.split == "dev" && !r.score.is_nan()) {
+    for r in mine
+        .iter()
+        .filter(|r| r.split == "dev" && !r.score.is_nan())
+    {
         if best.is_none_or(|b| r.score > b.score) {
             best = Some(r);
         }

@@ -77,7 +77,6 @@ pub struct TaskReport {
     pub params: usize,
 }
 
-
 /// The parts of `report.json` that `polytag report` shows; every key may be missing.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct RunReportSummary {

@@ -131,11 +131,7 @@ impl Scheduler {
     ///
     /// Errors as [`Scheduler::new`], plus [`Error::StateMismatch`] when the state was saved with
     /// another kind or other task weights (the tasks, sizes or discounts changed).
-    pub fn restore(
-        config: &Schedule,
-        tasks: &[TaskInfo],
-        state: &SchedulerState,
-    ) -> Result<Self> {
+    pub fn restore(config: &Schedule, tasks: &[TaskInfo], state: &SchedulerState) -> Result<Self> {
         let mut scheduler = Scheduler::new(config, tasks, state.seed)?;
         if state.kind != scheduler.kind {
             return Err(Error::StateMismatch {

@@ -212,13 +212,11 @@ impl CheckpointDir {
         let model =
             polytag_model::build(exp, &vocabs.build_inputs(exp), device).map_err(Error::Build)?;
         let path = self.path.join(format!("{MODEL_STEM}.bpk"));
-        model
-            .try_load_file(&path)
-            .map_err(|source| Error::Record {
-                action: "load",
-                path,
-                source,
-            })
+        model.try_load_file(&path).map_err(|source| Error::Record {
+            action: "load",
+            path,
+            source,
+        })
     }
 
     /// Task `task`'s optimizer with its saved state.

@@ -108,4 +108,3 @@ pub fn build_report(facts: &RunFacts<'_>, records: &[MetricsRecord]) -> (RunRepo
     let markdown = markdown(&report);
     (report, markdown)
 }
-

@@ -194,7 +194,12 @@ fn d2_a_damaged_model_file_names_each_cause_once() {
     let test = root().join("datasets/sample/nld/test.conll");
     let o = polytag(
         dir.path(),
-        &["eval", copy.to_str().unwrap(), "--file", test.to_str().unwrap()],
+        &[
+            "eval",
+            copy.to_str().unwrap(),
+            "--file",
+            test.to_str().unwrap(),
+        ],
     );
     assert_fails_with(&o, "cannot load");
     let err = stderr(&o);
@@ -202,16 +207,25 @@ fn d2_a_damaged_model_file_names_each_cause_once() {
     assert_eq!(lines.len(), 3, "{err}");
     assert_eq!(
         lines[0],
-        format!("polytag: cannot load the trained model of {}", copy.display())
+        format!(
+            "polytag: cannot load the trained model of {}",
+            copy.display()
+        )
     );
     assert_eq!(
         lines[1],
         format!("  caused by: cannot load {}", model.display())
     );
-    let burn = lines[2].strip_prefix("  caused by: ").expect("a third link");
+    let burn = lines[2]
+        .strip_prefix("  caused by: ")
+        .expect("a third link");
     assert!(!burn.is_empty(), "{err}");
     for line in &lines[..2] {
         assert!(!line.contains(burn), "burn's message printed twice:\n{err}");
     }
-    assert_eq!(err.matches(&model.display().to_string()).count(), 1, "{err}");
+    assert_eq!(
+        err.matches(&model.display().to_string()).count(),
+        1,
+        "{err}"
+    );
 }
