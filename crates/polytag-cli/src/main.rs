@@ -83,8 +83,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = cmd::predict::PredictFormat::Text)]
         format: cmd::predict::PredictFormat,
-        /// Also give the K best label sequences with their probabilities.
-        #[arg(long, default_value_t = 1, value_name = "K")]
+        /// Also give the K best label sequences with their probabilities (K ≥ 1).
+        #[arg(long, default_value_t = 1, value_name = "K",
+              value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         nbest: usize,
     },
     /// Compare run directories: scores, per-type P/R/F1, config differences, learning curves.
@@ -103,8 +104,12 @@ enum Command {
     /// Time training steps and dev decoding of an experiment (the PyTorch comparison that
     /// `scripts/bench` runs); prints one JSON line.
     Bench {
-        /// The experiment file (JSON).
-        config: PathBuf,
+        /// The experiment file (JSON); not given with `--keys`.
+        #[arg(required_unless_present = "keys")]
+        config: Option<PathBuf>,
+        /// Print the keys of the JSON line, one per line, and exit (for scripts).
+        #[arg(long, conflicts_with_all = ["config", "set"])]
+        keys: bool,
         /// Override a config value: `training.threads=1`, `datasets.0.sample={"first":500}`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
@@ -161,9 +166,9 @@ enum DataCommand {
     },
     /// Convert the tag scheme of a CoNLL file (other columns are kept as they are).
     Convert {
-        /// Target scheme: iob1, bio, bioes.
-        #[arg(long)]
-        to: String,
+        /// Target scheme.
+        #[arg(long, ignore_case = true, value_parser = scheme_parser())]
+        to: polytag_data::scheme::Scheme,
         /// Input file.
         input: PathBuf,
         /// Output file (written atomically).
@@ -177,8 +182,8 @@ enum DataCommand {
 #[derive(clap::Args, Debug, Clone)]
 struct ReaderArgs {
     /// Input format; by default from the extension (`.conllu[.gz]`, `.jsonl`), else CoNLL.
-    #[arg(long, value_name = "conll|conllu|jsonl")]
-    input_format: Option<String>,
+    #[arg(long, value_enum)]
+    input_format: Option<InputFormat>,
     /// Column of the token (0-based).
     #[arg(long, default_value_t = 0)]
     token_col: usize,
@@ -191,6 +196,39 @@ struct ReaderArgs {
     /// CoNLL-U: read XPOS instead of UPOS.
     #[arg(long)]
     xpos: bool,
+}
+
+/// `--input-format`: the corpus formats polytag reads.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum InputFormat {
+    /// Token-per-line columns.
+    Conll,
+    /// Universal Dependencies CoNLL-U.
+    Conllu,
+    /// JSON Lines with token and tag lists.
+    Jsonl,
+}
+
+impl From<InputFormat> for polytag_data::Format {
+    fn from(f: InputFormat) -> Self {
+        match f {
+            InputFormat::Conll => polytag_data::Format::Conll,
+            InputFormat::Conllu => polytag_data::Format::Conllu,
+            InputFormat::Jsonl => polytag_data::Format::Jsonl,
+        }
+    }
+}
+
+/// `--to`: a tag scheme, its names listed in `--help` and in clap's error; parsed by the
+/// scheme's own `FromStr`, so the spellings cannot drift from the data crate's.
+fn scheme_parser() -> impl clap::builder::TypedValueParser<Value = polytag_data::scheme::Scheme> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new([
+        PossibleValue::new("iob1"),
+        PossibleValue::new("bio").alias("iob2"),
+        PossibleValue::new("bioes").alias("iobes"),
+    ])
+    .try_map(|s| s.parse::<polytag_data::scheme::Scheme>())
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,8 +285,15 @@ fn main() -> ExitCode {
         Command::Report { run_dirs, html, md } => {
             cmd::report::run(&run_dirs, html.as_deref(), md.as_deref())
         }
+        Command::Bench { keys: true, .. } => Ok(cmd::bench::keys()),
         Command::Bench {
-            config,
+            config: None,
+            keys: false,
+            ..
+        } => Err(anyhow::anyhow!("bench: give an experiment file or --keys")),
+        Command::Bench {
+            config: Some(config),
+            keys: false,
             set,
             steps,
             warmup,
@@ -273,7 +318,7 @@ fn main() -> ExitCode {
                 input,
                 output,
                 reader,
-            } => cmd::data::convert(&to, &input, &output, &reader),
+            } => cmd::data::convert(to, &input, &output, &reader),
         },
         Command::Score {
             file,

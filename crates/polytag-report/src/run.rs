@@ -1,10 +1,11 @@
 //! One run directory read back: `config.json`, `metrics.jsonl` and, once finished,
-//! `report.json` (design.md §6). Files are read as JSON directly: the record types live in the
-//! training crate, which links burn, and a report must build and run in seconds without it.
+//! `report.json` (design.md §6). The records are polytag-run's, the types the trainer writes
+//! ([`MetricsRecord`], and [`RunReportSummary`], the lenient reading of its `RunReport`);
+//! polytag-run links no burn, so a report builds and runs in seconds.
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use polytag_run::{MetricsRecord, RunReportSummary};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -112,39 +113,6 @@ impl Run {
     }
 }
 
-/// One line of `metrics.jsonl`; fields the report does not show are ignored.
-#[derive(Deserialize)]
-struct Record {
-    step: u64,
-    task: String,
-    split: String,
-    score: f64,
-    #[serde(default)]
-    metrics: serde_json::Map<String, Value>,
-    #[serde(default)]
-    wall_time_s: Option<f64>,
-}
-
-/// The parts of `report.json` shown.
-#[derive(Deserialize)]
-struct FinalReport {
-    #[serde(default)]
-    wall_time_s: Option<f64>,
-    #[serde(default)]
-    tokens_per_s: Option<f64>,
-    #[serde(default)]
-    params: Option<u64>,
-    #[serde(default)]
-    tasks: Vec<FinalTask>,
-}
-
-#[derive(Deserialize)]
-struct FinalTask {
-    name: String,
-    #[serde(default)]
-    params: Option<u64>,
-}
-
 fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::Read {
         path: path.to_path_buf(),
@@ -179,7 +147,7 @@ impl Run {
             .map_err(|e| json_err(&config_path, None, &e))?;
 
         let report_path = dir.join("report.json");
-        let report: Option<FinalReport> = if report_path.is_file() {
+        let report: Option<RunReportSummary> = if report_path.is_file() {
             Some(
                 serde_json::from_str(&read(&report_path)?)
                     .map_err(|e| json_err(&report_path, None, &e))?,
@@ -254,7 +222,7 @@ impl Run {
             wall_time_s: report
                 .as_ref()
                 .and_then(|r| r.wall_time_s)
-                .or_else(|| last.and_then(|r| r.wall_time_s)),
+                .or_else(|| last.map(|r| r.wall_time_s).filter(|t| !t.is_nan())),
             tokens_per_s: report.as_ref().and_then(|r| r.tokens_per_s),
             params: report.as_ref().and_then(|r| r.params),
             failure: None,
@@ -264,14 +232,14 @@ impl Run {
 
 /// Parses `metrics.jsonl`. While a run is in progress its last line may be half-appended:
 /// an unparsable last line without a newline is then skipped, not an error.
-fn parse_metrics(path: &Path, text: &str, status: Status) -> Result<Vec<Record>> {
+fn parse_metrics(path: &Path, text: &str, status: Status) -> Result<Vec<MetricsRecord>> {
     let mut out = Vec::new();
     let n_lines = text.lines().count();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Record>(line) {
+        match serde_json::from_str::<MetricsRecord>(line) {
             Ok(r) => out.push(r),
             Err(_) if status == Status::Running && i + 1 == n_lines && !text.ends_with('\n') => {}
             Err(e) => return Err(json_err(path, Some(i + 1), &e)),
@@ -280,10 +248,14 @@ fn parse_metrics(path: &Path, text: &str, status: Status) -> Result<Vec<Record>>
     Ok(out)
 }
 
-fn fill_task(task: &mut TaskRun, records: &[Record]) {
-    let mine: Vec<&Record> = records.iter().filter(|r| r.task == task.name).collect();
-    let mut best: Option<&Record> = None;
-    for r in mine.iter().filter(|r| r.split == "dev") {
+fn fill_task(task: &mut TaskRun, records: &[MetricsRecord]) {
+    let mine: Vec<&MetricsRecord> = records.iter().filter(|r| r.task == task.name).collect();
+    let mut best: Option<&MetricsRecord> = None;
+    // A NaN score (written as `null`) is no evaluation to select.
+    for r in mine
+        .iter()
+        .filter(|r| r.split == "dev" && !r.score.is_nan())
+    {
         if best.is_none_or(|b| r.score > b.score) {
             best = Some(r);
         }

@@ -45,20 +45,19 @@ pub enum Error {
 /// Result with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so readers (a `polytag
-/// report` of a running sweep, a resumed sweep) never see half a file.
+/// Writes `bytes` to `path` atomically ([`polytag_run::write_atomic`]: unique temporary file,
+/// fsync, rename, cleanup on failure), so readers (a `polytag report` of a running sweep, a
+/// resumed sweep) never see half a file.
 pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let fail = |e: std::io::Error| Error::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(path.file_name().unwrap_or_default());
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    let mut file = std::fs::File::create(&tmp).map_err(fail)?;
-    file.write_all(bytes).map_err(fail)?;
-    file.sync_all().map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    polytag_run::write_atomic(path, bytes).map_err(|e| {
+        // The innermost cause (the OS's words): this crate's messages are one line.
+        let mut cause: &dyn std::error::Error = &e;
+        while let Some(source) = cause.source() {
+            cause = source;
+        }
+        Error::Write {
+            path: path.to_path_buf(),
+            message: cause.to_string(),
+        }
+    })
 }

@@ -135,6 +135,7 @@ pub fn write_checkpoint(
         .clone()
         .save_file(&model_path)
         .map_err(|source| Error::Record {
+            action: "save",
             path: model_path.with_extension("bpk"),
             source,
         })?;
@@ -152,7 +153,7 @@ pub fn write_checkpoint(
         ..manifest.clone()
     };
     write_json(&dir.join(MANIFEST_FILE), &manifest)?;
-    staging.commit()
+    Ok(staging.commit()?)
 }
 
 /// A checkpoint directory opened for reading.
@@ -211,9 +212,11 @@ impl CheckpointDir {
         let model =
             polytag_model::build(exp, &vocabs.build_inputs(exp), device).map_err(Error::Build)?;
         let path = self.path.join(format!("{MODEL_STEM}.bpk"));
-        model
-            .try_load_file(&path)
-            .map_err(|source| Error::Record { path, source })
+        model.try_load_file(&path).map_err(|source| Error::Record {
+            action: "load",
+            path,
+            source,
+        })
     }
 
     /// Task `task`'s optimizer with its saved state.
@@ -229,12 +232,12 @@ pub(crate) fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Resul
         source,
     })?;
     text.push('\n');
-    crate::write_atomic(path, text.as_bytes())
+    Ok(crate::write_atomic(path, text.as_bytes())?)
 }
 
 /// Reads a JSON file into `T`.
 pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = fs::read_to_string(path).map_err(|source| Error::Read {
+    let text = fs::read_to_string(path).map_err(|source| polytag_run::Error::Read {
         path: path.to_path_buf(),
         source,
     })?;

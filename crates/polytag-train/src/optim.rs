@@ -83,6 +83,7 @@ impl TaskOptimizer {
     /// extension is added by burn).
     pub fn save(&self, path: &Path) -> Result<()> {
         self.inner.save(path).map_err(|source| Error::Record {
+            action: "save",
             path: path.to_path_buf(),
             source,
         })
@@ -91,6 +92,7 @@ impl TaskOptimizer {
     /// Replaces the state with the one saved at `path`.
     pub fn load(self, path: &Path) -> Result<Self> {
         let inner = self.inner.load(path).map_err(|source| Error::Record {
+            action: "load",
             path: path.to_path_buf(),
             source,
         })?;

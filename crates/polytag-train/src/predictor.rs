@@ -91,20 +91,23 @@ impl Predictor {
         self.checkpoint.manifest.step
     }
 
+    /// [`Error::UnknownTask`] for `name`, listing the run's task names.
+    fn unknown_task(&self, name: String) -> Error {
+        let known: Vec<&str> = self.exp.tasks.iter().map(|t| t.name.as_str()).collect();
+        Error::UnknownTask {
+            name,
+            known: known.join(", "),
+        }
+    }
+
     /// The index of the task named `name`; `None` gives the ref task.
     pub fn task_index(&self, name: Option<&str>) -> Result<usize> {
         match name {
             None => Ok(self.exp.target()),
-            Some(n) => self.exp.task_index(n).ok_or_else(|| Error::UnknownTask {
-                name: n.to_string(),
-                known: self
-                    .exp
-                    .tasks
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
+            Some(n) => self
+                .exp
+                .task_index(n)
+                .ok_or_else(|| self.unknown_task(n.to_string())),
         }
     }
 
@@ -133,16 +136,10 @@ impl Predictor {
     /// Labels come back in the dataset's own scheme, with the per-token probability of each
     /// chosen label and, for `nbest > 1`, the k best paths with their probabilities.
     pub fn tag(&self, task: usize, sentences: &[Sentence], nbest: usize) -> Result<Vec<Tagged>> {
-        let vocabs = self.tasks.get(task).ok_or_else(|| Error::UnknownTask {
-            name: format!("#{task}"),
-            known: self
-                .exp
-                .tasks
-                .iter()
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
+        let vocabs = self
+            .tasks
+            .get(task)
+            .ok_or_else(|| self.unknown_task(format!("#{task}")))?;
         let encoder = vocabs.encoder(false);
         let encoded = sentences
             .iter()

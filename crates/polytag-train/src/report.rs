@@ -1,4 +1,5 @@
-//! `report.json` and `report.md`: the run's result at a glance (design.md §4, §6).
+//! Building `report.json` ([`RunReport`]) and `report.md` at the end of a run (design.md §4,
+//! §6); the types live in polytag-run.
 //!
 //! Everything comes from `metrics.jsonl` plus the final training state, so a resumed run
 //! reports exactly what an uninterrupted one would. The figures of each task are those of the
@@ -9,78 +10,10 @@ use std::path::Path;
 
 use polytag_config::Experiment;
 use polytag_model::ModelSummary;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use polytag_run::report::{markdown, RunReport, TaskReport};
+use polytag_run::{Best, MetricsRecord};
 
 use crate::checkpoint::TrainState;
-use crate::metrics_log::MetricsRecord;
-use crate::selection::Best;
-
-/// `report.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    /// Experiment name.
-    pub experiment: String,
-    /// The run directory.
-    pub run_dir: String,
-    /// The ref task.
-    pub ref_task: String,
-    /// Step of the selected (best) evaluation.
-    pub best_step: Option<u64>,
-    /// The ref task's dev score there.
-    pub best_score: Option<f64>,
-    /// Global steps done.
-    pub steps: u64,
-    /// `training.max_step`.
-    pub max_step: u64,
-    /// Whether early stopping ended the run.
-    pub stopped_early: bool,
-    /// Seconds from start to end (resumed sessions added up).
-    pub wall_time_s: f64,
-    /// Seconds in training steps.
-    pub train_time_s: f64,
-    /// Training tokens per second of training time.
-    pub tokens_per_s: f64,
-    /// Training steps per second of training time.
-    pub steps_per_s: f64,
-    /// Parameters of the whole model.
-    pub params: usize,
-    /// One entry per task.
-    pub tasks: Vec<TaskReport>,
-}
-
-/// One task's figures.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TaskReport {
-    /// Task name.
-    pub name: String,
-    /// Task type (`ner`, `pos`).
-    pub task: String,
-    /// Language.
-    pub language: String,
-    /// `f1` (spans) or `accuracy`.
-    pub metric: String,
-    /// Dev score at the selected step.
-    pub dev: Option<f64>,
-    /// Test score at the selected step.
-    pub test: Option<f64>,
-    /// Dev per-type figures at the selected step (chunk tasks).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dev_per_type: Option<Value>,
-    /// Test per-type figures at the selected step (chunk tasks).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_per_type: Option<Value>,
-    /// This task's own best dev score over the run.
-    pub own_best_dev: Option<f64>,
-    /// Its step.
-    pub own_best_step: Option<u64>,
-    /// Training steps of this task.
-    pub steps: u64,
-    /// Training tokens of this task.
-    pub tokens: u64,
-    /// Parameters this task's model uses (shared components included).
-    pub params: usize,
-}
 
 /// What the report needs besides the metrics.
 pub struct RunFacts<'a> {
@@ -99,7 +32,7 @@ pub struct RunFacts<'a> {
 }
 
 /// Builds `report.json`'s value and `report.md`'s text.
-pub fn build_report(facts: &RunFacts<'_>, records: &[MetricsRecord]) -> (Report, String) {
+pub fn build_report(facts: &RunFacts<'_>, records: &[MetricsRecord]) -> (RunReport, String) {
     let exp = facts.exp;
     let best_step = facts.best.map(|b| b.step);
     let find = |task: &str, split: &str, step: Option<u64>| {
@@ -156,7 +89,7 @@ pub fn build_report(facts: &RunFacts<'_>, records: &[MetricsRecord]) -> (Report,
         .collect();
     let train_time = facts.state.train_time_s.max(1e-9);
     let tokens: u64 = facts.state.train_tokens.iter().sum();
-    let report = Report {
+    let report = RunReport {
         experiment: exp.name.clone(),
         run_dir: facts.run_dir.display().to_string(),
         ref_task: exp.target_task().name.clone(),
@@ -174,75 +107,4 @@ pub fn build_report(facts: &RunFacts<'_>, records: &[MetricsRecord]) -> (Report,
     };
     let markdown = markdown(&report);
     (report, markdown)
-}
-
-fn pct(x: Option<f64>) -> String {
-    x.map_or("–".to_string(), |v| format!("{:.2}", 100.0 * v))
-}
-
-/// The readable version: a summary, one row per task, per-type tables at the selected step.
-pub fn markdown(r: &Report) -> String {
-    let mut s = format!("# {}\n\n", r.experiment);
-    s.push_str(&format!(
-        "Run `{}`: {} of {} steps{} in {:.1} s ({:.1} s training, {:.1} steps/s, {:.0} tokens/s), {} parameters.\n\n",
-        r.run_dir,
-        r.steps,
-        r.max_step,
-        if r.stopped_early { " (stopped early)" } else { "" },
-        r.wall_time_s,
-        r.train_time_s,
-        r.steps_per_s,
-        r.tokens_per_s,
-        r.params
-    ));
-    match (r.best_step, r.best_score) {
-        (Some(step), Some(score)) => s.push_str(&format!(
-            "Selected: step {step}, where {} scored {:.2} on dev (scores in %).\n\n",
-            r.ref_task,
-            100.0 * score
-        )),
-        _ => s.push_str("No evaluation was selected.\n\n"),
-    }
-    s.push_str("| task | lang | metric | dev | test | own best dev (step) | steps | params |\n");
-    s.push_str("|---|---|---|---:|---:|---:|---:|---:|\n");
-    for t in &r.tasks {
-        s.push_str(&format!(
-            "| {}{} | {} | {} | {} | {} | {} ({}) | {} | {} |\n",
-            t.name,
-            if t.name == r.ref_task { " (ref)" } else { "" },
-            t.language,
-            t.metric,
-            pct(t.dev),
-            pct(t.test),
-            pct(t.own_best_dev),
-            t.own_best_step.map_or("–".to_string(), |x| x.to_string()),
-            t.steps,
-            t.params
-        ));
-    }
-    for t in &r.tasks {
-        for (split, table) in [("dev", &t.dev_per_type), ("test", &t.test_per_type)] {
-            let Some(Value::Object(types)) = table else {
-                continue;
-            };
-            s.push_str(&format!(
-                "\n## {} — {split} per type\n\n| type | precision | recall | F1 | gold | found | correct |\n|---|---:|---:|---:|---:|---:|---:|\n",
-                t.name
-            ));
-            for (name, v) in types {
-                let f = |k: &str| v.get(k).and_then(Value::as_f64);
-                let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
-                s.push_str(&format!(
-                    "| {name} | {} | {} | {} | {} | {} | {} |\n",
-                    pct(f("precision")),
-                    pct(f("recall")),
-                    pct(f("f1")),
-                    n("gold"),
-                    n("found"),
-                    n("correct")
-                ));
-            }
-        }
-    }
-    s
 }

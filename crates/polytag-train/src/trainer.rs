@@ -18,7 +18,7 @@ use std::time::Instant;
 use burn::module::ParamId;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use polytag_config::{Experiment, LrSchedule as CfgLr, ScheduleKind as CfgKind};
+use polytag_config::Experiment;
 use polytag_data::scheme::Scheme;
 use polytag_data::{Batch, BatchOptions, EncodedSentence, ExperimentData, TrainBatches};
 use polytag_model::{BuildInputs, Model, TaskInput};
@@ -29,32 +29,21 @@ use crate::clip::{clip_grad_norm, embedding_params};
 use crate::decode::batch_options;
 use crate::error::{Error, Result};
 use crate::evaluate::{evaluate_split, predictions_conll, EvalContext};
-use crate::lr::{
-    Cosine, Exponential, LrSchedule, LrScheduler, MultiStep, OneCycle, Plateau, StepDecay,
-};
+use crate::lr::{LrSchedule, LrScheduler};
 use crate::metrics_log::{MetricsLog, MetricsRecord};
 use crate::progress::Progress;
 use crate::report::{build_report, RunFacts};
 use crate::run_dir::{utc_timestamp, CheckpointKind, RunDir};
-use crate::scheduler::{ScheduleConfig, ScheduleKind, Scheduler, TaskInfo};
+use crate::scheduler::{Scheduler, TaskInfo};
 use crate::selection::Selection;
 use crate::vocabularies::{TaskVocabs, Vocabularies};
+use polytag_run::seed::derive_seed;
+use polytag_run::Error as RunError;
 
 /// Stream ids for seeds derived from the experiment seed.
 const STEP_STREAM: u64 = 0x6472_6f70_6f75_7421;
 const BATCH_STREAM: u64 = 0x6261_7463_6865_7321;
 const SCHEDULE_STREAM: u64 = 0x7363_6865_6475_6c65;
-
-/// A seed for item `index` of stream `stream`, decorrelated from the others (splitmix64).
-fn derive_seed(seed: u64, stream: u64, index: u64) -> u64 {
-    fn mix(z: u64) -> u64 {
-        let z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    mix(mix(seed ^ stream).wrapping_add(index))
-}
 
 /// Sets the number of CPU threads of the backend (rayon's global pool; `training.threads`).
 /// Call before the first tensor operation.
@@ -196,14 +185,15 @@ impl Trainer {
         };
         let vocabs = Vocabularies::from_data(&exp, &data);
         if ckpt.vocabularies()? != vocabs {
-            return Err(Error::StateMismatch {
+            return Err(RunError::StateMismatch {
                 what: "vocabularies",
                 expected: "the vocabularies of the corpora as they are now".into(),
                 found: format!(
                     "different ones in {} (have the corpora changed?)",
                     ckpt.path.display()
                 ),
-            });
+            }
+            .into());
         }
         let state = ckpt.train_state()?;
         let train_device = device.clone().autodiff();
@@ -222,13 +212,14 @@ impl Trainer {
         trainer.optimizers = optimizers;
         let infos = task_infos(&trainer.exp, &trainer.data);
         trainer.scheduler =
-            Scheduler::restore(&schedule_config(&trainer.exp), &infos, &state.scheduler)?;
+            Scheduler::restore(&trainer.exp.training.schedule, &infos, &state.scheduler)?;
         if state.batches.len() != trainer.tasks.len() || state.lr.len() != trainer.tasks.len() {
-            return Err(Error::StateMismatch {
+            return Err(RunError::StateMismatch {
                 what: "training state",
                 expected: format!("{} tasks", trainer.tasks.len()),
                 found: format!("{} batch streams", state.batches.len()),
-            });
+            }
+            .into());
         }
         for (t, task) in trainer.tasks.iter().enumerate() {
             let lengths = task.train.iter().map(EncodedSentence::len).collect();
@@ -318,7 +309,7 @@ impl Trainer {
         }
         let infos = task_infos(&exp, &data);
         let scheduler = Scheduler::new(
-            &schedule_config(&exp),
+            &exp.training.schedule,
             &infos,
             derive_seed(seed, SCHEDULE_STREAM, 0),
         )?;
@@ -335,15 +326,15 @@ impl Trainer {
             lr.push(
                 LrScheduler::new(
                     spec.hyper.learning_rate,
-                    lr_schedule(&spec.hyper.lr_schedule),
+                    LrSchedule::from(&spec.hyper.lr_schedule),
                     expected.max(1),
                 )
                 .map_err(|e| match e {
-                    Error::InvalidValue {
+                    RunError::InvalidValue {
                         path,
                         value,
                         expected,
-                    } => Error::InvalidValue {
+                    } => RunError::InvalidValue {
                         path: format!("tasks[{t}].{path}"),
                         value,
                         expected,
@@ -736,68 +727,6 @@ fn task_infos(exp: &Experiment, data: &ExperimentData) -> Vec<TaskInfo> {
             is_target: t == target,
         })
         .collect()
-}
-
-fn schedule_config(exp: &Experiment) -> ScheduleConfig {
-    let s = &exp.training.schedule;
-    ScheduleConfig {
-        kind: match s.kind {
-            CfgKind::RoundRobin => ScheduleKind::RoundRobin,
-            CfgKind::Proportional => ScheduleKind::Proportional,
-            CfgKind::SqrtSize => ScheduleKind::SqrtSize,
-            CfgKind::EpochMix => ScheduleKind::EpochMix,
-        },
-        task_discount: s.task_discount,
-        lang_discount: s.lang_discount,
-    }
-}
-
-/// The config's schedule as this crate's (the config has filled every default).
-fn lr_schedule(s: &CfgLr) -> LrSchedule {
-    match s {
-        CfgLr::Constant => LrSchedule::Constant,
-        CfgLr::Exponential {
-            decay_rate,
-            decay_step,
-        } => LrSchedule::Exponential(Exponential {
-            decay_rate: *decay_rate,
-            decay_step: *decay_step,
-        }),
-        CfgLr::Step { step_size, gamma } => LrSchedule::Step(StepDecay {
-            step_size: *step_size,
-            gamma: *gamma,
-        }),
-        CfgLr::MultiStep { milestones, gamma } => LrSchedule::MultiStep(MultiStep {
-            milestones: milestones.clone(),
-            gamma: *gamma,
-        }),
-        CfgLr::Cosine { t_max, min_lr } => LrSchedule::Cosine(Cosine {
-            total_steps: Some(*t_max),
-            min_lr: *min_lr,
-        }),
-        CfgLr::OneCycle {
-            total_steps,
-            pct_start,
-            div_factor,
-            final_div_factor,
-        } => LrSchedule::OneCycle(OneCycle {
-            total_steps: Some(*total_steps),
-            max_lr: None,
-            pct_start: *pct_start,
-            div_factor: *div_factor,
-            final_div_factor: *final_div_factor,
-        }),
-        CfgLr::Plateau {
-            factor,
-            patience,
-            min_lr,
-        } => LrSchedule::Plateau(Plateau {
-            factor: *factor,
-            patience: (*patience).min(u32::MAX as u64) as u32,
-            min_lr: *min_lr,
-            ..Plateau::default()
-        }),
-    }
 }
 
 #[cfg(test)]

@@ -15,15 +15,9 @@ use crate::{OutputFormat, ReaderArgs};
 /// Reader options for one file from the command line: format from `--input-format` or the
 /// extension, label column from `--label-col` or the file's last column.
 fn reader_options(path: &Path, args: &ReaderArgs, keep_columns: bool) -> Result<ReaderOptions> {
-    let format = match args.input_format.as_deref() {
-        None => Format::from_path(path),
-        Some("conll") => Format::Conll,
-        Some("conllu") => Format::Conllu,
-        Some("jsonl") => Format::Jsonl,
-        Some(other) => {
-            bail!("--input-format: unknown format {other:?}; expected conll, conllu or jsonl")
-        }
-    };
+    let format = args
+        .input_format
+        .map_or_else(|| Format::from_path(path), Format::from);
     let mut columns = ColumnOptions {
         token_col: args.token_col,
         ..ColumnOptions::default()
@@ -92,10 +86,7 @@ pub fn stats(
 }
 
 /// `data convert --to S IN OUT`: re-encodes the label column, keeps the other columns.
-pub fn convert(to: &str, input: &Path, output: &Path, args: &ReaderArgs) -> Result<ExitCode> {
-    let target: Scheme = to
-        .parse()
-        .with_context(|| format!("--to: unknown scheme {to:?}; expected iob1, bio or bioes"))?;
+pub fn convert(target: Scheme, input: &Path, output: &Path, args: &ReaderArgs) -> Result<ExitCode> {
     let opts = reader_options(input, args, true)?;
     if opts.format != Format::Conll {
         bail!(
@@ -109,7 +100,7 @@ pub fn convert(to: &str, input: &Path, output: &Path, args: &ReaderArgs) -> Resu
     }
     let mut text = Vec::new();
     write_conll(&mut text, &corpus.sentences, ' ')?;
-    write_atomic(output, &text)?;
+    polytag_train::write_atomic(output, &text)?;
     eprintln!(
         "polytag: wrote {} ({} sentences, {} tokens, {})",
         output.display(),
@@ -118,22 +109,4 @@ pub fn convert(to: &str, input: &Path, output: &Path, args: &ReaderArgs) -> Resu
         target.name()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes through a temporary file in the same directory and renames it into place, so a
-/// failed or killed conversion never leaves half a file under the output name.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().context("output path has no file name")?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

@@ -39,7 +39,6 @@ pub fn run(
     let predictor = Predictor::load(run_dir, CheckpointKind::Best)
         .with_context(|| format!("cannot load the trained model of {}", run_dir.display()))?;
     let t = predictor.task_index(task)?;
-    let nbest = nbest.max(1);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let interactive = input.is_none() && std::io::stdin().is_terminal();

@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use polytag_config::{ComponentKind, Experiment, Override};
 use polytag_data::stats::grouped;
 use polytag_data::ExperimentData;
+use polytag_train::experiment::{LoadError, Warning};
 
 /// Runs `validate`; exit code 1 with every problem on stderr when the experiment is invalid.
 pub fn run(config: &Path, set: &[String]) -> Result<ExitCode> {
@@ -21,27 +22,30 @@ pub fn run(config: &Path, set: &[String]) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves the experiment and loads its corpora (what `validate` and `train` check before
-/// anything is built or written): every problem goes to stderr, one per line, and the
-/// result is an error; warnings (config, invalid labels) are printed and passed over.
+/// Resolves the experiment and loads its corpora ([`polytag_train::experiment::load`]: what
+/// `validate`, `train` and `bench` check before anything is built or written): every problem
+/// goes to stderr, one per line, and the result is an error; warnings (config, invalid labels)
+/// are printed and passed over.
 pub fn load_experiment(
     config: &Path,
     overrides: &[Override],
 ) -> Result<(Experiment, ExperimentData)> {
-    let resolved = match Experiment::load(config, overrides) {
-        Ok(r) => r,
-        Err(errors) => {
+    let print_warnings = |warnings: &[Warning]| {
+        for w in warnings {
+            eprintln!("polytag: warning: {w}");
+        }
+    };
+    match polytag_train::experiment::load(config, overrides) {
+        Ok(loaded) => {
+            print_warnings(&loaded.warnings);
+            Ok((loaded.experiment, loaded.data))
+        }
+        Err(LoadError::Config(errors)) => {
             report_config_errors(config, &errors);
             bail!("{}: {} problem(s) found", config.display(), errors.0.len());
         }
-    };
-    for w in &resolved.warnings {
-        eprintln!("polytag: warning: {}: {w}", config.display());
-    }
-    let exp = resolved.experiment;
-    let data = match ExperimentData::load(&exp) {
-        Ok(d) => d,
-        Err(errors) => {
+        Err(LoadError::Data { warnings, errors }) => {
+            print_warnings(&warnings);
             for e in &errors.0 {
                 eprintln!("polytag: {}: {e}", config.display());
             }
@@ -51,18 +55,7 @@ pub fn load_experiment(
                 errors.0.len()
             );
         }
-    };
-    for (d, dataset) in data.datasets.iter().enumerate() {
-        for (path, p) in &dataset.label_problems {
-            eprintln!(
-                "polytag: warning: datasets[{d}]: {}:{}: {}",
-                path.display(),
-                p.line,
-                p.message
-            );
-        }
     }
-    Ok((exp, data))
 }
 
 /// Prints each resolution problem on its own line, prefixed by the config file unless the

@@ -38,23 +38,7 @@ fn bench_prints_the_peers_keys_with_sane_figures() {
     assert_eq!(lines.len(), 1, "{out}");
     let v: Value = serde_json::from_str(lines[0]).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "system",
-            "threads",
-            "train_steps",
-            "batch",
-            "final_loss",
-            "train_sent_per_s",
-            "train_tok_per_s",
-            "decode_sentences",
-            "decode_sent_per_s",
-            "decode_tok_per_s",
-            "decode_token_acc",
-            "peak_rss_mb"
-        ]
-    );
+    assert_eq!(keys, polytag_train::bench::KEYS);
     assert!(v["system"].as_str().unwrap().starts_with("polytag-"), "{v}");
     assert!(v["threads"].as_u64().unwrap() >= 1, "{v}");
     assert_eq!(v["train_steps"], 3);
@@ -80,6 +64,18 @@ fn bench_prints_the_peers_keys_with_sane_figures() {
     assert!((3.0..30.0).contains(&train_ratio), "{v}");
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// `--keys`: the JSON line's keys, one per line, for scripts (scripts/bench,
+/// scripts/check-real-data) that check a bench line.
+#[test]
+fn bench_keys_lists_the_json_keys() {
+    let o = polytag(&root(), &["bench", "--keys"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let keys: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    assert_eq!(keys, polytag_train::bench::KEYS);
+    let o = polytag(&root(), &["bench"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 #[test]

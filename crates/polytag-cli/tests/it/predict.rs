@@ -158,3 +158,75 @@ fn predict_conll_and_text_formats() {
     let out = predict(&["--task", "English POS"], "The cat sat.\n");
     assert_eq!(out.lines().next().unwrap().split(' ').count(), 4, "{out}");
 }
+
+/// `--nbest 0` is a usage error naming the flag, not silently raised to 1 (review D10).
+#[test]
+fn predict_refuses_nbest_zero() {
+    // No stdin to write: clap exits before reading it.
+    let o = polytag(&root(), &["predict", &run(), "--nbest", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--nbest"), "{}", stderr(&o));
+}
+
+/// Copies the directory tree `from` to `to`.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Review D2: an error whose cause was both in its message and its `caused by:` line printed
+/// the same text twice. A run whose best model file is damaged gives a three-link chain
+/// (the command's context, polytag's record error, burn's): each text is printed once.
+#[test]
+fn d2_a_damaged_model_file_names_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("run");
+    copy_tree(&run_dir().join("run"), &copy);
+    let model = copy.join("checkpoints/best/model.bpk");
+    std::fs::write(&model, b"not a burnpack file").unwrap();
+    let test = root().join("datasets/sample/nld/test.conll");
+    let o = polytag(
+        dir.path(),
+        &[
+            "eval",
+            copy.to_str().unwrap(),
+            "--file",
+            test.to_str().unwrap(),
+        ],
+    );
+    assert_fails_with(&o, "cannot load");
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "polytag: cannot load the trained model of {}",
+            copy.display()
+        )
+    );
+    assert_eq!(
+        lines[1],
+        format!("  caused by: cannot load {}", model.display())
+    );
+    let burn = lines[2]
+        .strip_prefix("  caused by: ")
+        .expect("a third link");
+    assert!(!burn.is_empty(), "{err}");
+    for line in &lines[..2] {
+        assert!(!line.contains(burn), "burn's message printed twice:\n{err}");
+    }
+    assert_eq!(
+        err.matches(&model.display().to_string()).count(),
+        1,
+        "{err}"
+    );
+}

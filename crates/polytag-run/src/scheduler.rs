@@ -24,57 +24,10 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
+use polytag_config::{Schedule, ScheduleKind};
+
 use crate::error::{Error, Result};
-
-/// How tasks share the global steps (config: `training.schedule.kind`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScheduleKind {
-    /// Tasks in turn.
-    RoundRobin,
-    /// Random, probability ∝ training size.
-    Proportional,
-    /// Random, probability ∝ √size × discounts (the paper's default).
-    #[default]
-    SqrtSize,
-    /// Fixed counts per epoch in shuffled order (the paper's scripts).
-    EpochMix,
-}
-
-impl ScheduleKind {
-    /// The name as spelled in the config.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScheduleKind::RoundRobin => "round_robin",
-            ScheduleKind::Proportional => "proportional",
-            ScheduleKind::SqrtSize => "sqrt_size",
-            ScheduleKind::EpochMix => "epoch_mix",
-        }
-    }
-}
-
-/// `training.schedule`: the kind and the paper's two discounts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ScheduleConfig {
-    /// Which schedule; `sqrt_size` as in the paper.
-    pub kind: ScheduleKind,
-    /// Factor for a task whose type (ner, pos, …) differs from the target's; 0.1 as in A.7.1.
-    /// Used by `sqrt_size` and `epoch_mix`.
-    pub task_discount: f64,
-    /// Factor for a task whose language differs from the target's; 0.1 as in A.7.1.
-    pub lang_discount: f64,
-}
-
-impl Default for ScheduleConfig {
-    fn default() -> Self {
-        ScheduleConfig {
-            kind: ScheduleKind::SqrtSize,
-            task_discount: 0.1,
-            lang_discount: 0.1,
-        }
-    }
-}
+use crate::seed::derive_seed;
 
 /// What the scheduler needs to know about one task.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,7 +85,7 @@ impl Scheduler {
     ///
     /// Errors: no tasks, a task of size 0 or batch size 0, more than one target, no target for
     /// `sqrt_size` / `epoch_mix`, a discount that is negative or not finite.
-    pub fn new(config: &ScheduleConfig, tasks: &[TaskInfo], seed: u64) -> Result<Self> {
+    pub fn new(config: &Schedule, tasks: &[TaskInfo], seed: u64) -> Result<Self> {
         let weights = Self::weights_for(config, tasks)?;
         let (sampler, epoch_counts) = match config.kind {
             ScheduleKind::RoundRobin => (None, Vec::new()),
@@ -178,17 +131,13 @@ impl Scheduler {
     ///
     /// Errors as [`Scheduler::new`], plus [`Error::StateMismatch`] when the state was saved with
     /// another kind or other task weights (the tasks, sizes or discounts changed).
-    pub fn restore(
-        config: &ScheduleConfig,
-        tasks: &[TaskInfo],
-        state: &SchedulerState,
-    ) -> Result<Self> {
+    pub fn restore(config: &Schedule, tasks: &[TaskInfo], state: &SchedulerState) -> Result<Self> {
         let mut scheduler = Scheduler::new(config, tasks, state.seed)?;
         if state.kind != scheduler.kind {
             return Err(Error::StateMismatch {
                 what: "scheduler",
-                expected: format!("kind {}", scheduler.kind.as_str()),
-                found: format!("kind {}", state.kind.as_str()),
+                expected: format!("kind {}", kind_name(scheduler.kind)),
+                found: format!("kind {}", kind_name(state.kind)),
             });
         }
         // Weights went through JSON: compare with a relative tolerance, not bit for bit.
@@ -294,7 +243,7 @@ impl Scheduler {
     }
 
     /// Relative weights per kind (for `epoch_mix`: the per-epoch counts, as f64).
-    fn weights_for(config: &ScheduleConfig, tasks: &[TaskInfo]) -> Result<Vec<f64>> {
+    fn weights_for(config: &Schedule, tasks: &[TaskInfo]) -> Result<Vec<f64>> {
         if tasks.is_empty() {
             return Err(Error::NoTasks);
         }
@@ -333,7 +282,7 @@ impl Scheduler {
             ScheduleKind::Proportional => Ok(tasks.iter().map(|t| t.size as f64).collect()),
             ScheduleKind::SqrtSize | ScheduleKind::EpochMix => {
                 let target_idx = target.ok_or(Error::NoTarget {
-                    kind: config.kind.as_str(),
+                    kind: kind_name(config.kind),
                 })?;
                 // `target_idx` comes from enumerating `tasks`.
                 let tgt = &tasks[target_idx];
@@ -375,18 +324,14 @@ impl Scheduler {
     }
 }
 
-/// SplitMix64's finaliser: a bijective mix of 64 bits (Steele, Lea & Flood 2014).
-fn splitmix64(z: u64) -> u64 {
-    let z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// The seed of draw `index` in `stream` of a run seeded with `seed`; distinct inputs give
-/// unrelated seeds, and `seed_from_u64` expands each into a full ChaCha key.
-fn derive_seed(seed: u64, stream: u64, index: u64) -> u64 {
-    splitmix64(splitmix64(seed ^ stream).wrapping_add(index))
+/// The kind as spelled in the config (`training.schedule.kind`), for error messages.
+fn kind_name(kind: ScheduleKind) -> &'static str {
+    match kind {
+        ScheduleKind::RoundRobin => "round_robin",
+        ScheduleKind::Proportional => "proportional",
+        ScheduleKind::SqrtSize => "sqrt_size",
+        ScheduleKind::EpochMix => "epoch_mix",
+    }
 }
 
 #[cfg(test)]
@@ -410,10 +355,12 @@ mod tests {
         }
     }
 
-    fn config(kind: ScheduleKind) -> ScheduleConfig {
-        ScheduleConfig {
+    /// `kind` with the paper's discounts, 0.1 each (A.7.1).
+    fn config(kind: ScheduleKind) -> Schedule {
+        Schedule {
             kind,
-            ..ScheduleConfig::default()
+            task_discount: 0.1,
+            lang_discount: 0.1,
         }
     }
 
@@ -508,7 +455,7 @@ mod tests {
     /// task_discount 0.5, lang_discount 0.2: w = 20, 0.2·50 = 10, 0.5·100 = 50, 0.1·60 = 6.
     #[test]
     fn sqrt_size_discounts_are_configurable() {
-        let cfg = ScheduleConfig {
+        let cfg = Schedule {
             kind: ScheduleKind::SqrtSize,
             task_discount: 0.5,
             lang_discount: 0.2,
@@ -657,7 +604,7 @@ mod tests {
             Scheduler::new(&cfg, &zero_batch, 0),
             Err(Error::ZeroBatchSize { task_idx: 0 })
         ));
-        let bad = ScheduleConfig {
+        let bad = Schedule {
             task_discount: f64::NAN,
             ..cfg
         };
@@ -671,7 +618,7 @@ mod tests {
     /// A zero discount silences the other-language tasks instead of failing.
     #[test]
     fn zero_discount_never_draws_that_task() {
-        let cfg = ScheduleConfig {
+        let cfg = Schedule {
             kind: ScheduleKind::SqrtSize,
             task_discount: 0.1,
             lang_discount: 0.0,
@@ -680,14 +627,5 @@ mod tests {
         let counts = histogram(&mut s, 10_000, 4);
         assert_eq!(counts[1], 0);
         assert_eq!(counts[3], 0);
-    }
-
-    #[test]
-    fn config_reads_json_with_defaults() {
-        let cfg: ScheduleConfig = serde_json::from_str(r#"{"kind": "epoch_mix"}"#).unwrap();
-        assert_eq!(cfg.kind, ScheduleKind::EpochMix);
-        assert_eq!(cfg.task_discount, 0.1);
-        assert_eq!(cfg.lang_discount, 0.1);
-        assert!(serde_json::from_str::<ScheduleConfig>(r#"{"knd": "epoch_mix"}"#).is_err());
     }
 }

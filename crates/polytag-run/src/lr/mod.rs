@@ -54,6 +54,60 @@ impl Default for LrSchedule {
     }
 }
 
+/// The config's resolved schedule (every default filled in by `polytag_config`) as the one the
+/// scheduler runs. polytag-config's `LrSchedule` is the one written in experiment files; this
+/// one is a superset of it: `linear`, `one_cycle`'s `max_lr`, `plateau`'s `mode`, `threshold`,
+/// `threshold_mode`, `cooldown` and `eps` have no config key yet and take their defaults here.
+impl From<&polytag_config::LrSchedule> for LrSchedule {
+    fn from(s: &polytag_config::LrSchedule) -> Self {
+        use polytag_config::LrSchedule as Cfg;
+        match s {
+            Cfg::Constant => LrSchedule::Constant,
+            Cfg::Exponential {
+                decay_rate,
+                decay_step,
+            } => LrSchedule::Exponential(Exponential {
+                decay_rate: *decay_rate,
+                decay_step: *decay_step,
+            }),
+            Cfg::Step { step_size, gamma } => LrSchedule::Step(StepDecay {
+                step_size: *step_size,
+                gamma: *gamma,
+            }),
+            Cfg::MultiStep { milestones, gamma } => LrSchedule::MultiStep(MultiStep {
+                milestones: milestones.clone(),
+                gamma: *gamma,
+            }),
+            Cfg::Cosine { t_max, min_lr } => LrSchedule::Cosine(Cosine {
+                total_steps: Some(*t_max),
+                min_lr: *min_lr,
+            }),
+            Cfg::OneCycle {
+                total_steps,
+                pct_start,
+                div_factor,
+                final_div_factor,
+            } => LrSchedule::OneCycle(OneCycle {
+                total_steps: Some(*total_steps),
+                max_lr: None,
+                pct_start: *pct_start,
+                div_factor: *div_factor,
+                final_div_factor: *final_div_factor,
+            }),
+            Cfg::Plateau {
+                factor,
+                patience,
+                min_lr,
+            } => LrSchedule::Plateau(Plateau {
+                factor: *factor,
+                patience: (*patience).min(u32::MAX as u64) as u32,
+                min_lr: *min_lr,
+                ..Plateau::default()
+            }),
+        }
+    }
+}
+
 /// Options of `exponential`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

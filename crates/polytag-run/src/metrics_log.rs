@@ -41,8 +41,14 @@ pub struct MetricsRecord {
     /// Mean loss on this split, when computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
-    /// Seconds since the run started (training time, resumed runs included).
+    /// Seconds since the run started (training time, resumed runs included). Always written;
+    /// a line without it (written by hand) reads as NaN, "unknown".
+    #[serde(default = "unknown")]
     pub wall_time_s: f64,
+}
+
+fn unknown() -> f64 {
+    f64::NAN
 }
 
 /// JSON has no NaN: serde_json writes it as `null`; read `null` back as NaN.

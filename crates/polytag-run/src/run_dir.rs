@@ -29,7 +29,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::atomic::{sync_dir, sync_tree, write_atomic, write_atomic_with};
+use crate::atomic::{parent_dir, sync_dir, sync_tree, write_atomic, write_atomic_with};
 use crate::error::{Error, Result};
 use crate::metrics_log::MetricsLog;
 
@@ -337,7 +337,7 @@ impl CheckpointStaging {
         if had_dest {
             remove_dir_if_exists(&self.old)?;
         }
-        sync_dir(&crate::atomic::parent_dir(&self.dest));
+        sync_dir(&parent_dir(&self.dest));
         Ok(self.dest.clone())
     }
 }
@@ -433,19 +433,11 @@ fn remove_dir_if_exists(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::names;
     use std::time::Duration;
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
-    }
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
     }
 
     /// Reference values from Python's `datetime.fromtimestamp(t, timezone.utc)`.
