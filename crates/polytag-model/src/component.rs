@@ -16,7 +16,7 @@ use crate::embedding::{TokenEmbedding, TokenEmbeddingConfig};
 use crate::error::{ModelError, Result};
 use crate::highway::{Highway, HighwayConfig};
 use crate::linear::{OutputLayer, OutputLayerConfig};
-use crate::rnn::{Recurrent, RecurrentConfig};
+use crate::rnn::{CellExt, Recurrent, RecurrentConfig};
 use crate::softmax::{SoftmaxConfig, SoftmaxDecoder};
 
 /// What to build for one component, all sizes known.
