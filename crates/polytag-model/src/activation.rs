@@ -22,9 +22,9 @@ pub fn apply<const D: usize>(activation: Activation, x: Tensor<D>) -> Tensor<D> 
 
 /// tanh(x) computed as 2·σ(2x) − 1.
 ///
-/// Why: on the flex CPU backend `tanh` goes through scalar libm and costs ~14 ns per element,
-/// `sigmoid` ~4 ns (measured on [38, 684]: 428 µs vs 125 µs forward, 672 µs vs 390 µs with
-/// backward). RNN training is bound by these element-wise passes, not by the matmuls. The
+/// Why: on the flex CPU backend `tanh` goes through scalar libm and costs several times a
+/// `sigmoid` per element, forward and backward (`BENCHMARKS.md`). RNN training is bound by
+/// these element-wise passes, not by the matmuls. The
 /// identity is exact; in f32 the absolute error stays below ~1e-7 (the relative error grows
 /// only for |x| < 1e-4, where the value itself is tiny).
 pub fn fast_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {

@@ -198,9 +198,11 @@ impl AttentionBlock {
                 qn.matmul(kn.swap_dims(2, 3))
             }
         };
-        let key_pad = mask.clone().equal_elem(0.0).reshape([b, 1, 1, t]); // broadcast over h, queries
+        // padded keys, broadcast over heads and queries
+        let key_pad = mask.clone().equal_elem(0.0).reshape([b, 1, 1, t]);
         let weights = softmax(scores.mask_fill(key_pad, NEG_LARGE), 3);
-        let context = weights.clone().matmul(v).swap_dims(1, 2).reshape([b, t, d]); // heads merged back
+        // heads merged back
+        let context = weights.clone().matmul(v).swap_dims(1, 2).reshape([b, t, d]);
 
         let out = self
             .norm_attention

@@ -493,7 +493,8 @@ impl Recurrent {
             xw.push(if k == 1 { p.flip([0]) } else { p });
         }
         let xw = Tensor::cat(xw, 1); // [T, nd·B, G]
-                                     // recurrent weights of the directions side by side: [nd, H, G] (+ bias [nd, 1, G])
+
+        // recurrent weights of the directions side by side: [nd, H, G] (+ bias [nd, 1, G])
         let w_hh = Tensor::stack::<3>(dirs.iter().map(|w| w.h2h.weight.val()).collect(), 0);
         let b_hh: Option<Tensor<3>> = dirs
             .iter()
