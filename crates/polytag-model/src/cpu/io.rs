@@ -1,6 +1,8 @@
-//! Tensors to host slices and back, on the plain CPU device ([`super::Path::Host`]). The
-//! autodiff kernels read their inputs through [`super::autodiff::Input`] instead, which
-//! borrows the recorded op's buffers.
+//! Tensors of the `flex` device to host slices and back: the one way to read a tensor's
+//! values in the kernels. Used for the host path's activations and weights, and for the
+//! constant inputs of the training ops (masks, char ids). The values an autodiff op records
+//! are read through [`super::autodiff::Input`] instead, which borrows the op's own buffers
+//! (no copy, and no second node in the graph).
 
 use burn::prelude::*;
 

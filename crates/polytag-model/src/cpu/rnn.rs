@@ -76,11 +76,11 @@ pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32
     let mut gathered: Vec<f32> = Vec::with_capacity(b * d);
     let mut hw: Vec<f32> = Vec::with_capacity(b * g);
     for s in 0..t {
-        for (k, (dir, w)) in layer.dirs.iter().zip(&mut weights).enumerate() {
+        for (dir, (direction, w)) in layer.dirs.iter().zip(&mut weights).enumerate() {
             // the backward direction reads the sentence right to left: step s is position
             // T−1−s, and a right-padded sentence's pads come first (the state stays zero
             // through them)
-            let time = if k == 0 { s } else { t - 1 - s };
+            let time = if dir == 0 { s } else { t - 1 - s };
             // rows with a real token at `time`; the others carry their state unchanged
             // and output zero
             active.clear();
@@ -90,7 +90,7 @@ pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32
             }
             gathered.clear();
             for &bi in &active {
-                let row = k * b + bi;
+                let row = dir * b + bi;
                 gathered.extend_from_slice(&h[row * d..(row + 1) * d]);
             }
             // [n, H] · [H, G] → [n, G]
@@ -99,23 +99,24 @@ pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32
                 cell: layer.cell,
                 active: &active,
                 xw_rows: layer.xw_rows,
-                xw: dir.xw,
+                xw: direction.xw,
                 hw: &hw,
-                b_hh: dir.b_hh,
-                h: &mut h[k * b * d..(k + 1) * b * d],
-                c: c.get_mut(k * b * d..(k + 1) * b * d).unwrap_or_default(),
+                b_hh: direction.b_hh,
+                h: &mut h[dir * b * d..(dir + 1) * b * d],
+                c: c.get_mut(dir * b * d..(dir + 1) * b * d)
+                    .unwrap_or_default(),
                 out: keep.then_some(out.as_mut_slice()),
                 t,
                 time,
-                dir: k,
+                dir,
                 nd,
             });
         }
     }
     let mut last = Vec::with_capacity(b * nd * d);
     for bi in 0..b {
-        for k in 0..nd {
-            last.extend_from_slice(&h[(k * b + bi) * d..(k * b + bi + 1) * d]);
+        for dir in 0..nd {
+            last.extend_from_slice(&h[(dir * b + bi) * d..(dir * b + bi + 1) * d]);
         }
     }
     (keep.then_some(out), last)

@@ -255,7 +255,9 @@ impl Recurrent {
     /// sequence's last real token, concatenated with the backward state after its first token
     /// (the char RNN's word vector). All-padding rows give zeros.
     pub fn final_states(&self, x: Tensor<3>, mask: Tensor<2>) -> Tensor<2> {
-        self.run(x, mask, false).1
+        self.run(x, mask, false)
+            .1
+            .expect("every path returns final states without keep_last_outputs")
     }
 
     /// Output size.
@@ -283,23 +285,21 @@ impl Recurrent {
     /// Outputs `[B, T, d_output]` and final states `[B, d_output]`, through the path of the
     /// device ([`crate::cpu::Path`]). Without `keep_last_outputs` the last layer skips its
     /// outputs (the first value is then meaningless); with it, the fused training LSTM
-    /// returns outputs only (the second value is then meaningless): the callers take one.
+    /// returns no final states.
     fn run(
         &self,
         x: Tensor<3>,
         mask: Tensor<2>,
         keep_last_outputs: bool,
-    ) -> (Tensor<3>, Tensor<2>) {
+    ) -> (Tensor<3>, Option<Tensor<2>>) {
+        let both = |(out, last)| (out, Some(last));
         match Path::of(&x.device()) {
-            Path::Host => self.run_host(x, mask, keep_last_outputs),
+            Path::Host => both(self.run_host(x, mask, keep_last_outputs)),
             Path::Autodiff if keep_last_outputs => match self.forward_autodiff(&x, &mask) {
-                Some(out) => {
-                    let [b, _, _] = x.dims();
-                    (out, Tensor::zeros([b, self.d_output()], &x.device()))
-                }
-                None => self.run_tensor(x, mask, keep_last_outputs),
+                Some(out) => (out, None),
+                None => both(self.run_tensor(x, mask, keep_last_outputs)),
             },
-            Path::Autodiff | Path::Tensor => self.run_tensor(x, mask, keep_last_outputs),
+            Path::Autodiff | Path::Tensor => both(self.run_tensor(x, mask, keep_last_outputs)),
         }
     }
 
