@@ -1,57 +1,30 @@
 //! The element-wise non-linearities a config may name (`activation` of `char_cnn` and
-//! `highway`): one enum instead of strings below the builder (style.md "Naming").
+//! `highway`): one enum instead of strings below the builder (style.md "Naming"), the
+//! config's.
 
-use burn::config::Config;
 use burn::prelude::*;
 use burn::tensor::activation::{relu, selu, sigmoid};
 
-/// A point-wise activation function.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
-pub enum Activation {
-    /// max(0, x): the char CNN default (seed-systems A.2) and the new scripts' highway.
-    Relu,
-    /// tanh(x): the char CNN of seed-systems A′.1.
-    Tanh,
-    /// Scaled ELU: the paper's example highway (seed-systems A.2).
-    Selu,
-}
+/// A point-wise activation function: the config's own enum (relu, the char CNN default of
+/// seed-systems A.2 and the new scripts' highway; tanh, the char CNN of seed-systems A′.1;
+/// selu, the paper's example highway), used as is below the builder.
+pub use polytag_config::Activation;
 
-impl Activation {
-    /// Applies the function element-wise.
-    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
-        match self {
-            Activation::Relu => relu(x),
-            Activation::Tanh => fast_tanh(x),
-            Activation::Selu => selu(x),
-        }
-    }
-
-    /// Applies the function to one value on the host ([`crate::host`]); same function as
-    /// [`Self::apply`] up to f32 rounding.
-    #[inline(always)]
-    pub(crate) fn apply_host(self, x: f32) -> f32 {
-        match self {
-            Activation::Relu => crate::host::relu(x),
-            Activation::Tanh => crate::host::tanh(x),
-            Activation::Selu => crate::host::selu(x),
-        }
-    }
-
-    /// The config spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Relu => "relu",
-            Activation::Tanh => "tanh",
-            Activation::Selu => "selu",
-        }
+/// Applies `activation` element-wise. The CPU kernels' per-value version is
+/// [`crate::cpu::math::activate`], the same function up to f32 rounding.
+pub fn apply<const D: usize>(activation: Activation, x: Tensor<D>) -> Tensor<D> {
+    match activation {
+        Activation::Relu => relu(x),
+        Activation::Tanh => fast_tanh(x),
+        Activation::Selu => selu(x),
     }
 }
 
 /// tanh(x) computed as 2·σ(2x) − 1.
 ///
-/// Why: on the flex CPU backend `tanh` goes through scalar libm and costs ~14 ns per element,
-/// `sigmoid` ~4 ns (measured on [38, 684]: 428 µs vs 125 µs forward, 672 µs vs 390 µs with
-/// backward). RNN training is bound by these element-wise passes, not by the matmuls. The
+/// Why: on the flex CPU backend `tanh` goes through scalar libm and costs several times a
+/// `sigmoid` per element, forward and backward (`BENCHMARKS.md`). RNN training is bound by
+/// these element-wise passes, not by the matmuls. The
 /// identity is exact; in f32 the absolute error stays below ~1e-7 (the relative error grows
 /// only for |x| < 1e-4, where the value itself is tiny).
 pub fn fast_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {

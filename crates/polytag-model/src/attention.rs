@@ -29,29 +29,19 @@ use burn::tensor::activation::{relu, softmax};
 /// finite (no NaN for an all-padding row).
 const NEG_LARGE: f32 = -1e9;
 
-/// How query and key vectors are compared.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
-pub enum Scoring {
+/// How query and key vectors are compared: the config's enum.
+pub use polytag_config::Scoring;
+
+/// A block's score function without parameters; `general` scoring is the presence of its
+/// matrix ([`AttentionBlock::general`]), so a `general` block without one cannot exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unweighted {
     /// Q·Kᵀ.
     Dot,
     /// Q·Kᵀ / √d_k.
     ScaledDot,
     /// cos(Q, K) ∈ [−1, 1].
     Cosine,
-    /// Q·W·Kᵀ with a learned `d_k × d_k` W shared by the heads.
-    General,
-}
-
-impl Scoring {
-    /// The config spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            Scoring::Dot => "dot",
-            Scoring::ScaledDot => "scaled_dot",
-            Scoring::Cosine => "cosine",
-            Scoring::General => "general",
-        }
-    }
 }
 
 /// Configuration of a [`SelfAttention`] block.
@@ -92,7 +82,8 @@ pub struct AttentionBlock {
     pub key: Linear,
     /// Value projection.
     pub value: Linear,
-    /// `d_k × d_k` bilinear form of the `general` scoring.
+    /// `d_k × d_k` bilinear form of the `general` scoring, shared by the heads: present iff
+    /// the block scores `general` (Q·W·Kᵀ).
     pub general: Option<Param<Tensor<2>>>,
     /// LayerNorm after the attention residual.
     pub norm_attention: LayerNorm,
@@ -104,8 +95,9 @@ pub struct AttentionBlock {
     pub norm_ffn: LayerNorm,
     /// Dropout of the residual branches.
     pub dropout: Dropout,
+    /// The score function when there is no `general` matrix.
     #[module(skip)]
-    scoring: Scoring,
+    unweighted: Unweighted,
     heads: usize,
 }
 
@@ -147,7 +139,11 @@ impl AttentionConfig {
             ffn_out: LinearConfig::new(self.ffn_size, d).init(device),
             norm_ffn: LayerNormConfig::new(d).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
-            scoring: self.scoring,
+            unweighted: match self.scoring {
+                Scoring::Dot | Scoring::General => Unweighted::Dot,
+                Scoring::ScaledDot => Unweighted::ScaledDot,
+                Scoring::Cosine => Unweighted::Cosine,
+            },
             heads,
         }
     }
@@ -189,24 +185,24 @@ impl AttentionBlock {
         let k = split(self.key.forward(x.clone()));
         let v = split(self.value.forward(x.clone()));
 
-        let scores = match (self.scoring, &self.general) {
-            (Scoring::Dot, _) => q.matmul(k.swap_dims(2, 3)),
-            (Scoring::ScaledDot, _) => q.matmul(k.swap_dims(2, 3)) / (d_k as f64).sqrt(),
-            (Scoring::Cosine, _) => {
+        let scores = match (&self.general, self.unweighted) {
+            (Some(w), _) => {
+                let w = w.val().unsqueeze::<4>(); // [1, 1, d_k, d_k], shared by heads
+                q.matmul(w).matmul(k.swap_dims(2, 3))
+            }
+            (None, Unweighted::Dot) => q.matmul(k.swap_dims(2, 3)),
+            (None, Unweighted::ScaledDot) => q.matmul(k.swap_dims(2, 3)) / (d_k as f64).sqrt(),
+            (None, Unweighted::Cosine) => {
                 let qn = unit_rows(q);
                 let kn = unit_rows(k);
                 qn.matmul(kn.swap_dims(2, 3))
             }
-            (Scoring::General, Some(w)) => {
-                let w = w.val().unsqueeze::<4>(); // [1, 1, d_k, d_k], shared by heads
-                q.matmul(w).matmul(k.swap_dims(2, 3))
-            }
-            // a General block always has its matrix (init); treat a missing one as dot
-            (Scoring::General, None) => q.matmul(k.swap_dims(2, 3)),
         };
-        let key_pad = mask.clone().equal_elem(0.0).reshape([b, 1, 1, t]); // broadcast over h, queries
+        // padded keys, broadcast over heads and queries
+        let key_pad = mask.clone().equal_elem(0.0).reshape([b, 1, 1, t]);
         let weights = softmax(scores.mask_fill(key_pad, NEG_LARGE), 3);
-        let context = weights.clone().matmul(v).swap_dims(1, 2).reshape([b, t, d]); // heads merged back
+        // heads merged back
+        let context = weights.clone().matmul(v).swap_dims(1, 2).reshape([b, t, d]);
 
         let out = self
             .norm_attention
@@ -221,6 +217,16 @@ impl AttentionBlock {
     /// Model dimension.
     pub fn d_model(&self) -> usize {
         self.query.weight.lazy_shape().dims::<2>()[0]
+    }
+
+    /// The score function.
+    pub fn scoring(&self) -> Scoring {
+        match (&self.general, self.unweighted) {
+            (Some(_), _) => Scoring::General,
+            (None, Unweighted::Dot) => Scoring::Dot,
+            (None, Unweighted::ScaledDot) => Scoring::ScaledDot,
+            (None, Unweighted::Cosine) => Scoring::Cosine,
+        }
     }
 }
 
@@ -258,6 +264,8 @@ mod tests {
                 .with_ffn_size(6)
                 .with_scoring(scoring)
                 .init_block(&device);
+            assert_eq!(att.scoring(), scoring);
+            assert_eq!(att.general.is_some(), scoring == Scoring::General);
             let (out, w) = att.forward_with_weights(x.clone(), mask.clone());
             assert_eq!(out.dims(), [2, 5, 8]);
             assert_eq!(w.dims(), [2, 2, 5, 5]);

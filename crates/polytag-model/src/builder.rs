@@ -15,14 +15,10 @@
 use std::collections::BTreeMap;
 
 use burn::prelude::*;
-use polytag_config::{
-    Activation as CfgActivation, Cell as CfgCell, ClassWeights, ComponentKind, Constraints, Errors,
-    Experiment, Input, Role, Scoring as CfgScoring,
-};
+use polytag_config::{ClassWeights, ComponentKind, Constraints, Errors, Experiment, Input, Role};
 use polytag_data::scheme::{transition_allowed, Scheme, Tag};
 
-use crate::activation::Activation;
-use crate::attention::{AttentionConfig, Scoring};
+use crate::attention::AttentionConfig;
 use crate::char_cnn::CharCnnConfig;
 use crate::char_rnn::CharRnnConfig;
 use crate::component::ComponentConfig;
@@ -262,31 +258,6 @@ pub fn model_config(
     Errors::check(config.check(), config)
 }
 
-fn activation(a: CfgActivation) -> Activation {
-    match a {
-        CfgActivation::Relu => Activation::Relu,
-        CfgActivation::Tanh => Activation::Tanh,
-        CfgActivation::Selu => Activation::Selu,
-    }
-}
-
-fn cell(c: CfgCell) -> Cell {
-    match c {
-        CfgCell::Lstm => Cell::Lstm,
-        CfgCell::Gru => Cell::Gru,
-        CfgCell::Rnn => Cell::Rnn,
-    }
-}
-
-fn scoring(s: CfgScoring) -> Scoring {
-    match s {
-        CfgScoring::Dot => Scoring::Dot,
-        CfgScoring::ScaledDot => Scoring::ScaledDot,
-        CfgScoring::Cosine => Scoring::Cosine,
-        CfgScoring::General => Scoring::General,
-    }
-}
-
 /// The typed config of component `i` from its spec and the sizes inferred for it.
 ///
 /// This is the builder's one match on the kind: a new kind adds its arm here.
@@ -348,24 +319,24 @@ fn component_config(
             let v = chars().ok_or_else(|| missing("char vocabulary size"))?;
             ComponentConfig::CharCnn(
                 CharCnnConfig::new(v, spec.dimension, spec.filters.clone())
-                    .with_activation(activation(spec.activation)),
+                    .with_activation(spec.activation),
             )
         }
         ComponentKind::CharRnn(spec) => {
             let v = chars().ok_or_else(|| missing("char vocabulary size"))?;
             ComponentConfig::CharRnn(
                 CharRnnConfig::new(v, spec.dimension, spec.hidden_size)
-                    .with_cell(cell(spec.cell))
+                    .with_cell(spec.cell)
                     .with_bidirectional(spec.bidirectional),
             )
         }
         ComponentKind::Highway(spec) => ComponentConfig::Highway(
             HighwayConfig::new(d_in)
                 .with_num_layers(spec.num_layers)
-                .with_activation(activation(spec.activation)),
+                .with_activation(spec.activation),
         ),
         ComponentKind::Lstm(spec) | ComponentKind::Gru(spec) | ComponentKind::Rnn(spec) => {
-            let Some(c) = kind.cell().map(cell) else {
+            let Some(c) = kind.cell() else {
                 return Err(vec![ModelError::Unsupported {
                     path,
                     kind: kind.as_str(),
@@ -386,7 +357,7 @@ fn component_config(
         ComponentKind::Attention(spec) => ComponentConfig::Attention(
             AttentionConfig::new(d_in)
                 .with_heads(spec.heads)
-                .with_scoring(scoring(spec.scoring))
+                .with_scoring(spec.scoring)
                 .with_ffn_size(spec.ffn_size)
                 .with_dropout(spec.dropout)
                 .with_num_layers(spec.num_layers),
@@ -400,7 +371,7 @@ fn component_config(
         ComponentKind::Linear(spec) => ComponentConfig::Linear(
             OutputLayerConfig::new(d_in, n_labels)
                 .with_hidden(spec.hidden)
-                .with_activation(activation(spec.activation)),
+                .with_activation(spec.activation),
         ),
         ComponentKind::Crf(spec) => {
             let constraints = match spec.constraints {

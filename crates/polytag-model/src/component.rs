@@ -23,7 +23,7 @@ use crate::error::{ModelError, Result};
 use crate::highway::{Highway, HighwayConfig};
 use crate::input::InputStream;
 use crate::linear::{OutputLayer, OutputLayerConfig};
-use crate::rnn::{Recurrent, RecurrentConfig};
+use crate::rnn::{CellExt, Recurrent, RecurrentConfig};
 use crate::softmax::{SoftmaxConfig, SoftmaxDecoder};
 
 /// What to build for one component, all sizes known.
@@ -90,7 +90,7 @@ impl ComponentConfig {
             ComponentConfig::CharCnn(_) => Kind::CharCnn,
             ComponentConfig::CharRnn(_) => Kind::CharRnn,
             ComponentConfig::Highway(_) => Kind::Highway,
-            ComponentConfig::Recurrent(c) => recurrent_kind(c.cell),
+            ComponentConfig::Recurrent(c) => c.cell.kind(),
             ComponentConfig::Attention(_) => Kind::Attention,
             ComponentConfig::Linear(_) => Kind::Linear,
             ComponentConfig::Crf { .. } => Kind::Crf,
@@ -274,14 +274,6 @@ fn dropout(errors: &mut Vec<ModelError>, path: &str, p: f64) {
     }
 }
 
-fn recurrent_kind(cell: crate::rnn::Cell) -> Kind {
-    match cell {
-        crate::rnn::Cell::Lstm => Kind::Lstm,
-        crate::rnn::Cell::Gru => Kind::Gru,
-        crate::rnn::Cell::Rnn => Kind::Rnn,
-    }
-}
-
 impl Component {
     /// The config kind (`lstm`, `gru`, `rnn` for a recurrent stack, by its cell).
     pub fn kind(&self) -> Kind {
@@ -291,7 +283,7 @@ impl Component {
             Component::CharCnn(_) => Kind::CharCnn,
             Component::CharRnn(_) => Kind::CharRnn,
             Component::Highway(_) => Kind::Highway,
-            Component::Recurrent(r) => recurrent_kind(r.cell()),
+            Component::Recurrent(r) => r.cell().kind(),
             Component::Attention(_) => Kind::Attention,
             Component::Linear(_) => Kind::Linear,
             Component::Crf(_) => Kind::Crf,

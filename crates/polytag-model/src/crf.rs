@@ -7,8 +7,9 @@
 //!
 //! A path y₁…yₙ scores start[y₁] + Σₜ e_t[y_t] + Σₜ T[y_{t−1}, y_t] + end[yₙ]. Training
 //! minimises the mean over sentences of log Z − gold score (sentence-level NLL, as both seeds),
-//! with the batched forward algorithm on the device; padded steps carry the forward variables
-//! unchanged, so a sentence's log Z does not depend on the batch's padding. Decoding (exact
+//! with the batched forward algorithm (burn ops on the device; one fused op on the CPU
+//! training device, [`crate::cpu::crf`]); padded steps carry the forward variables unchanged,
+//! so a sentence's log Z does not depend on the batch's padding. Decoding (exact
 //! per-sequence Viterbi, n-best, marginals) runs on the host ([`crate::lattice`]).
 //!
 //! Constraints (optional, from the tag scheme): a constant mask of allowed transitions, starts
@@ -21,6 +22,7 @@ use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::prelude::*;
 
+use crate::cpu::{self, io, Path};
 use crate::error::{ModelError, Result};
 use crate::lattice::{Lattice, ScoredPath};
 use crate::sequence::{logsumexp, step_pads, time_steps};
@@ -211,14 +213,25 @@ impl Crf {
     /// # Shapes
     /// - `emissions`: `[B, T, L]`, `mask`: `[B, T]` (every sentence ≥ 1 token) → `[B]`
     pub fn log_partition(&self, emissions: Tensor<3>, mask: Tensor<2>) -> Tensor<1> {
-        if let Some(log_z) = self.log_partition_fused(&emissions, &mask) {
-            return log_z;
+        match Path::of(&emissions.device()) {
+            Path::Autodiff => self
+                .log_partition_autodiff(&emissions, &mask)
+                .unwrap_or_else(|| self.log_partition_tensor(emissions, mask)),
+            // inference decodes on the host ([`Self::lattice`]) and needs no log Z
+            Path::Host | Path::Tensor => self.log_partition_tensor(emissions, mask),
         }
-        self.log_partition_tensor(emissions, mask)
+    }
+
+    /// [`Self::log_partition`] as one fused op ([`cpu::crf`]), or `None` where it does not
+    /// apply (the caller then takes the tensor path).
+    fn log_partition_autodiff(&self, emissions: &Tensor<3>, mask: &Tensor<2>) -> Option<Tensor<1>> {
+        let (trans, start, end) = self.scores();
+        let mask = io::read(mask.clone());
+        cpu::crf::log_partition(emissions.clone(), &mask, trans, start, end)
     }
 
     /// [`Self::log_partition`] as burn ops: the GPU path, and the reference of the fused op
-    /// of the CPU training device ([`fused`]).
+    /// of the CPU training device.
     fn log_partition_tensor(&self, emissions: Tensor<3>, mask: Tensor<2>) -> Tensor<1> {
         let [b, _, l] = emissions.dims();
         let (trans, start, end) = self.scores();
@@ -372,6 +385,5 @@ pub(crate) fn per_sentence<R>(
         .collect())
 }
 
-mod fused;
 #[cfg(test)]
 mod tests;

@@ -6,70 +6,45 @@
 //! counter-based generator (SplitMix64 of the element index) instead of burn's per-element
 //! ChaCha draw and Bernoulli sampler.
 //!
-//! Why: measured on the paper's training step (`bench_paper --file`), drawing the masks took
-//! ~15 % of the step (a `[19, 35, 342]` mask per step, ~10 ns per element through ChaCha
-//! and the sampler); the generator here is a few vectorised integer operations per element. The generator is seeded by draws from the device
-//! RNG (three per call), so a run stays reproducible from `device.seed(..)` (what `--resume` relies on); the
-//! masks are different draws from the same distribution than burn's, so runs are not
-//! bit-identical to runs made before this change. Other devices keep burn's dropout.
+//! Why: drawing burn's masks (ChaCha and a sampler per element) was a sizeable share of the
+//! paper's training step (`BENCHMARKS.md`); the generator here ([`crate::cpu::dropout`]) is
+//! a few vectorised integer operations per element. It is seeded by draws from the device
+//! RNG (three per call), so a run stays reproducible from `device.seed(..)` (what
+//! `--resume` relies on); the masks are different draws from the same distribution than
+//! burn's, so runs are not bit-identical to runs made before this change. Other devices keep
+//! burn's dropout.
 
 use burn::nn::Dropout;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
-use crate::host;
+use crate::cpu::{self, io, Path};
 
 /// `d` applied to `x` (see the module doc).
 pub(crate) fn dropout<const D: usize>(d: &Dropout, x: Tensor<D>) -> Tensor<D> {
     let device = x.device();
+    // burn's dropout is the identity outside training and without autodiff
     if !d.training.is_enabled() || !device.is_autodiff() || d.prob == 0.0 {
         return x;
     }
-    if device != Device::flex() {
-        return d.forward(x);
-    }
-    // three draws below 2^30 (ids are i32 on flex; the bound itself must stay representable)
-    let seed = host::read_ids(Tensor::<1, Int>::random(
-        [3],
-        Distribution::Uniform(0.0, 1_073_741_824.0),
-        &device,
-    ));
-    let seed = seed
-        .iter()
-        .fold(0u64, |s, &v| s.rotate_left(30) ^ v.unsigned_abs());
-    let dims = x.dims();
-    let mut mask = vec![0.0f32; dims.iter().product()];
-    host::vectorized(Mask {
-        out: &mut mask,
-        seed,
-        keep: 1.0 - d.prob,
-    });
-    x * host::tensor(mask, dims, &device)
-}
-
-/// Fills `out` with 1 / keep (probability `keep`) or 0, element `i` decided by
-/// SplitMix64(seed + i·γ).
-struct Mask<'a> {
-    out: &'a mut [f32],
-    seed: u64,
-    keep: f64,
-}
-
-impl host::Kernel for Mask<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
-        // keep iff the top 24 bits, as a fraction of 2^24, fall below `keep`
-        let threshold = (self.keep * f64::from(1u32 << 24)).round() as u64;
-        let scale = (1.0 / self.keep) as f32;
-        for (i, m) in self.out.iter_mut().enumerate() {
-            let mut z = self.seed.wrapping_add((i as u64).wrapping_mul(GAMMA));
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            *m = if (z >> 40) < threshold { scale } else { 0.0 };
+    match Path::of(&device) {
+        Path::Autodiff => {
+            // three draws below 2^30 (ids are i32 on flex; the bound itself must stay
+            // representable)
+            let seed = io::read_ids(Tensor::<1, Int>::random(
+                [3],
+                Distribution::Uniform(0.0, 1_073_741_824.0),
+                &device,
+            ));
+            let seed = seed
+                .iter()
+                .fold(0u64, |s, &v| s.rotate_left(30) ^ v.unsigned_abs());
+            let dims = x.dims();
+            let mask = cpu::dropout::mask(dims.iter().product(), seed, 1.0 - d.prob);
+            x * io::tensor(mask, dims, &device)
         }
+        // (the plain CPU device has no autodiff, so only GPUs get here)
+        Path::Host | Path::Tensor => d.forward(x),
     }
 }
 

@@ -9,14 +9,8 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops};
-use burn::backend::flex::FlexTensor;
-use burn::backend::Flex;
-
-use crate::activation::Activation;
-use crate::{fused, host};
+use crate::activation::{self, Activation};
+use crate::cpu::{self, io, Path};
 
 /// Configuration of a [`Highway`].
 #[derive(Config, Debug)]
@@ -56,15 +50,13 @@ impl Highway {
     /// # Shapes
     /// - `x`: `[..., d_model]` → `[..., d_model]`
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        if host::applies(&x.device()) {
-            return self.forward_host(x);
+        match Path::of(&x.device()) {
+            Path::Host => self.forward_host(x),
+            Path::Autodiff => self
+                .forward_autodiff(x.clone())
+                .unwrap_or_else(|| self.forward_tensor(x)),
+            Path::Tensor => self.forward_tensor(x),
         }
-        if fused::applies(&x.device()) {
-            if let Some(out) = self.forward_fused(x.clone()) {
-                return out;
-            }
-        }
-        self.forward_tensor(x)
     }
 
     /// [`Self::forward`] as burn ops: the GPU path, and the reference of the others.
@@ -72,191 +64,40 @@ impl Highway {
         for layer in &self.layers {
             let y = layer.forward(x.clone());
             let d = y.dims()[D - 1] / 2;
-            let t = self.activation.apply(y.clone().narrow(D - 1, 0, d));
+            let t = activation::apply(self.activation, y.clone().narrow(D - 1, 0, d));
             let gate = sigmoid(y.narrow(D - 1, d, d));
             // g·t + (1 − g)·x = x + g·(t − x): one op fewer per layer
             x = x.clone() + gate * (t - x);
         }
         x
     }
-}
 
-impl Highway {
-    /// [`Self::forward`] on the host ([`crate::host`]): each layer's `[transform | gate]`
-    /// matmul stays a burn op; activation, gate and mix are one fused pass.
+    /// [`Self::forward`] on the host: each layer's `[transform | gate]` matmul stays a burn
+    /// op; activation, gate and mix are one fused pass ([`cpu::highway`]).
     fn forward_host<const D: usize>(&self, mut x: Tensor<D>) -> Tensor<D> {
         let shape = x.dims();
         let device = x.device();
         for layer in &self.layers {
-            let y = host::read(layer.forward(x.clone()));
-            let mut v = host::read(x);
-            let d = shape[D - 1];
-            let activation = self.activation;
-            host::vectorized(Mix {
-                x: &mut v,
-                y: &y,
-                d,
-                activation,
-            });
+            let y = io::read(layer.forward(x.clone()));
+            let mut v = io::read(x);
+            cpu::highway::mix(&mut v, &y, shape[D - 1], self.activation);
             x = v.into_tensor(shape, &device);
         }
         x
     }
-}
 
-impl Highway {
     /// [`Self::forward`] on the CPU training device: each layer's matmul is a burn op, the
-    /// rest (activation, gate, mix: ~8 recorded ops, SELU's `exp` on every element) one fused
-    /// op ([`crate::fused`]). `None` if the fused op does not apply.
-    fn forward_fused<const D: usize>(&self, x: Tensor<D>) -> Option<Tensor<D>> {
+    /// mix one fused op ([`cpu::highway`]). `None` if the fused op does not apply.
+    fn forward_autodiff<const D: usize>(&self, x: Tensor<D>) -> Option<Tensor<D>> {
         let shape = x.dims();
         let d = shape[D - 1];
         let n = shape.iter().product::<usize>() / d.max(1);
         let mut x: Tensor<2> = x.reshape([n, d]);
         for layer in &self.layers {
             let y = layer.forward(x.clone());
-            x = mix_op(y, x, self.activation)?;
+            x = cpu::highway::train(y, x, self.activation)?;
         }
         Some(x.reshape(shape))
-    }
-}
-
-/// The recorded mix: `y` `[N, 2d]` = `[t | g]`, `x` `[N, d]` → x + σ(g)·(f(t) − x).
-fn mix_op(y: Tensor<2>, x: Tensor<2>, activation: Activation) -> Option<Tensor<2>> {
-    let (y, y_node) = fused::primitive(y)?;
-    let (x, x_node) = fused::primitive(x)?;
-    let shape = x.layout().shape();
-    let [n, d] = [shape[0], shape[1]];
-    let mut out = fused::values(&x).into_owned();
-    host::vectorized(Mix {
-        x: &mut out,
-        y: &fused::values(&y),
-        d,
-        activation,
-    });
-    Some(fused::record(
-        MixBackward,
-        [y_node, x_node],
-        (y, x, activation),
-        fused::flex(out, [n, d]),
-    ))
-}
-
-#[derive(Debug)]
-struct MixBackward;
-
-impl Backward<Flex, 2> for MixBackward {
-    type State = (FlexTensor, FlexTensor, Activation);
-
-    /// With s = σ(g), a = f(t): ∂/∂x = 1 − s, ∂/∂t = s·f′(t), ∂/∂g = (a − x)·s·(1 − s).
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (y, x, activation) = ops.state;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let shape = x.layout().shape();
-        let [n, d] = [shape[0], shape[1]];
-        let mut dy = vec![0.0f32; n * 2 * d];
-        let mut dx = vec![0.0f32; n * d];
-        host::vectorized(MixGrad {
-            grad: &fused::values(&grad),
-            y: &fused::values(&y),
-            x: &fused::values(&x),
-            dy: &mut dy,
-            dx: &mut dx,
-            d,
-            activation,
-        });
-        let [y_parent, x_parent] = ops.parents;
-        if let Some(node) = y_parent {
-            grads.register::<Flex>(node.id, fused::flex(dy, [n, 2 * d]));
-        }
-        if let Some(node) = x_parent {
-            grads.register::<Flex>(node.id, fused::flex(dx, [n, d]));
-        }
-    }
-}
-
-/// [`MixBackward`]'s loop.
-struct MixGrad<'a> {
-    grad: &'a [f32],
-    y: &'a [f32],
-    x: &'a [f32],
-    dy: &'a mut [f32],
-    dx: &'a mut [f32],
-    d: usize,
-    activation: Activation,
-}
-
-impl host::Kernel for MixGrad<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        // f and f′ (from t and f(t)), as burn differentiates them: relu′(0) = 0, selu′(0) = γ
-        match self.activation {
-            Activation::Relu => self.with(host::relu, |t, _| if t > 0.0 { 1.0 } else { 0.0 }),
-            Activation::Tanh => self.with(host::tanh, |_, a| 1.0 - a * a),
-            Activation::Selu => self.with(host::selu, host::selu_derivative),
-        }
-    }
-}
-
-impl MixGrad<'_> {
-    #[inline(always)]
-    fn with(self, f: impl Fn(f32) -> f32, df: impl Fn(f32, f32) -> f32) {
-        let d = self.d.max(1);
-        let rows = self
-            .grad
-            .chunks_exact(d)
-            .zip(self.y.chunks_exact(2 * d))
-            .zip(self.x.chunks_exact(d))
-            .zip(self.dy.chunks_exact_mut(2 * d))
-            .zip(self.dx.chunks_exact_mut(d));
-        for ((((grad, y), x), dy), dx) in rows {
-            let (t, g) = y.split_at(d);
-            let (dt, dg) = dy.split_at_mut(d);
-            for j in 0..d {
-                let s = host::sigmoid(g[j]);
-                let a = f(t[j]);
-                dx[j] = grad[j] * (1.0 - s);
-                dt[j] = grad[j] * s * df(t[j], a);
-                dg[j] = grad[j] * (a - x[j]) * s * (1.0 - s);
-            }
-        }
-    }
-}
-
-/// One highway layer's mix on the host: `x` `[N, d]` ← x + σ(g)·(f(t) − x), `y` `[N, 2d]` =
-/// `[t | g]` per row.
-struct Mix<'a> {
-    x: &'a mut [f32],
-    y: &'a [f32],
-    d: usize,
-    activation: Activation,
-}
-
-impl host::Kernel for Mix<'_> {
-    type Output = ();
-    /// One loop per activation, so that none matches per element.
-    #[inline(always)]
-    fn run(self) {
-        let (x, y, d) = (self.x, self.y, self.d);
-        match self.activation {
-            Activation::Relu => mix_with(x, y, d, host::relu),
-            Activation::Tanh => mix_with(x, y, d, host::tanh),
-            Activation::Selu => mix_with(x, y, d, host::selu),
-        }
-    }
-}
-
-#[inline(always)]
-fn mix_with(x: &mut [f32], y: &[f32], d: usize, f: impl Fn(f32) -> f32) {
-    for (xs, ys) in x
-        .chunks_exact_mut(d.max(1))
-        .zip(y.chunks_exact(2 * d.max(1)))
-    {
-        let (t, g) = ys.split_at(d);
-        for ((x, &t), &g) in xs.iter_mut().zip(t).zip(g) {
-            *x += host::sigmoid(g) * (f(t) - *x);
-        }
     }
 }
 
@@ -283,7 +124,7 @@ mod tests {
             let run = |fused: bool| {
                 let x = x0.clone().detach().require_grad();
                 let y = if fused {
-                    hw.forward_fused(x.clone()).expect("fused path applies")
+                    hw.forward_autodiff(x.clone()).expect("fused path applies")
                 } else {
                     hw.forward_tensor(x.clone())
                 };

@@ -14,11 +14,11 @@
 //! (exact Viterbi / n-best / marginals on the host), [`builder`], [`tagger`], [`device`].
 //!
 //! On the CPU the components with per-element or per-time-step work have fast paths that
-//! compute the same functions: inference on the plain `flex` device runs their element-wise
-//! work in fused, vectorised loops on the host (`host`), and training on the `flex` autodiff
-//! device records one hand-differentiated op for the LSTM recurrence, the char CNN, the
-//! highway mix and the CRF's forward algorithm (`fused`). Each is tested against the tensor
-//! path, which GPU devices keep.
+//! compute the same functions (`cpu`, one `match cpu::Path::of(&device)` per component):
+//! inference on the plain `flex` device runs their element-wise work in fused, vectorised
+//! loops on the host, and training on the `flex` autodiff device records one
+//! hand-differentiated op for the LSTM recurrence, the char CNN, the highway mix and the
+//! CRF's forward algorithm. Each is tested against the tensor path, which GPU devices keep.
 //!
 //! ```
 //! use burn::prelude::*;
@@ -72,15 +72,14 @@ pub mod builder;
 pub mod char_cnn;
 pub mod char_rnn;
 pub mod component;
+mod cpu;
 pub mod crf;
 pub mod device;
 mod dropout;
 pub mod embedding;
 pub mod error;
-mod fused;
 pub mod gated_output;
 pub mod highway;
-mod host;
 pub mod input;
 pub mod lattice;
 pub mod linear;

@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use crate::activation::Activation;
+use crate::activation::{self, Activation};
 
 /// Configuration of an [`OutputLayer`].
 #[derive(Config, Debug)]
@@ -55,7 +55,9 @@ impl OutputLayer {
     /// - `x`: `[..., d_input]` → `[..., d_output]`
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match &self.hidden {
-            Some(h) => self.output.forward(self.activation.apply(h.forward(x))),
+            Some(h) => self
+                .output
+                .forward(activation::apply(self.activation, h.forward(x))),
             None => self.output.forward(x),
         }
     }

@@ -13,11 +13,11 @@ use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::prelude::*;
 
-use crate::activation::Activation;
-use crate::embedding::{TokenEmbedding, TokenEmbeddingConfig};
-use crate::host;
+use std::sync::Arc;
 
-mod table;
+use crate::activation::{self, Activation};
+use crate::cpu::{self, io, Path};
+use crate::embedding::{TokenEmbedding, TokenEmbeddingConfig};
 
 /// Value given to windows that must not win the max. Finite, so a masked value times zero
 /// stays zero in the backward pass.
@@ -40,9 +40,8 @@ pub struct CharCnnConfig {
 /// Character CNN word encoder.
 ///
 /// The tensor path (GPU devices) uses burn's `Conv1d` as is: an unfolded-window matmul was
-/// tried and measured slower on the flex CPU backend (forward + backward of the paper's three
-/// filters on 19 × 30 words of 12 chars: 15.7 ms vs 11.9 ms). On the CPU the table method of
-/// [`table`] replaces it (same outputs, ~35× faster).
+/// tried and measured slower on the flex CPU backend (`BENCHMARKS.md`). On the CPU the
+/// table method of [`crate::cpu::char_cnn`] replaces it (same outputs, many times faster).
 #[derive(Module, Debug)]
 pub struct CharCnn {
     /// Char lookup table (row 0 = padding, zero).
@@ -86,17 +85,17 @@ impl CharCnn {
     /// - `word_mask`: `[B, T]`, 1.0 for real words
     /// - output: `[B, T, Σ counts]`, zero at padded words
     pub fn forward(&self, chars: Tensor<3, Int>, word_mask: Tensor<2>) -> Tensor<3> {
-        if host::applies(&chars.device()) {
-            return self.forward_host(chars, word_mask);
+        match Path::of(&chars.device()) {
+            Path::Host => self.forward_host(chars, word_mask),
+            Path::Autodiff => self
+                .forward_autodiff(&chars, &word_mask)
+                .unwrap_or_else(|| self.forward_tensor(chars, word_mask)),
+            Path::Tensor => self.forward_tensor(chars, word_mask),
         }
-        if let Some(out) = self.forward_fused(&chars, &word_mask) {
-            return out;
-        }
-        self.forward_tensor(chars, word_mask)
     }
 
     /// [`Self::forward`] as burn ops: the GPU path, and the reference the table method
-    /// ([`table`]) is tested against.
+    /// ([`cpu::char_cnn`]) is tested against.
     fn forward_tensor(&self, chars: Tensor<3, Int>, word_mask: Tensor<2>) -> Tensor<3> {
         let [b, t, l] = chars.dims();
         let device = chars.device();
@@ -113,7 +112,8 @@ impl CharCnn {
 
         let mut outs = Vec::with_capacity(self.convs.len());
         for (conv, &k) in self.convs.iter().zip(&self.widths) {
-            let y = self.activation.apply(conv.forward(e.clone())); // [BT, F, P], P = L − k + 1
+            // [BT, F, P], P = L − k + 1
+            let y = activation::apply(self.activation, conv.forward(e.clone()));
             let [_, f, p] = y.dims();
             // Window p covers chars p..p+k−1: inside the word iff char p+k−1 is real (right
             // padding). Window 0 always counts, so a word shorter than k keeps one window.
@@ -138,12 +138,102 @@ impl CharCnn {
             .map(|c| c.weight.lazy_shape().dims::<3>()[0])
             .sum()
     }
+
+    /// The tables `Q` `[V, K·F]` (`Q[c, j·F + o]` = offset `j` of output channel `o` for char
+    /// `c`; zero where `j` is past that filter's width) and the biases `[F]`, as tensors on
+    /// the weights' device.
+    fn tables(&self) -> (Tensor<2>, Tensor<1>) {
+        let device = self.embedding.weight.val().device();
+        let dim = self.embedding.dimension();
+        let widest = self.widths.iter().copied().max().unwrap_or(1).max(1);
+        let offsets: Vec<Tensor<2>> = (0..widest)
+            .map(|j| {
+                let cols: Vec<Tensor<2>> = self
+                    .convs
+                    .iter()
+                    .zip(&self.widths)
+                    .map(|(conv, &k)| {
+                        let [f, _, _] = conv.weight.lazy_shape().dims::<3>();
+                        if j < k {
+                            conv.weight
+                                .val()
+                                .narrow(2, j, 1)
+                                .reshape([f, dim])
+                                .transpose()
+                        } else {
+                            Tensor::zeros([dim, f], &device)
+                        }
+                    })
+                    .collect();
+                Tensor::cat(cols, 1)
+            })
+            .collect();
+        let table = self.embedding.weight.val().matmul(Tensor::cat(offsets, 1));
+        let bias = Tensor::cat(
+            self.convs
+                .iter()
+                .map(|conv| match &conv.bias {
+                    Some(b) => b.val(),
+                    None => Tensor::zeros([conv.weight.lazy_shape().dims::<3>()[0]], &device),
+                })
+                .collect(),
+            0,
+        );
+        (table, bias)
+    }
+
+    /// `(width, count)` per filter.
+    fn layout(&self) -> Vec<(usize, usize)> {
+        self.convs
+            .iter()
+            .zip(&self.widths)
+            .map(|(c, &k)| (k, c.weight.lazy_shape().dims::<3>()[0]))
+            .collect()
+    }
+
+    /// The words of a batch for the table kernels.
+    fn words(&self, chars: Tensor<3, Int>, word_mask: Tensor<2>) -> cpu::char_cnn::Words {
+        let [_, _, l] = chars.dims();
+        cpu::char_cnn::Words {
+            chars: io::read_ids(chars),
+            mask: io::read(word_mask).to_vec(),
+            l,
+            layout: self.layout(),
+        }
+    }
+
+    /// [`Self::forward`] on the host, for inference on the CPU ([`cpu::char_cnn`]).
+    fn forward_host(&self, chars: Tensor<3, Int>, word_mask: Tensor<2>) -> Tensor<3> {
+        let [b, t, _] = chars.dims();
+        let device = chars.device();
+        let d_out = self.d_output();
+        let (table, bias) = self.tables();
+        let (table, bias) = (io::read(table), io::read(bias));
+        let words = self.words(chars, word_mask);
+        let out = cpu::char_cnn::encode(&table, &bias, &words, self.activation);
+        io::tensor(out, [b, t, d_out], &device)
+    }
+
+    /// [`Self::forward`] with the window max as one fused op, on the CPU training device;
+    /// `None` where the op does not apply (the caller then takes the tensor path).
+    fn forward_autodiff(&self, chars: &Tensor<3, Int>, word_mask: &Tensor<2>) -> Option<Tensor<3>> {
+        let [b, t, _] = chars.dims();
+        let d_out = self.d_output();
+        let (table, bias) = self.tables();
+        let words = Arc::new(self.words(chars.clone(), word_mask.clone()));
+        let y = cpu::char_cnn::train(table, bias, words)?; // [B·T, F], pre-activation
+        Some(
+            activation::apply(self.activation, y.reshape([b, t, d_out]))
+                * word_mask.clone().unsqueeze_dim::<3>(2),
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sequence::length_mask;
+    use crate::test_support::RNG;
 
     fn ids(v: &[&[&[i64]]], l: usize, device: &Device) -> Tensor<3, Int> {
         let b = v.len();
@@ -215,5 +305,110 @@ mod tests {
         let out = cnn.forward(ids(&[&[&[4]]], 6, &device), Tensor::ones([1, 1], &device));
         let v = out.into_scalar::<f32>();
         assert!((v - (-0.5f32).tanh()).abs() < 1e-6, "{v}");
+    }
+
+    /// Random words of 1..=9 chars in 3 sentences padded to 4 words, L = 9, char ids with
+    /// repeats (ties between windows) and a vocabulary with an unused tail.
+    fn batch(device: &Device) -> (Tensor<3, Int>, Tensor<2>) {
+        let lens = [[3usize, 1, 9, 0], [2, 5, 0, 0], [4, 4, 4, 7]];
+        let mut ids = vec![0i64; 3 * 4 * 9];
+        let mut next = 1i64;
+        for (s, words) in lens.iter().enumerate() {
+            for (w, &n) in words.iter().enumerate() {
+                for c in 0..n {
+                    ids[(s * 4 + w) * 9 + c] = 1 + (next % 11);
+                    next = next * 7 % 23 + (c as i64 % 2);
+                }
+            }
+        }
+        (
+            Tensor::from_data(TensorData::new(ids, [3, 4, 9]), device),
+            length_mask(&[3, 2, 4], 4, device),
+        )
+    }
+
+    /// Words narrower than the widest filter in a batch whose `L` is narrower too (the tensor
+    /// path pads the chars to the widest filter; the table paths read past `L` as padding).
+    #[test]
+    fn table_paths_match_the_convolution_when_l_is_below_the_widest_filter() {
+        let device = Device::flex().autodiff();
+        let cnn = CharCnnConfig::new(6, 3, vec![(2, 2), (4, 3)]).init(&device);
+        let chars = Tensor::<3, Int>::from_data(
+            TensorData::new(vec![1i64, 2, 3, 0, 5, 5, 0, 0], [2, 2, 2]),
+            &device,
+        );
+        let mask = length_mask(&[2, 1], 2, &device);
+        let reference = cnn.forward_tensor(chars.clone(), mask.clone());
+        let fused = cnn
+            .forward_autodiff(&chars, &mask)
+            .expect("fused path applies");
+        let host = cnn.valid().forward(chars.inner(), mask.inner());
+        let diff = |a: Tensor<3>, b: Tensor<3>| (a - b).abs().max().into_scalar::<f32>();
+        assert!(diff(reference.clone(), fused) < 1e-5);
+        assert!(diff(reference.inner(), host) < 1e-5);
+    }
+
+    /// Host path (plain device), fused op (autodiff device) and tensor path give the same
+    /// word vectors for every activation; the fused op's gradients of the embedding, kernels
+    /// and biases equal the tensor path's.
+    #[test]
+    fn table_paths_match_the_convolution() {
+        let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+        for activation in [Activation::Relu, Activation::Tanh, Activation::Selu] {
+            let device = Device::flex().autodiff();
+            device.seed(3);
+            let cnn = CharCnnConfig::new(16, 5, vec![(2, 3), (3, 4), (4, 2)])
+                .with_activation(activation)
+                .init(&device);
+            let (chars, mask) = batch(&device);
+            let r = Tensor::<3>::random(
+                [3, 4, 9],
+                burn::tensor::Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let reference = cnn.forward_tensor(chars.clone(), mask.clone());
+            let fused = cnn
+                .forward_autodiff(&chars, &mask)
+                .expect("fused path applies");
+            let diff = (reference.clone() - fused.clone())
+                .abs()
+                .max()
+                .into_scalar::<f32>();
+            assert!(diff < 1e-5, "{activation:?}: fused {diff}");
+            let plain = cnn.valid();
+            let host = plain.forward(chars.clone().inner(), mask.clone().inner());
+            let diff = (reference.clone().inner() - host)
+                .abs()
+                .max()
+                .into_scalar::<f32>();
+            assert!(diff < 1e-5, "{activation:?}: host {diff}");
+
+            let g_ref = (reference * r.clone()).sum().backward();
+            let g_fused = (fused * r).sum().backward();
+            let mut pairs = vec![(
+                cnn.embedding.weight.val().grad(&g_ref).unwrap(),
+                cnn.embedding.weight.val().grad(&g_fused).unwrap(),
+            )];
+            for conv in &cnn.convs {
+                let w = conv.weight.val();
+                let n = w.dims().iter().product::<usize>();
+                pairs.push((
+                    w.grad(&g_ref).unwrap().reshape([n, 1]),
+                    w.grad(&g_fused).unwrap().reshape([n, 1]),
+                ));
+                let b = conv.bias.as_ref().unwrap().val();
+                pairs.push((
+                    b.grad(&g_ref).unwrap().unsqueeze(),
+                    b.grad(&g_fused).unwrap().unsqueeze(),
+                ));
+            }
+            for (i, (a, b)) in pairs.into_iter().enumerate() {
+                let diff = (a - b).abs().max().into_scalar::<f32>();
+                assert!(
+                    diff < 1e-4,
+                    "{activation:?}: gradient {i} differs by {diff}"
+                );
+            }
+        }
     }
 }

@@ -10,9 +10,10 @@
 //!   halving ([`crate::sequence::time_steps`]) to keep the backward pass O(T log T).
 //! - Several layers, uni- or bidirectional, dropout between layers (as PyTorch's `dropout`);
 //!   the two directions of a layer share one time loop (the backward one time-reversed).
-//! - On the CPU the same recurrence runs as fused loops: `host` for inference (any cell),
-//!   `fused` for training the LSTM (one autodiff op per layer, hand-written backward); both
-//!   skip padded steps, and are tested against the tensor path here.
+//! - On the CPU the same recurrence runs as fused loops ([`crate::cpu`]): `cpu::rnn` for
+//!   inference (any cell), `cpu::lstm` for training the LSTM (one autodiff op per layer,
+//!   hand-written backward); both skip padded steps, and are tested against the tensor path
+//!   here.
 //!
 //! Gate equations (PyTorch's, so weights can be compared):
 //! - LSTM, gates `[i, f, g, o]`: c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c')
@@ -25,6 +26,8 @@
 //! that slice of *both* bias vectors, doubling it (seed-systems A.2 [QUIRK]): to reproduce it,
 //! pass twice the value.
 
+use std::sync::Arc;
+
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
@@ -32,25 +35,27 @@ use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
 use crate::activation::fast_tanh;
+use crate::cpu::{self, io, Path};
 use crate::sequence::{step_pads, time_steps};
 
-mod fused;
-mod host;
+#[cfg(test)]
+mod tests;
 
-/// The recurrent cell of a [`Recurrent`] layer stack.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
-pub enum Cell {
-    /// Long short-term memory (4 gates, cell state).
-    Lstm,
-    /// Gated recurrent unit (3 gates).
-    Gru,
-    /// Elman RNN with tanh (1 "gate").
-    Rnn,
+/// The recurrent cell of a [`Recurrent`] layer stack: the config's enum (LSTM: 4 gates and a
+/// cell state; GRU: 3 gates; Elman RNN with tanh: 1 "gate").
+pub use polytag_config::Cell;
+
+/// What the model needs to know about a [`Cell`] (an extension trait: [`Cell`] is the
+/// config crate's type).
+pub trait CellExt {
+    /// Number of `H`-wide slices in the fused projections.
+    fn num_gates(self) -> usize;
+    /// The config spelling (also the component kind).
+    fn name(self) -> &'static str;
 }
 
-impl Cell {
-    /// Number of `H`-wide slices in the fused projections.
-    pub fn num_gates(self) -> usize {
+impl CellExt for Cell {
+    fn num_gates(self) -> usize {
         match self {
             Cell::Lstm => 4,
             Cell::Gru => 3,
@@ -58,69 +63,68 @@ impl Cell {
         }
     }
 
-    /// The config spelling (also the component kind).
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Cell::Lstm => "lstm",
             Cell::Gru => "gru",
             Cell::Rnn => "rnn",
         }
     }
+}
 
-    /// `[1, G·H]`: 2 on the LSTM's g slice, 1 elsewhere (see [`Self::step`]).
-    fn gate_scale(self, d: usize, device: &Device) -> Tensor<2> {
-        let g = self.num_gates() * d;
-        let v: Vec<f32> = (0..g)
-            .map(|j| {
-                if self == Cell::Lstm && (2 * d..3 * d).contains(&j) {
-                    2.0
-                } else {
-                    1.0
-                }
-            })
-            .collect();
-        Tensor::from_data(TensorData::new(v, [1, g]), device)
-    }
+/// `[1, G·H]`: 2 on the LSTM's g slice, 1 elsewhere (see [`step`]).
+fn gate_scale(cell: Cell, d: usize, device: &Device) -> Tensor<2> {
+    let g = cell.num_gates() * d;
+    let v: Vec<f32> = (0..g)
+        .map(|j| {
+            if cell == Cell::Lstm && (2 * d..3 * d).contains(&j) {
+                2.0
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(v, [1, g]), device)
+}
 
-    /// One step of the cell. `xw` is this step's slice of the input projection `[N, G·H]`,
-    /// `hw` the recurrent projection `h·W_hh (+ b_hh)` `[N, G·H]`, `h`/`c` the previous state
-    /// `[N, H]` (`c` only for the LSTM), `gate_scale` the LSTM's `[1, 4H]` from
-    /// [`Self::gate_scale`]. Returns the new state.
-    fn step(
-        self,
-        xw: Tensor<2>,
-        hw: Tensor<2>,
-        h: &Tensor<2>,
-        c: Option<&Tensor<2>>,
-        gate_scale: &Tensor<2>,
-        d: usize,
-    ) -> (Tensor<2>, Option<Tensor<2>>) {
-        match self {
-            Cell::Lstm => {
-                // One sigmoid for all four slices: the g slice was pre-scaled by 2 (`gate_scale`)
-                // so that tanh(g) = 2·σ(2g) − 1 comes out of the same pass. Element-wise passes,
-                // not matmuls, bound an RNN on CPU (see `fast_tanh`).
-                let s = sigmoid((xw + hw) * gate_scale.clone());
-                let i = s.clone().narrow(1, 0, d);
-                let f = s.clone().narrow(1, d, d);
-                let g = s.clone().narrow(1, 2 * d, d) * 2.0 - 1.0;
-                let o = s.narrow(1, 3 * d, d);
-                let c_prev = c.cloned().unwrap_or_else(|| h.zeros_like());
-                let c_new = f * c_prev + i * g;
-                let h_new = o * fast_tanh(c_new.clone());
-                (h_new, Some(c_new))
-            }
-            Cell::Gru => {
-                let rz = sigmoid(xw.clone().narrow(1, 0, 2 * d) + hw.clone().narrow(1, 0, 2 * d));
-                let r = rz.clone().narrow(1, 0, d);
-                let z = rz.narrow(1, d, d);
-                let n = fast_tanh(xw.narrow(1, 2 * d, d) + r * hw.narrow(1, 2 * d, d));
-                // (1 − z)·n + z·h = n + z·(h − n)
-                let h_new = n.clone() + z * (h.clone() - n);
-                (h_new, None)
-            }
-            Cell::Rnn => (fast_tanh(xw + hw), None),
+/// One step of the cell as burn ops. `xw` is this step's slice of the input projection
+/// `[N, G·H]`, `hw` the recurrent projection `h·W_hh (+ b_hh)` `[N, G·H]`, `h`/`c` the
+/// previous state `[N, H]` (`c` only for the LSTM), `gate_scale` the LSTM's `[1, 4H]` from
+/// [`gate_scale`]. Returns the new state.
+fn step(
+    cell: Cell,
+    xw: Tensor<2>,
+    hw: Tensor<2>,
+    h: &Tensor<2>,
+    c: Option<&Tensor<2>>,
+    gate_scale: &Tensor<2>,
+    d: usize,
+) -> (Tensor<2>, Option<Tensor<2>>) {
+    match cell {
+        Cell::Lstm => {
+            // One sigmoid for all four slices: the g slice was pre-scaled by 2 (`gate_scale`)
+            // so that tanh(g) = 2·σ(2g) − 1 comes out of the same pass. Element-wise passes,
+            // not matmuls, bound an RNN on CPU (see `fast_tanh`).
+            let s = sigmoid((xw + hw) * gate_scale.clone());
+            let i = s.clone().narrow(1, 0, d);
+            let f = s.clone().narrow(1, d, d);
+            let g = s.clone().narrow(1, 2 * d, d) * 2.0 - 1.0;
+            let o = s.narrow(1, 3 * d, d);
+            let c_prev = c.cloned().unwrap_or_else(|| h.zeros_like());
+            let c_new = f * c_prev + i * g;
+            let h_new = o * fast_tanh(c_new.clone());
+            (h_new, Some(c_new))
         }
+        Cell::Gru => {
+            let rz = sigmoid(xw.clone().narrow(1, 0, 2 * d) + hw.clone().narrow(1, 0, 2 * d));
+            let r = rz.clone().narrow(1, 0, d);
+            let z = rz.narrow(1, d, d);
+            let n = fast_tanh(xw.narrow(1, 2 * d, d) + r * hw.narrow(1, 2 * d, d));
+            // (1 − z)·n + z·h = n + z·(h − n)
+            let h_new = n.clone() + z * (h.clone() - n);
+            (h_new, None)
+        }
+        Cell::Rnn => (fast_tanh(xw + hw), None),
     }
 }
 
@@ -244,9 +248,6 @@ impl Recurrent {
     /// - `x`: `[B, T, d_input]`, `mask`: `[B, T]` (1.0 = token, right padding)
     /// - output: `[B, T, d_output]`, zero at padded positions
     pub fn forward(&self, x: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
-        if let Some(out) = self.forward_fused(&x, &mask) {
-            return out;
-        }
         self.run(x, mask, true).0
     }
 
@@ -254,7 +255,9 @@ impl Recurrent {
     /// sequence's last real token, concatenated with the backward state after its first token
     /// (the char RNN's word vector). All-padding rows give zeros.
     pub fn final_states(&self, x: Tensor<3>, mask: Tensor<2>) -> Tensor<2> {
-        self.run(x, mask, false).1
+        self.run(x, mask, false)
+            .1
+            .expect("every path returns final states without keep_last_outputs")
     }
 
     /// Output size.
@@ -279,20 +282,150 @@ impl Recurrent {
             .unwrap_or(0)
     }
 
-    /// Outputs `[B, T, d_output]` (meaningful only with `keep_last_outputs`; without it the
-    /// last layer skips stacking its outputs) and final states `[B, d_output]`. On the plain
-    /// CPU device the recurrence runs on the host ([`crate::host`]), elsewhere as burn ops.
+    /// Outputs `[B, T, d_output]` and final states `[B, d_output]`, through the path of the
+    /// device ([`crate::cpu::Path`]). Without `keep_last_outputs` the last layer skips its
+    /// outputs (the first value is then meaningless); with it, the fused training LSTM
+    /// returns no final states.
     fn run(
         &self,
         x: Tensor<3>,
         mask: Tensor<2>,
         keep_last_outputs: bool,
-    ) -> (Tensor<3>, Tensor<2>) {
-        if crate::host::applies(&x.device()) {
-            self.run_host(x, mask, keep_last_outputs)
-        } else {
-            self.run_tensor(x, mask, keep_last_outputs)
+    ) -> (Tensor<3>, Option<Tensor<2>>) {
+        let both = |(out, last)| (out, Some(last));
+        match Path::of(&x.device()) {
+            Path::Host => both(self.run_host(x, mask, keep_last_outputs)),
+            Path::Autodiff if keep_last_outputs => match self.forward_autodiff(&x, &mask) {
+                Some(out) => (out, None),
+                None => both(self.run_tensor(x, mask, keep_last_outputs)),
+            },
+            Path::Autodiff | Path::Tensor => both(self.run_tensor(x, mask, keep_last_outputs)),
         }
+    }
+
+    /// [`Self::run`] on the host ([`cpu::rnn`]). Dropout between layers is skipped: on a
+    /// non-autodiff device burn's dropout is the identity anyway.
+    fn run_host(
+        &self,
+        x: Tensor<3>,
+        mask: Tensor<2>,
+        keep_last_outputs: bool,
+    ) -> (Tensor<3>, Tensor<2>) {
+        let [b, t, _] = x.dims();
+        let device = x.device();
+        let mask = io::read(mask);
+        let d_out = self.d_output();
+        let mut input = x;
+        let mut last = vec![0.0; b * d_out];
+        let n = self.layers.len();
+        for (li, layer) in self.layers.iter().enumerate() {
+            let keep = li + 1 < n || keep_last_outputs;
+            let (out, fin) = self.layer_host(layer, input.clone(), &mask, keep);
+            last = fin;
+            if let Some(out) = out {
+                input = io::tensor(out, [b, t, d_out], &device);
+            }
+        }
+        (input, io::tensor(last, [b, d_out], &device))
+    }
+
+    /// One layer on the host over `x` `[B, T, D]` with the `[B, T]` mask: outputs
+    /// `[B, T, dirs·H]` (if `keep`) and the final states `[B, dirs·H]`, row-major. The input
+    /// projection stays a burn matmul, on the distinct rows of `x` only.
+    fn layer_host(
+        &self,
+        layer: &RecurrentLayer,
+        x: Tensor<3>,
+        mask: &[f32],
+        keep: bool,
+    ) -> (Option<Vec<f32>>, Vec<f32>) {
+        let [b, t, d_in] = x.dims();
+        let device = x.device();
+        let g = self.cell.num_gates() * self.d_hidden;
+        let dirs: Vec<&CellWeights> = std::iter::once(&layer.forward)
+            .chain(&layer.backward)
+            .collect();
+        let (unique, xw_rows) = cpu::rnn::distinct_rows(&io::read(x), d_in.max(1));
+        let num_unique = unique.len() / d_in.max(1);
+        let unique = io::tensor(unique, [num_unique, d_in], &device);
+        let xw: Vec<io::Values> = dirs
+            .iter()
+            .map(|w| io::read(w.x2h.forward(unique.clone())))
+            .collect();
+        let w_hh: Vec<io::Values> = dirs.iter().map(|w| io::read(w.h2h.weight.val())).collect();
+        // the GRU's b_hh (inside r·(…)); the other cells have none
+        let b_hh: Vec<Vec<f32>> = dirs
+            .iter()
+            .map(|w| match &w.h2h.bias {
+                Some(p) => io::read(p.val()).to_vec(),
+                None => vec![0.0; g],
+            })
+            .collect();
+        let directions: Vec<cpu::rnn::Direction<'_>> = (0..dirs.len())
+            .map(|k| cpu::rnn::Direction {
+                xw: &xw[k],
+                w_hh: &w_hh[k],
+                b_hh: &b_hh[k],
+            })
+            .collect();
+        cpu::rnn::layer(
+            &cpu::rnn::Layer {
+                cell: self.cell,
+                dirs: &directions,
+                xw_rows: &xw_rows,
+                mask,
+                batch: b,
+                max_len: t,
+                d_hidden: self.d_hidden,
+            },
+            keep,
+        )
+    }
+
+    /// The stack's outputs through the fused training LSTM ([`cpu::lstm`]), one op per
+    /// layer, or `None` where it does not apply (another cell or device, a batch without
+    /// tokens, a float type other than f32): the caller then takes the tensor path.
+    fn forward_autodiff(&self, x: &Tensor<3>, mask: &Tensor<2>) -> Option<Tensor<3>> {
+        let device = x.device();
+        if self.cell != Cell::Lstm || Path::of(&device) != Path::Autodiff {
+            return None;
+        }
+        let [b, t, _] = x.dims();
+        let num_dirs = if self.layers.first()?.backward.is_some() {
+            2
+        } else {
+            1
+        };
+        let mask = io::read(mask.clone());
+        let plan = Arc::new(cpu::lstm::Plan::new(&mask, b, t, self.d_hidden, num_dirs)?);
+        let rows = plan.rows();
+        let index =
+            Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [rows.len()]), &device);
+        let mut input = x.clone();
+        for (li, layer) in self.layers.iter().enumerate() {
+            if li > 0 {
+                input = crate::dropout::dropout(&self.dropout, input);
+            }
+            let dirs: Vec<&CellWeights> = std::iter::once(&layer.forward)
+                .chain(&layer.backward)
+                .collect();
+            if dirs.len() != plan.num_dirs() {
+                return None;
+            }
+            let [_, _, d_in] = input.dims();
+            // the input projection of the real tokens, direction-major: [dirs·N, G]
+            let real = input
+                .clone()
+                .reshape([b * t, d_in])
+                .select(0, index.clone());
+            let xw = Tensor::cat(
+                dirs.iter().map(|w| w.x2h.forward(real.clone())).collect(),
+                0,
+            );
+            let w_hh = Tensor::stack::<3>(dirs.iter().map(|w| w.h2h.weight.val()).collect(), 0);
+            input = cpu::lstm::train(xw, w_hh, plan.clone())?;
+        }
+        Some(input)
     }
 
     /// [`Self::run`] as burn ops: the training path (autodiff) and the GPU path.
@@ -308,9 +441,10 @@ impl Recurrent {
         // left to right, rows B..2B read it time-reversed, so step s of the backward direction
         // is position T−1−s. This halves the number of per-step ops (not their element-wise
         // work: on flex CPU it measured about even with two loops; it is meant for devices
-        // where each op launch costs, wgpu/CUDA). Padding masks are reversed with it: a reversed right-padded sentence starts with its pads,
-        // during which the carried state stays zero, so the backward pass effectively starts
-        // at the sentence's last real token.
+        // where each op launch costs, wgpu/CUDA). Padding masks are reversed with it: a
+        // reversed right-padded sentence starts with its pads, during which the carried
+        // state stays zero, so the backward pass effectively starts at the sentence's last
+        // real token.
         let step_mask = if bidirectional {
             Tensor::cat(vec![mask.clone(), mask.flip([1])], 0)
         } else {
@@ -359,7 +493,8 @@ impl Recurrent {
             xw.push(if k == 1 { p.flip([0]) } else { p });
         }
         let xw = Tensor::cat(xw, 1); // [T, nd·B, G]
-                                     // recurrent weights of the directions side by side: [nd, H, G] (+ bias [nd, 1, G])
+
+        // recurrent weights of the directions side by side: [nd, H, G] (+ bias [nd, 1, G])
         let w_hh = Tensor::stack::<3>(dirs.iter().map(|w| w.h2h.weight.val()).collect(), 0);
         let b_hh: Option<Tensor<3>> = dirs
             .iter()
@@ -367,7 +502,7 @@ impl Recurrent {
             .collect::<Option<Vec<_>>>()
             .map(|v| Tensor::cat(v, 0));
 
-        let gate_scale = self.cell.gate_scale(d, &device);
+        let gate_scale = gate_scale(self.cell, d, &device);
         let mut h = Tensor::<2>::zeros([nd * b, d], &device);
         let mut c = (self.cell == Cell::Lstm).then(|| Tensor::<2>::zeros([nd * b, d], &device));
         let mut outs: Vec<Tensor<2>> = Vec::with_capacity(if keep { t } else { 0 });
@@ -377,7 +512,7 @@ impl Recurrent {
                 hw = hw + bias.clone();
             }
             let hw = hw.reshape([nd * b, g]);
-            let (h_new, c_new) = self.cell.step(xw_s, hw, &h, c.as_ref(), &gate_scale, d);
+            let (h_new, c_new) = step(self.cell, xw_s, hw, &h, c.as_ref(), &gate_scale, d);
             // at padding: carry the state unchanged (mask_where takes `h` where pad is true)
             h = h_new.mask_where(pad.clone(), h);
             c = match (c_new, c) {
@@ -401,174 +536,5 @@ impl Recurrent {
         let out = keep.then(|| split(Tensor::stack::<3>(outs, 0), true));
         let last = split(h.unsqueeze::<3>(), false).reshape([b, nd * d]);
         (out, last)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sequence::length_mask;
-    use crate::test_support::RNG;
-    use burn::tensor::Distribution;
-
-    fn set_linear(l: &mut Linear, w: f32, b: &[f32]) {
-        l.weight = l.weight.clone().map(|t| t.ones_like().mul_scalar(w));
-        let b = b.to_vec();
-        l.bias = l.bias.clone().map(|p| {
-            p.map(move |t| {
-                let n = t.dims()[0];
-                Tensor::from_data(TensorData::new(b.clone(), [n]), &t.device())
-            })
-        });
-    }
-
-    /// All weights 0; LSTM input bias per gate [i, f, g, o] = [0, 0, 1, 0]:
-    /// i = f = o = σ(0) = 0.5, g = tanh(1);
-    /// step 1: c = 0.5·tanh(1) = 0.380797, h = 0.5·tanh(0.380797) = 0.181700;
-    /// step 2: c = 0.5·0.380797 + 0.5·tanh(1) = 0.571196, h = 0.5·tanh(0.571196) = 0.258118.
-    #[test]
-    fn lstm_constant_weights_match_hand_derivation() {
-        let device = Device::flex();
-        let mut rnn = RecurrentConfig::new(2, 1, Cell::Lstm)
-            .with_bidirectional(false)
-            .init(&device);
-        set_linear(&mut rnn.layers[0].forward.x2h, 0.0, &[0.0, 0.0, 1.0, 0.0]);
-        set_linear(&mut rnn.layers[0].forward.h2h, 0.0, &[]);
-        let out = rnn.forward(
-            Tensor::ones([1, 2, 2], &device),
-            Tensor::ones([1, 2], &device),
-        );
-        let v: Vec<f32> = out.try_to_vec_as().unwrap();
-        assert!((v[0] - 0.181_700).abs() < 1e-5, "{v:?}");
-        assert!((v[1] - 0.258_118).abs() < 1e-5, "{v:?}");
-    }
-
-    /// All weights 0; GRU input bias [r, z, n] = [0, 0, 1], hidden bias [0, 0, 2]:
-    /// r = z = 0.5, n = tanh(1 + 0.5·2) = tanh(2) = 0.964028, h1 = 0.5·n + 0.5·0 = 0.482014.
-    #[test]
-    fn gru_constant_weights_match_hand_derivation() {
-        let device = Device::flex();
-        let mut rnn = RecurrentConfig::new(2, 1, Cell::Gru)
-            .with_bidirectional(false)
-            .init(&device);
-        set_linear(&mut rnn.layers[0].forward.x2h, 0.0, &[0.0, 0.0, 1.0]);
-        set_linear(&mut rnn.layers[0].forward.h2h, 0.0, &[0.0, 0.0, 2.0]);
-        let out = rnn.forward(
-            Tensor::ones([1, 1, 2], &device),
-            Tensor::ones([1, 1], &device),
-        );
-        let v: f32 = out.into_scalar();
-        assert!((v - 0.482_014).abs() < 1e-5, "{v}");
-    }
-
-    /// Weight 0.5 everywhere, no bias, x = [1, 1]: h1 = tanh(1) = 0.761594,
-    /// h2 = tanh(1 + 0.5·0.761594) = tanh(1.380797) = 0.881130.
-    #[test]
-    fn rnn_constant_weights_match_hand_derivation() {
-        let device = Device::flex();
-        let mut rnn = RecurrentConfig::new(2, 1, Cell::Rnn)
-            .with_bidirectional(false)
-            .init(&device);
-        set_linear(&mut rnn.layers[0].forward.x2h, 0.5, &[0.0]);
-        set_linear(&mut rnn.layers[0].forward.h2h, 0.5, &[]);
-        let out = rnn.forward(
-            Tensor::ones([1, 2, 2], &device),
-            Tensor::ones([1, 2], &device),
-        );
-        let v: Vec<f32> = out.try_to_vec_as().unwrap();
-        assert!(
-            (v[0] - 0.761_594).abs() < 1e-5 && (v[1] - 0.881_130).abs() < 1e-5,
-            "{v:?}"
-        );
-    }
-
-    #[test]
-    fn padded_batch_equals_each_sentence_alone() {
-        let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
-        let device = Device::flex();
-        device.seed(7);
-        let lengths = [5usize, 2, 4];
-        let x = Tensor::<3>::random([3, 6, 4], Distribution::Normal(0.0, 1.0), &device);
-        let mask = length_mask(&lengths, 6, &device);
-        for cell in [Cell::Lstm, Cell::Gru, Cell::Rnn] {
-            for bidirectional in [false, true] {
-                for layers in [1, 2] {
-                    let rnn = RecurrentConfig::new(4, 3, cell)
-                        .with_bidirectional(bidirectional)
-                        .with_num_layers(layers)
-                        .with_forget_bias(if cell == Cell::Lstm { 1.0 } else { 0.0 })
-                        .init(&device);
-                    let full = rnn.forward(x.clone(), mask.clone());
-                    let fin = rnn.final_states(x.clone(), mask.clone());
-                    for (bi, &len) in lengths.iter().enumerate() {
-                        let xs = x.clone().slice(s![bi..bi + 1, 0..len]);
-                        let alone = rnn.forward(xs.clone(), Tensor::ones([1, len], &device));
-                        let part = full.clone().slice(s![bi..bi + 1, 0..len]);
-                        let diff = (part - alone).abs().max().into_scalar::<f32>();
-                        assert!(
-                            diff < 1e-6,
-                            "{cell:?} bi={bidirectional} l={layers}: {diff}"
-                        );
-                        let pad = full.clone().slice(s![bi..bi + 1, len..6]).abs().sum();
-                        assert_eq!(pad.into_scalar::<f32>(), 0.0);
-                        let fa = rnn.final_states(xs, Tensor::ones([1, len], &device));
-                        let fd = (fin.clone().slice(s![bi..bi + 1]) - fa).abs().max();
-                        assert!(fd.into_scalar::<f32>() < 1e-6);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Biases are drawn from U(−k, k), k = 1/√H; with forget_bias 2.5 the forget slice
-    /// [H, 2H) must lie in [2.5 − k, 2.5 + k] and every other entry in [−k, k], whatever the
-    /// draw (so the test needs no seed).
-    #[test]
-    fn forget_bias_is_added_to_the_forget_slice_only() {
-        let device = Device::flex();
-        let rnn = RecurrentConfig::new(2, 3, Cell::Lstm)
-            .with_forget_bias(2.5)
-            .init(&device);
-        let k = 1.0 / 3f32.sqrt() + 1e-6;
-        for dir in [
-            &rnn.layers[0].forward,
-            rnn.layers[0].backward.as_ref().unwrap(),
-        ] {
-            let b: Vec<f32> = dir
-                .x2h
-                .bias
-                .as_ref()
-                .unwrap()
-                .val()
-                .try_to_vec_as()
-                .unwrap();
-            for (j, v) in b.iter().enumerate() {
-                let centre = if (3..6).contains(&j) { 2.5 } else { 0.0 };
-                assert!((v - centre).abs() <= k, "entry {j}: {v}");
-            }
-        }
-    }
-
-    #[test]
-    fn gradient_reaches_every_parameter() {
-        let device = Device::flex().autodiff();
-        let rnn = RecurrentConfig::new(3, 2, Cell::Gru)
-            .with_num_layers(2)
-            .init(&device);
-        let x = Tensor::<3>::ones([2, 3, 3], &device);
-        let out = rnn.forward(x, length_mask(&[3, 1], 3, &device));
-        let grads = burn::optim::GradientsParams::from_grads(out.sum().backward(), &rnn);
-        assert_eq!(grads.len(), rnn.num_params_tensors());
-    }
-
-    impl Recurrent {
-        fn num_params_tensors(&self) -> usize {
-            // per direction: x2h weight + bias, h2h weight (+ bias for the GRU)
-            let per = if self.cell == Cell::Gru { 4 } else { 3 };
-            self.layers
-                .iter()
-                .map(|l| per * if l.backward.is_some() { 2 } else { 1 })
-                .sum()
-        }
     }
 }

@@ -1,0 +1,279 @@
+//! The masked recurrence for inference on the CPU ([`super::Path::Host`]), every cell: the
+//! same stack as `Recurrent`'s tensor path, with the gates, state update, masking and
+//! output placement in one fused loop over plain `f32` slices.
+//!
+//! Work the tensor path does and this one skips, without changing any result:
+//! - the input projection of repeated input vectors: the component deduplicates the rows of
+//!   `x` ([`distinct_rows`], bitwise) before `x·W_ih`, so a batch's padding rows (all zero)
+//!   and repeated words (`the`, `,`: about half the tokens of a CoNLL batch) are projected
+//!   once;
+//! - `h·W_hh` of rows that do not move at a step (padding, where the state is carried): only
+//!   the rows of real tokens go into each step's matmul ([`Weight::times`]).
+//!
+//! Per step the tensor path also issues ~20 element-wise burn ops on `[2B, 4H]`, and stacks,
+//! flips and concatenates the outputs afterwards; here the outputs are written straight into
+//! their `[B, T, dirs·H]` places.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use super::lstm::lstm_cell;
+use super::math::{sigmoid, tanh};
+use super::matmul::Weight;
+use super::simd::{vectorized, Kernel};
+use crate::rnn::{Cell, CellExt};
+
+/// One direction of a layer, on the host.
+pub(crate) struct Direction<'a> {
+    /// `[U, G·H]`: the input projections `x·W_ih + b` of the distinct input rows.
+    pub(crate) xw: &'a [f32],
+    /// `[H, G·H]`: the recurrent weight.
+    pub(crate) w_hh: &'a [f32],
+    /// `[G·H]`: the recurrent bias (the GRU's, inside r·(…)); zeros for the other cells.
+    pub(crate) b_hh: &'a [f32],
+}
+
+/// A layer's input, on the host.
+pub(crate) struct Layer<'a> {
+    /// The cell.
+    pub(crate) cell: Cell,
+    /// Forward direction first.
+    pub(crate) dirs: &'a [Direction<'a>],
+    /// For each `b·T + t`, the row of `xw` holding its projection ([`distinct_rows`]).
+    pub(crate) xw_rows: &'a [usize],
+    /// `[B, T]`, 1.0 = token (right padding).
+    pub(crate) mask: &'a [f32],
+    /// B
+    pub(crate) batch: usize,
+    /// T
+    pub(crate) max_len: usize,
+    /// H
+    pub(crate) d_hidden: usize,
+}
+
+/// Runs one layer: outputs `[B, T, dirs·H]` (if `keep`) and the final states `[B, dirs·H]`
+/// (forward first), row-major.
+pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32>) {
+    let (b, t, d) = (layer.batch, layer.max_len, layer.d_hidden);
+    let nd = layer.dirs.len();
+    let g = layer.cell.num_gates() * d;
+    let mut h = vec![0.0f32; nd * b * d];
+    let mut c = vec![
+        0.0f32;
+        if layer.cell == Cell::Lstm {
+            nd * b * d
+        } else {
+            0
+        }
+    ];
+    let mut out = vec![0.0f32; if keep { b * t * nd * d } else { 0 }];
+    let mut weights: Vec<Weight<'_>> = layer
+        .dirs
+        .iter()
+        .map(|dir| Weight::new(dir.w_hh, d, g))
+        .collect();
+    let mut active: Vec<usize> = Vec::with_capacity(b);
+    let mut gathered: Vec<f32> = Vec::with_capacity(b * d);
+    let mut hw: Vec<f32> = Vec::with_capacity(b * g);
+    for s in 0..t {
+        for (dir, (direction, w)) in layer.dirs.iter().zip(&mut weights).enumerate() {
+            // the backward direction reads the sentence right to left: step s is position
+            // T−1−s, and a right-padded sentence's pads come first (the state stays zero
+            // through them)
+            let time = if dir == 0 { s } else { t - 1 - s };
+            // rows with a real token at `time`; the others carry their state unchanged
+            // and output zero
+            active.clear();
+            active.extend((0..b).filter(|&bi| layer.mask[bi * t + time] != 0.0));
+            if active.is_empty() {
+                continue;
+            }
+            gathered.clear();
+            for &bi in &active {
+                let row = dir * b + bi;
+                gathered.extend_from_slice(&h[row * d..(row + 1) * d]);
+            }
+            // [n, H] · [H, G] → [n, G]
+            w.times(&gathered, active.len(), &mut hw);
+            vectorized(Step {
+                cell: layer.cell,
+                active: &active,
+                xw_rows: layer.xw_rows,
+                xw: direction.xw,
+                hw: &hw,
+                b_hh: direction.b_hh,
+                h: &mut h[dir * b * d..(dir + 1) * b * d],
+                c: c.get_mut(dir * b * d..(dir + 1) * b * d)
+                    .unwrap_or_default(),
+                out: keep.then_some(out.as_mut_slice()),
+                t,
+                time,
+                dir,
+                nd,
+            });
+        }
+    }
+    let mut last = Vec::with_capacity(b * nd * d);
+    for bi in 0..b {
+        for dir in 0..nd {
+            last.extend_from_slice(&h[(dir * b + bi) * d..(dir * b + bi + 1) * d]);
+        }
+    }
+    (keep.then_some(out), last)
+}
+
+/// The distinct rows of `x` (`width` values each, compared bitwise) in order of first
+/// appearance, and for each row of `x` the index of its distinct row.
+pub(crate) fn distinct_rows(x: &[f32], width: usize) -> (Vec<f32>, Vec<usize>) {
+    struct Row<'a>(&'a [f32]);
+    impl Eq for Row<'_> {}
+    impl PartialEq for Row<'_> {
+        fn eq(&self, other: &Self) -> bool {
+            self.0
+                .iter()
+                .map(|v| v.to_bits())
+                .eq(other.0.iter().map(|v| v.to_bits()))
+        }
+    }
+    impl Hash for Row<'_> {
+        fn hash<H: Hasher>(&self, state: &mut H) {
+            self.0.iter().for_each(|v| state.write_u32(v.to_bits()));
+        }
+    }
+    let mut index: HashMap<Row<'_>, usize, BuildHasherDefault<FxHasher>> = HashMap::default();
+    let mut unique = Vec::new();
+    let rows = x
+        .chunks_exact(width)
+        .map(|row| {
+            let next = index.len();
+            *index.entry(Row(row)).or_insert_with(|| {
+                unique.extend_from_slice(row);
+                next
+            })
+        })
+        .collect();
+    (unique, rows)
+}
+
+/// The multiply–rotate hash of rustc's `FxHasher`: hashing rows of floats is on the decode
+/// path, and std's SipHash costs several times more per word. Not DoS-resistant, which does
+/// not matter for a per-batch table of model activations.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|&b| self.write_u32(u32::from(b)));
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        self.0 = (self.0.rotate_left(5) ^ u64::from(v)).wrapping_mul(K);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// One direction's step: the rows in `active` (a real token at `time`) update their state
+/// from `hw` (`h·W_hh` of the active rows, in `active` order) and their input projection
+/// `xw[xw_rows[bi·T + time]]`, and write it to `out` `[B, T, nd·H]` at direction `dir`.
+/// `h`, `c` are this direction's `[B, H]` state (`c` empty except for the LSTM).
+struct Step<'a> {
+    cell: Cell,
+    active: &'a [usize],
+    xw_rows: &'a [usize],
+    xw: &'a [f32],
+    hw: &'a [f32],
+    b_hh: &'a [f32],
+    h: &'a mut [f32],
+    c: &'a mut [f32],
+    out: Option<&'a mut [f32]>,
+    t: usize,
+    time: usize,
+    dir: usize,
+    nd: usize,
+}
+
+impl Kernel for Step<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Step {
+            cell,
+            active,
+            xw_rows,
+            xw,
+            hw,
+            b_hh,
+            h,
+            c,
+            mut out,
+            t,
+            time,
+            dir,
+            nd,
+        } = self;
+        let g = b_hh.len();
+        let d = g / cell.num_gates();
+        for (r, &bi) in active.iter().enumerate() {
+            let at = xw_rows[bi * t + time] * g;
+            let hs = &mut h[bi * d..(bi + 1) * d];
+            let cs = c.get_mut(bi * d..(bi + 1) * d).unwrap_or_default();
+            cell_step(cell, &xw[at..at + g], &hw[r * g..(r + 1) * g], b_hh, hs, cs);
+            if let Some(out) = out.as_deref_mut() {
+                let o = ((bi * t + time) * nd + dir) * d;
+                out[o..o + d].copy_from_slice(hs);
+            }
+        }
+    }
+}
+
+/// One row of the tensor path's cell step, in place: `xw`, `hw` are this row's `[G·H]` input
+/// and recurrent projections, `b_hh` the recurrent bias (GRU; zeros otherwise), `h`/`c` its
+/// `[H]` state (`c` empty except for the LSTM). Same equations and identities as the tensor
+/// path (tanh(g) = 2σ(2g) − 1).
+#[inline(always)]
+fn cell_step(cell: Cell, xw: &[f32], hw: &[f32], b_hh: &[f32], h: &mut [f32], c: &mut [f32]) {
+    let d = h.len();
+    match cell {
+        Cell::Lstm => {
+            let (xi, xf, xg, xo) = (
+                &xw[..d],
+                &xw[d..2 * d],
+                &xw[2 * d..3 * d],
+                &xw[3 * d..4 * d],
+            );
+            let (hi, hf, hg, ho) = (
+                &hw[..d],
+                &hw[d..2 * d],
+                &hw[2 * d..3 * d],
+                &hw[3 * d..4 * d],
+            );
+            let c = &mut c[..d];
+            for j in 0..d {
+                let pre = [xi[j] + hi[j], xf[j] + hf[j], xg[j] + hg[j], xo[j] + ho[j]];
+                let unit = lstm_cell(pre, c[j]);
+                c[j] = unit.c;
+                h[j] = unit.h;
+            }
+        }
+        Cell::Gru => {
+            let (xr, xz, xn) = (&xw[..d], &xw[d..2 * d], &xw[2 * d..3 * d]);
+            let (hr, hz, hn) = (&hw[..d], &hw[d..2 * d], &hw[2 * d..3 * d]);
+            let (br, bz, bn) = (&b_hh[..d], &b_hh[d..2 * d], &b_hh[2 * d..3 * d]);
+            for j in 0..d {
+                let r = sigmoid(xr[j] + (hr[j] + br[j]));
+                let z = sigmoid(xz[j] + (hz[j] + bz[j]));
+                let n = tanh(xn[j] + r * (hn[j] + bn[j]));
+                h[j] = n + z * (h[j] - n);
+            }
+        }
+        Cell::Rnn => {
+            let (x, hw) = (&xw[..d], &hw[..d]);
+            for j in 0..d {
+                h[j] = tanh(x[j] + hw[j]);
+            }
+        }
+    }
+}
