@@ -47,6 +47,7 @@ mod overrides;
 mod paths;
 mod raw;
 mod resolve;
+mod schema;
 mod suggest;
 mod task;
 mod training;
@@ -66,6 +67,7 @@ pub use error::{ConfigError, ConfigErrors, ConfigWarning, OverrideProblem, Share
 pub use experiment::{Experiment, RawExperiment, ResolveOptions, Resolved};
 pub use overrides::Override;
 pub use paths::Env;
+pub use schema::{schema, schema_text};
 pub use task::{
     LrKind, LrSchedule, LstmCrf, Optimizer, OptimizerName, Pipeline, RawLrSchedule, RawLstmCrf,
     RawTagger, RawTask, RawTaskModel, Tagger, Task, TaskHyper, TaskModel,

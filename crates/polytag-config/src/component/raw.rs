@@ -1,6 +1,7 @@
 //! The written form of each component kind: every key optional, as in the JSON; the paper's
 //! no-op keys are read here and go no further.
 
+use schemars::JsonSchema;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -18,7 +19,7 @@ pub struct RawComponent {
 }
 
 /// The options of each kind as written, tagged by `model`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "model", rename_all = "snake_case")]
 #[allow(missing_docs)] // each variant is documented by its struct
 pub enum RawComponentKind {
@@ -66,7 +67,7 @@ impl<'de> Deserialize<'de> for RawComponent {
 /// `embedding` as written. `allow_gpu` and `sparse` are read for compatibility with the
 /// paper's files and ignored: the paper ignores `allow_gpu` too, and sparse gradients are a
 /// PyTorch storage choice with no effect on the numbers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on EmbeddingSpec
 pub struct RawEmbedding {
@@ -97,7 +98,7 @@ pub struct RawEmbedding {
 }
 
 /// `char_cnn` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on CharCnnSpec
 pub struct RawCharCnn {
@@ -110,7 +111,7 @@ pub struct RawCharCnn {
 }
 
 /// `char_rnn` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on CharRnnSpec
 pub struct RawCharRnn {
@@ -125,7 +126,7 @@ pub struct RawCharRnn {
 }
 
 /// `highway` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on HighwaySpec
 pub struct RawHighway {
@@ -138,7 +139,7 @@ pub struct RawHighway {
 }
 
 /// `feature_embedding` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on FeatureEmbeddingSpec
 pub struct RawFeatureEmbedding {
@@ -149,7 +150,7 @@ pub struct RawFeatureEmbedding {
 
 /// `lstm` as written. `batch_first` is read for the paper's files and ignored (a PyTorch
 /// tensor-layout flag; polytag's layout is fixed).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on RnnSpec
 pub struct RawLstm {
@@ -169,7 +170,7 @@ pub struct RawLstm {
 }
 
 /// `gru` and `rnn` as written (no forget gate, so no `forget_bias`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on RnnSpec
 pub struct RawRecurrent {
@@ -187,7 +188,7 @@ pub struct RawRecurrent {
 }
 
 /// `attention` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on AttentionSpec
 pub struct RawAttention {
@@ -204,7 +205,7 @@ pub struct RawAttention {
 }
 
 /// `transformer` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on TransformerSpec
 pub struct RawTransformer {
@@ -225,7 +226,7 @@ pub struct RawTransformer {
 }
 
 /// `linear` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on LinearSpec
 pub struct RawLinear {
@@ -239,7 +240,7 @@ pub struct RawLinear {
 }
 
 /// `crf` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on CrfSpec
 pub struct RawCrf {
@@ -248,7 +249,7 @@ pub struct RawCrf {
 }
 
 /// `softmax` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on SoftmaxSpec
 pub struct RawSoftmax {
