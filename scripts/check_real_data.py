@@ -29,6 +29,12 @@ def check(name, got, want):
         print(f"FAIL {name}: got {got!r}, want {want!r}")
 
 
+def verdict(label, failures_before):
+    """`ok` only when no check since `failures_before` failed; otherwise `FAIL`."""
+    status = "ok  " if len(failures) == failures_before else "FAIL"
+    print(f"{status} {label}")
+
+
 # 1. corpus statistics against ../shared/datasets/README.md
 expected = json.load(open(os.path.join(here, "real-data-expected.json")))
 datasets = os.path.join(shared, "datasets")
@@ -42,6 +48,7 @@ for corpus, spec in expected.items():
             failures.append(f"{corpus}/{split}: expected one file, found {files}")
             continue
         path = os.path.join(folder, files[0])
+        before = len(failures)
         args = ["data", "stats", path, "--format", "json"]
         if "label_col" in spec:
             args += ["--label-col", str(spec["label_col"])]
@@ -50,10 +57,11 @@ for corpus, spec in expected.items():
         t0 = time.time()
         p = run(args)
         dt = time.time() - t0
+        name = f"{corpus}/{files[0]}"
         if p.returncode != 0:
+            verdict(f"data stats {name}: exit {p.returncode}", before)
             continue
         got = json.loads(p.stdout.strip().splitlines()[0])
-        name = f"{corpus}/{files[0]}"
         for key in ("sentences", "tokens", "documents"):
             if key in want:
                 check(f"{name} {key}", got[key], want[key])
@@ -61,7 +69,7 @@ for corpus, spec in expected.items():
             check(f"{name} entities", got.get("entities"), want["entities"])
         if "entity_total" in want:
             check(f"{name} entity total", sum(got.get("entities", {}).values()), want["entity_total"])
-        print(f"ok   data stats {name}: {got['sentences']} sentences, {got['tokens']} tokens ({dt:.2f} s)")
+        verdict(f"data stats {name}: {got['sentences']} sentences, {got['tokens']} tokens ({dt:.2f} s)", before)
 
 # 2. conlleval test vectors: text byte for byte, JSON figures
 vectors = os.path.join(shared, "testvectors", "conlleval")
@@ -69,6 +77,7 @@ exp = json.load(open(os.path.join(vectors, "expected.json")))
 for case, want in sorted(exp.items()):
     txt = os.path.join(vectors, want["file"])
     ref = open(os.path.join(vectors, case + ".conlleval.out"), encoding="utf-8").read()
+    before = len(failures)
     t0 = time.time()
     p = run(["score", txt])
     dt = time.time() - t0
@@ -82,9 +91,10 @@ for case, want in sorted(exp.items()):
             check(f"score {case} {key}", g[key], c[key])
         for key in ("accuracy", "precision", "recall", "f1"):
             check(f"score {case} {key}", round(g[key], 2), c[key])
-    print(f"ok   score {case} ({dt:.2f} s)")
+    verdict(f"score {case} ({dt:.2f} s)", before)
 
 # 3. configs
+before = len(failures)
 p = run(["validate", os.path.join(shared, "docs", "paper-example-config.json")], expect_ok=False)
 lines = [l for l in p.stderr.splitlines() if l.strip()]
 problems = [l for l in lines if "/PATH/TO/" not in l and not l.startswith("polytag: ") and "caused by" not in l]
@@ -92,13 +102,14 @@ check("validate paper-example-config exit code", p.returncode != 0, True)
 check("validate paper-example-config: only placeholder files missing", problems, [])
 check("validate paper-example-config: 14 placeholder files reported",
       sum(1 for l in lines if "/PATH/TO/" in l), 14)
-print("ok   validate paper-example-config.json (placeholders only)")
+verdict("validate paper-example-config.json (placeholders only)", before)
 for dirpath, _, names in os.walk(os.path.join(root, "configs")):
     for n in sorted(names):
         if n.endswith(".json"):
             cfg = os.path.join(dirpath, n)
+            before = len(failures)
             run(["validate", cfg])
-            print(f"ok   validate {os.path.relpath(cfg, root)}")
+            verdict(f"validate {os.path.relpath(cfg, root)}", before)
 
 if failures:
     print(f"\n{len(failures)} real-data check(s) failed:")

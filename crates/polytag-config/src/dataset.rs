@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -12,7 +13,7 @@ use crate::paths;
 use crate::resolve::{check_name, Ctx, Entry};
 
 /// One `datasets[]` entry as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDataset {
     /// Unique name that tasks refer to.
@@ -48,7 +49,7 @@ pub struct RawDataset {
 }
 
 /// `datasets[].type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DatasetType {
     /// One label per token.
@@ -57,7 +58,7 @@ pub enum DatasetType {
 
 /// `datasets[].batching`: how each epoch's training batches are drawn. Both use every training
 /// sentence once per epoch, seeded; they differ in padding, so in compute per token.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Batching {
     /// Shuffle, sort pools of 100 batches by length, cut, shuffle the batch order: sentences of
@@ -70,7 +71,7 @@ pub enum Batching {
 }
 
 /// `datasets[].parser` as written; which keys apply depends on `format`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawParser {
     /// `conll`, `conllu` or `jsonl`.
@@ -106,7 +107,7 @@ pub struct RawParser {
 }
 
 /// `parser.format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FormatName {
     /// Columns, one token per line, blank line between sentences.
@@ -118,7 +119,7 @@ pub enum FormatName {
 }
 
 /// `parser.separator` of CoNLL column files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Separator {
     /// Any run of spaces and tabs (the default: reads both CoNLL-2003 and tab files).
@@ -130,8 +131,9 @@ pub enum Separator {
 }
 
 /// `parser.scheme`: how labels encode spans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(transform = crate::schema::iob2_alias)]
 pub enum SchemeChoice {
     /// Detect from the training labels (the default).
     Auto,
@@ -147,7 +149,7 @@ pub enum SchemeChoice {
 }
 
 /// `parser.label` of CoNLL-U files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConlluLabel {
     /// Universal POS tags, column 4 (the default).
@@ -157,7 +159,7 @@ pub enum ConlluLabel {
 }
 
 /// `datasets[].files` as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFiles {
     /// Training split.

@@ -24,7 +24,7 @@ use crate::task::{self, Lookup, RawTask, Task};
 use crate::training::{self, RawTraining, Training};
 
 /// The experiment file as written (the paper's JSON is accepted as is).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawExperiment {
     /// Name of the experiment (run directories are `runs/<name>/...`).

@@ -47,6 +47,7 @@ mod overrides;
 mod paths;
 mod raw;
 mod resolve;
+mod schema;
 mod suggest;
 mod task;
 mod training;
@@ -67,6 +68,7 @@ pub use error::{ConfigError, ConfigErrors, ConfigWarning, Errors, OverrideProble
 pub use experiment::{Experiment, RawExperiment, ResolveOptions, Resolved};
 pub use overrides::Override;
 pub use paths::Env;
+pub use schema::{schema, schema_text};
 pub use task::{
     LrKind, LrSchedule, LstmCrf, Optimizer, OptimizerName, Pipeline, RawLrSchedule, RawLstmCrf,
     RawTagger, RawTask, RawTaskModel, SlotPaths, Tagger, Task, TaskHyper, TaskModel,

@@ -74,6 +74,17 @@ pub(crate) fn from_value(value: Value, errors: &mut Vec<ConfigError>) -> Partial
         });
         return partial;
     };
+    // `$schema` points an editor at `polytag schema`'s output; it is read and ignored.
+    match top.remove("$schema") {
+        None | Some(Value::String(_)) => {}
+        Some(other) => errors.push(ConfigError::Type {
+            path: "$schema".to_string(),
+            message: format!(
+                "expected a string (the address of the JSON Schema), found a {}",
+                type_name(&other)
+            ),
+        }),
+    }
     check_keys(&mut top, "", fields_of::<RawExperiment>(), errors);
     partial.name = top.remove("name").and_then(|v| typed(v, "name", errors));
     partial.seed = top.remove("seed").and_then(|v| typed(v, "seed", errors));

@@ -1,13 +1,14 @@
 //! `training`: how long to train, how often to evaluate, on which device, and how the
 //! scheduler picks the task of each step (design.md §4, seed-systems A.7).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::json::kind_or_object;
 use crate::resolve::Ctx;
 
 /// `training` as written. Every key is optional; [`Training`] documents the defaults.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTraining {
     /// Global steps (one task batch each).
@@ -28,6 +29,7 @@ pub struct RawTraining {
         deserialize_with = "kind_or_object",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(schema_with = "crate::schema::training_schedule")]
     pub schedule: Option<RawSchedule>,
     /// Stop after `patience` evaluations without improvement of the target's dev score.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,7 +52,7 @@ pub struct RawTraining {
 }
 
 /// `training.schedule` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSchedule {
     /// How tasks are drawn.
@@ -65,7 +67,7 @@ pub struct RawSchedule {
 }
 
 /// Where tensors live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
     /// burn's pure-Rust `flex` backend (the default; what CI runs).
@@ -79,7 +81,7 @@ pub enum DeviceKind {
 }
 
 /// How the task of each training step is chosen (design.md §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduleKind {
     /// Tasks in turn.

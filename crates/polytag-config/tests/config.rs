@@ -1,6 +1,8 @@
 //! End-to-end tests of polytag-config through its public API: the paper's experiment shape,
 //! every bad-input message, overrides, paths, the round trip, and the shipped configs.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use polytag_config::{
@@ -211,11 +213,9 @@ fn paper_shape_with_file_check_reports_only_its_missing_files() {
 /// only its `/PATH/TO` placeholders are missing.
 #[test]
 fn shared_paper_example_only_misses_its_placeholders() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/docs/paper-example-config.json");
-    if !file.exists() {
+    let Some(file) = common::shared("docs/paper-example-config.json") else {
         return; // CI: no ../shared
-    }
+    };
     let errors = Experiment::load(&file, &[]).unwrap_err();
     assert!(errors.only_missing_files(), "{errors}");
     assert_eq!(errors.len(), 14);
@@ -1124,8 +1124,7 @@ fn shipped_configs_resolve() {
     }
 
     // With the real corpora beside the repository (skipped in CI), every file must exist.
-    let shared = root.join("../shared/datasets");
-    if shared.is_dir() {
+    if let Some(shared) = common::shared("datasets") {
         let real = ResolveOptions::default().with_env(Env::from_pairs([(
             "POLYTAG_DATA",
             shared.to_str().unwrap(),

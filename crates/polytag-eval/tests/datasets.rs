@@ -1,24 +1,19 @@
 //! The tag-scheme code on the real corpora of `shared/datasets`: scheme detection and the
 //! README's per-type entity counts (its convention: entity = maximal chunk decoded leniently).
 //!
-//! Skips (with a note) when the shared folder is absent, as it is in CI.
+//! Skips (with a note) when the shared folder is absent, as it is in CI; fails when it is present
+//! but a corpus is missing and `CI=true` or `POLYTAG_REQUIRE_SHARED=1` (tests/common).
+
+mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use polytag_data::scheme::{count_chunks, detect, validate, Scheme};
 
-fn datasets_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets");
-    if dir.join("README.md").is_file() {
-        Some(dir)
-    } else {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("note: {} absent, skipping the corpus checks", dir.display());
-        }
-        None
-    }
+/// Whether `../shared/datasets` is there (its README is the source of the expected figures).
+fn datasets_present() -> bool {
+    common::shared("datasets/README.md").is_some()
 }
 
 /// The last column of a whitespace-separated corpus, one Vec per sentence; `-DOCSTART-`
@@ -50,7 +45,9 @@ fn counts(list: &[(&str, usize)]) -> BTreeMap<String, usize> {
 
 #[test]
 fn readme_counts_and_schemes() {
-    let Some(dir) = datasets_dir() else { return };
+    if !datasets_present() {
+        return;
+    }
     // (file, scheme, sentences, entities per type), from the README's tables.
     type Case = (
         &'static str,
@@ -91,10 +88,9 @@ fn readme_counts_and_schemes() {
         ),
     ];
     for (file, scheme, sentences, expected) in cases {
-        let path = dir.join(file);
-        if !path.is_file() {
+        let Some(path) = common::shared(&format!("datasets/{file}")) else {
             continue;
-        }
+        };
         let tags = ner_column(&path);
         assert_eq!(tags.len(), sentences, "{file} sentences");
         assert_eq!(detect(&tags), Some(scheme), "{file} scheme");
@@ -107,9 +103,10 @@ fn readme_counts_and_schemes() {
 /// opening a chunk (line 30882, at a sentence start).
 #[test]
 fn readme_irregularities_are_found() {
-    let Some(dir) = datasets_dir() else { return };
-    let en = dir.join("conll2003-en/train.conll");
-    if en.is_file() {
+    if !datasets_present() {
+        return;
+    }
+    if let Some(en) = common::shared("datasets/conll2003-en/train.conll") {
         let v = validate(&ner_column(&en), Scheme::Iob1);
         let tags: Vec<(&str, Option<&str>)> = v
             .iter()
@@ -117,8 +114,7 @@ fn readme_irregularities_are_found() {
             .collect();
         assert_eq!(tags, vec![("B-MISC", Some("O")), ("B-MISC", Some("O"))]);
     }
-    let es = dir.join("conll2002-es/dev.conll");
-    if es.is_file() {
+    if let Some(es) = common::shared("datasets/conll2002-es/dev.conll") {
         let v = validate(&ner_column(&es), Scheme::Bio);
         assert_eq!(v.len(), 1);
         assert_eq!((v[0].tag.as_str(), v[0].prev.as_deref()), ("I-LOC", None));

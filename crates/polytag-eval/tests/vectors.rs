@@ -2,7 +2,10 @@
 //! every figure of expected.json (conlleval's as printed, seqeval's to 1e-9), the
 //! scheme-aware BIOES figures, scheme detection, and the speed of scoring 50k tokens.
 //!
-//! Skips (with a note) when the shared folder is absent, as it is in CI.
+//! Skips (with a note) when the shared folder is absent, as it is in CI; fails when it is present
+//! but a file is missing and `CI=true` or `POLYTAG_REQUIRE_SHARED=1` (tests/common).
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,19 +17,9 @@ use polytag_eval::{
 use serde_json::Value;
 
 fn vectors_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testvectors/conlleval");
-    if dir.join("expected.json").is_file() {
-        Some(dir)
-    } else {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!(
-                "note: {} absent, skipping the conlleval vectors",
-                dir.display()
-            );
-        }
-        None
-    }
+    common::shared("testvectors/conlleval/expected.json")?
+        .parent()
+        .map(Path::to_path_buf)
 }
 
 fn expected(dir: &Path) -> serde_json::Map<String, Value> {

@@ -174,7 +174,7 @@ macro_rules! kinds {
         }
 
         /// The options of each kind as written, tagged by `model`.
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
         #[serde(tag = "model", rename_all = "snake_case")]
         #[allow(missing_docs)] // each variant is documented by its struct
         pub enum RawComponentKind {

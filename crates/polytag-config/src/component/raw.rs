@@ -1,6 +1,7 @@
 //! The written form of each component kind: every key optional, as in the JSON; the paper's
 //! no-op keys are read here and go no further.
 
+use schemars::JsonSchema;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -46,7 +47,7 @@ impl<'de> Deserialize<'de> for RawComponent {
 /// `embedding` as written. `allow_gpu` and `sparse` are read for compatibility with the
 /// paper's files and ignored: the paper ignores `allow_gpu` too, and sparse gradients are a
 /// PyTorch storage choice with no effect on the numbers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on EmbeddingSpec
 pub struct RawEmbedding {
@@ -77,7 +78,7 @@ pub struct RawEmbedding {
 }
 
 /// `char_cnn` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on CharCnnSpec
 pub struct RawCharCnn {
@@ -90,7 +91,7 @@ pub struct RawCharCnn {
 }
 
 /// `char_rnn` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on CharRnnSpec
 pub struct RawCharRnn {
@@ -105,7 +106,7 @@ pub struct RawCharRnn {
 }
 
 /// `highway` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on HighwaySpec
 pub struct RawHighway {
@@ -118,7 +119,7 @@ pub struct RawHighway {
 }
 
 /// `feature_embedding` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on FeatureEmbeddingSpec
 pub struct RawFeatureEmbedding {
@@ -129,7 +130,7 @@ pub struct RawFeatureEmbedding {
 
 /// `lstm` as written. `batch_first` is read for the paper's files and ignored (a PyTorch
 /// tensor-layout flag; polytag's layout is fixed).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on RnnSpec
 pub struct RawLstm {
@@ -149,7 +150,7 @@ pub struct RawLstm {
 }
 
 /// `gru` and `rnn` as written (no forget gate, so no `forget_bias`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on RnnSpec
 pub struct RawRecurrent {
@@ -167,7 +168,7 @@ pub struct RawRecurrent {
 }
 
 /// `attention` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on AttentionSpec
 pub struct RawAttention {
@@ -184,7 +185,7 @@ pub struct RawAttention {
 }
 
 /// `transformer` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on TransformerSpec
 pub struct RawTransformer {
@@ -205,7 +206,7 @@ pub struct RawTransformer {
 }
 
 /// `linear` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on LinearSpec
 pub struct RawLinear {
@@ -219,7 +220,7 @@ pub struct RawLinear {
 }
 
 /// `crf` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on CrfSpec
 pub struct RawCrf {
@@ -228,7 +229,7 @@ pub struct RawCrf {
 }
 
 /// `softmax` as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on SoftmaxSpec
 pub struct RawSoftmax {

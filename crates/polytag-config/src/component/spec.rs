@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::kinds::{Spec, Width};
@@ -12,7 +13,7 @@ use crate::paths;
 use crate::resolve::{Ctx, Entry};
 
 /// Non-linearity of char CNNs, highway layers and MLP output layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
     /// max(0, x).
@@ -24,7 +25,7 @@ pub enum Activation {
 }
 
 /// Recurrent cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Cell {
     /// Long short-term memory.
@@ -36,7 +37,7 @@ pub enum Cell {
 }
 
 /// Attention score function (seed-systems B.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scoring {
     /// Q Kᵀ.
@@ -51,7 +52,7 @@ pub enum Scoring {
 
 /// Where the paper puts a layer (`position`): read to check it agrees with the slot the layer
 /// is wired into, since in polytag the slot decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Position {
     /// On the character representation (the paper's char highway).
@@ -63,7 +64,7 @@ pub enum Position {
 }
 
 /// Transition constraints of a CRF.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Constraints {
     /// Every transition allowed (the paper, seed A).

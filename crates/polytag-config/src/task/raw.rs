@@ -1,11 +1,12 @@
 //! The written form of a task: the paper's keys plus polytag's, every option optional.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::json::kind_or_object;
 
 /// One `tasks[]` entry as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTask {
     /// Unique name (`"Dutch NER"`).
@@ -50,6 +51,7 @@ pub struct RawTask {
         deserialize_with = "kind_or_object",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(schema_with = "crate::schema::lr_schedule")]
     pub lr_schedule: Option<RawLrSchedule>,
     /// Largest global gradient norm; 0 turns clipping off.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,7 +75,7 @@ pub struct RawTask {
 }
 
 /// `tasks[].model` as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "model", rename_all = "snake_case")]
 pub enum RawTaskModel {
     /// The paper's model.
@@ -83,7 +85,7 @@ pub enum RawTaskModel {
 }
 
 /// `lstm_crf` as written (the paper's keys).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on LstmCrf
 pub struct RawLstmCrf {
@@ -110,7 +112,7 @@ pub struct RawLstmCrf {
 }
 
 /// `tagger` as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on Tagger
 pub struct RawTagger {
@@ -133,7 +135,7 @@ pub struct RawTagger {
 }
 
 /// `tasks[].optimizer`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OptimizerName {
     /// SGD with momentum (the paper).
@@ -146,7 +148,7 @@ pub enum OptimizerName {
 }
 
 /// `tasks[].lr_schedule.kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LrKind {
     /// No decay.
@@ -166,7 +168,7 @@ pub enum LrKind {
 }
 
 /// `tasks[].lr_schedule` as written: one flat set of keys; which apply depends on `kind`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented on LrSchedule
 pub struct RawLrSchedule {

@@ -1,0 +1,224 @@
+//! `polytag_config::schema()` against real acceptance: every shipped config validates, and the
+//! mistakes the parser rejects before resolution (unknown keys at every level, unknown kinds,
+//! wrong types, missing required keys) are rejected by the schema too. Validation uses the
+//! `jsonschema` crate, an independent implementation of draft 2020-12.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use polytag_config::{Experiment, ResolveOptions};
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn validator() -> jsonschema::Validator {
+    jsonschema::draft202012::new(&polytag_config::schema()).expect("the schema is a valid schema")
+}
+
+/// The schema's complaints about `value`, one line each (empty: valid).
+fn problems(validator: &jsonschema::Validator, value: &Value) -> Vec<String> {
+    validator
+        .iter_errors(value)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// Whether the parser accepts `value` (files on disk are not checked).
+fn parser_accepts(value: &Value) -> bool {
+    let options = ResolveOptions::default().without_file_check();
+    Experiment::from_json_str(&value.to_string(), &[], &options).is_ok()
+}
+
+/// Whether the parser rejects `value` for a reason a schema can see: an unknown key or kind, a
+/// wrong type, or a missing key (not a dangling name or a width).
+fn parser_rejects_shape(value: &Value) -> bool {
+    use polytag_config::ConfigError;
+    let options = ResolveOptions::default().without_file_check();
+    match Experiment::from_json_str(&value.to_string(), &[], &options) {
+        Ok(_) => false,
+        Err(errors) => errors.iter().any(|e| match e {
+            ConfigError::UnknownKey { .. }
+            | ConfigError::UnknownKind { .. }
+            | ConfigError::Type { .. } => true,
+            ConfigError::Invalid { reason, .. } => reason == "missing",
+            _ => false,
+        }),
+    }
+}
+
+fn shipped_configs() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root().join("configs")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn quickstart() -> Value {
+    let text = std::fs::read_to_string(root().join("configs/quickstart.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn every_shipped_config_validates() {
+    let validator = validator();
+    let files = shipped_configs();
+    assert!(files.len() >= 20, "found only {files:?}");
+    for file in &files {
+        let value: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        assert_eq!(
+            problems(&validator, &value),
+            Vec::<String>::new(),
+            "{}",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn the_paper_example_config_validates_when_shared_is_present() {
+    let Some(file) = common::shared("docs/paper-example-config.json") else {
+        return;
+    };
+    let value: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(problems(&validator(), &value), Vec::<String>::new());
+}
+
+/// A change to the quickstart that both the parser and the schema must reject.
+fn rejected(edit: impl FnOnce(&mut Value)) -> Vec<String> {
+    let mut value = quickstart();
+    edit(&mut value);
+    assert!(parser_rejects_shape(&value), "the parser accepts {value}");
+    let found = problems(&validator(), &value);
+    assert!(!found.is_empty(), "the schema accepts {value}");
+    found
+}
+
+#[test]
+fn misspelt_keys_are_rejected_at_every_level() {
+    let found = rejected(|v| {
+        let task = v["tasks"][0].as_object_mut().unwrap();
+        let lr = task.remove("learning_rate").unwrap();
+        task.insert("learning_rte".into(), lr);
+    });
+    assert!(
+        found.iter().any(|p| p.contains("learning_rte")),
+        "{found:?}"
+    );
+    rejected(|v| v["trainng"] = json!({}));
+    rejected(|v| v["training"]["max_steps"] = json!(10));
+    rejected(|v| v["training"]["schedule"]["task_discont"] = json!(0.1));
+    rejected(|v| v["datasets"][0]["parser"]["label_column"] = json!(2));
+    rejected(|v| v["datasets"][0]["files"]["devel"] = json!("x"));
+    rejected(|v| v["tasks"][0]["model"]["lstm_dropuot"] = json!(0.5));
+    rejected(|v| v["tasks"][0]["lr_schedule"] = json!({"kind": "step", "gama": 0.5}));
+    // A key of another component kind: `hidden_size` belongs to lstm, not to embedding.
+    rejected(|v| v["components"][0]["hidden_size"] = json!(10));
+    rejected(|v| v["components"][4]["hiden_size"] = json!(10));
+    rejected(|v| v["datasets"][0]["sample"] = json!({"frist": 10}));
+    // `$schema` is ignored only at the top level.
+    rejected(|v| v["tasks"][0]["$schema"] = json!("schema.json"));
+}
+
+#[test]
+fn unknown_kinds_wrong_types_and_missing_keys_are_rejected() {
+    rejected(|v| v["components"][4]["model"] = json!("lsmt"));
+    rejected(|v| v["tasks"][0]["model"]["model"] = json!("crf_lstm"));
+    rejected(|v| v["tasks"][0]["optimizer"] = json!("adagrad"));
+    rejected(|v| v["tasks"][0]["lr_schedule"] = json!("linear"));
+    rejected(|v| v["training"]["device"] = json!("gpu"));
+    rejected(|v| v["training"]["schedule"] = json!("random"));
+    rejected(|v| v["datasets"][0]["parser"]["scheme"] = json!("bilou"));
+    rejected(|v| v["components"][3]["activation"] = json!("gelu"));
+    rejected(|v| v["training"]["max_step"] = json!("600"));
+    rejected(|v| v["training"]["max_step"] = json!(-1));
+    rejected(|v| v["datasets"][0]["sample"] = json!("half"));
+    rejected(|v| v["name"] = Value::Null);
+    rejected(|v| {
+        v.as_object_mut().unwrap().remove("components");
+    });
+    rejected(|v| {
+        v["tasks"][0].as_object_mut().unwrap().remove("dataset");
+    });
+    rejected(|v| {
+        v["components"][0].as_object_mut().unwrap().remove("name");
+    });
+    rejected(|v| {
+        v["tasks"][0]["model"]
+            .as_object_mut()
+            .unwrap()
+            .remove("lstm");
+    });
+    rejected(|v| v["$schema"] = json!(1));
+}
+
+/// The forms the parser accepts beyond plain objects are accepted by the schema too.
+#[test]
+fn shorthands_and_optional_forms_validate() {
+    let validator = validator();
+    let accepted = |edit: &dyn Fn(&mut Value)| {
+        let mut value = quickstart();
+        edit(&mut value);
+        assert!(parser_accepts(&value), "the parser rejects {value}");
+        assert_eq!(
+            problems(&validator, &value),
+            Vec::<String>::new(),
+            "{value}"
+        );
+    };
+    accepted(&|v| v["$schema"] = json!("../schema.json"));
+    accepted(&|v| v["training"]["schedule"] = json!("round_robin"));
+    accepted(&|v| v["training"]["schedule"] = Value::Null);
+    accepted(&|v| {
+        v["tasks"][0]["lr_schedule"] = json!({"kind": "step", "gamma": 0.5, "step_size": 10})
+    });
+    accepted(&|v| v["tasks"][0]["lr_schedule"] = Value::Null);
+    accepted(&|v| v["datasets"][0]["parser"]["scheme"] = json!("iob2"));
+    accepted(&|v| v["datasets"][0]["sample"] = json!("all"));
+    accepted(&|v| v["datasets"][0]["sample"] = json!(100));
+    accepted(&|v| v["datasets"][0]["sample"] = json!(0.5));
+    accepted(&|v| v["datasets"][0]["sample"] = json!({"first": 100}));
+    accepted(&|v| v["tasks"][0]["betas"] = json!([0.9, 0.999]));
+    accepted(&|v| v["tasks"][0]["momentum"] = Value::Null);
+    accepted(&|v| v["components"][2]["filters"] = json!([[3, 30]]));
+}
+
+#[test]
+fn the_schema_closes_every_object() {
+    // Every object schema that lists properties forbids others, as the parser does.
+    fn walk(value: &Value, at: &str, open: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if map.contains_key("properties")
+                    && map.get("additionalProperties") != Some(&Value::Bool(false))
+                {
+                    open.push(at.to_string());
+                }
+                for (k, v) in map {
+                    walk(v, &format!("{at}/{k}"), open);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &format!("{at}/{i}"), open);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut open = Vec::new();
+    walk(&polytag_config::schema(), "#", &mut open);
+    assert_eq!(open, Vec::<String>::new());
+}
