@@ -7,7 +7,7 @@
 //! and in the padding of short sentences (a random batch is mostly padding). Here each step
 //! only touches the rows with a real token (like PyTorch's packed sequences), and the gates,
 //! state update and their derivatives are single fused passes. A step's rows times `W_hh`
-//! go through [`Weight::times`].
+//! go through burn's gemm ([`Weight::times`]).
 //!
 //! What it computes is `Recurrent`'s tensor-path LSTM, exactly (up to f32 rounding): same
 //! gates `[i, f, g, o]`, same masking (a padded step carries the state and outputs zero),
@@ -190,7 +190,7 @@ fn forward(xw: &[f32], w_hh: &[f32], plan: &Plan) -> (Vec<f32>, Saved) {
     let mut gathered = Vec::with_capacity(b * d);
     let mut hw = Vec::with_capacity(b * g);
     for dir in 0..nd {
-        let mut w = Weight::new(&w_hh[dir * d * g..(dir + 1) * d * g], d, g);
+        let w = Weight::new(&w_hh[dir * d * g..(dir + 1) * d * g], d, g);
         let mut h = vec![0.0f32; b * d];
         let mut c = vec![0.0f32; b * d];
         for s in 0..t {
@@ -343,7 +343,7 @@ fn backward(grad: &[f32], w_hh: &[f32], plan: &Plan, saved: &Saved) -> [Grad; 2]
         // W_hhᵀ [G, H], contiguous
         let w = &w_hh[dir * d * g..(dir + 1) * d * g];
         let w_t: Vec<f32> = (0..g * d).map(|i| w[(i % d) * g + i / d]).collect();
-        let mut w_t = Weight::new(&w_t, g, d);
+        let w_t = Weight::new(&w_t, g, d);
         let mut dh = vec![0.0f32; b * d];
         let mut dc = vec![0.0f32; b * d];
         for s in (0..t).rev() {
