@@ -29,10 +29,9 @@ impl Weight {
         Weight { tensor, k }
     }
 
-    /// `rows` `[m, K]` times the weight, into `out` `[m, N]`.
-    pub(crate) fn times(&self, rows: &[f32], m: usize, out: &mut Vec<f32>) {
+    /// `rows` `[m, K]` times the weight: `[m, N]`, row-major (the product's own buffer).
+    pub(crate) fn times(&self, rows: &[f32], m: usize) -> io::Values {
         let rows = io::tensor(rows.to_vec(), [m, self.k], &Device::flex());
-        out.clear();
-        out.extend_from_slice(&io::read(rows.matmul(self.tensor.clone())));
+        io::read(rows.matmul(self.tensor.clone()))
     }
 }

@@ -56,7 +56,6 @@ pub(crate) struct Layer<'a> {
 pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32>) {
     let (b, t, d) = (layer.batch, layer.max_len, layer.d_hidden);
     let nd = layer.dirs.len();
-    let g = layer.cell.num_gates() * d;
     let mut h = vec![0.0f32; nd * b * d];
     let mut c = vec![
         0.0f32;
@@ -69,7 +68,6 @@ pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32
     let mut out = vec![0.0f32; if keep { b * t * nd * d } else { 0 }];
     let mut active: Vec<usize> = Vec::with_capacity(b);
     let mut gathered: Vec<f32> = Vec::with_capacity(b * d);
-    let mut hw: Vec<f32> = Vec::with_capacity(b * g);
     for s in 0..t {
         for (dir, direction) in layer.dirs.iter().enumerate() {
             // the backward direction reads the sentence right to left: step s is position
@@ -89,7 +87,7 @@ pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32
                 gathered.extend_from_slice(&h[row * d..(row + 1) * d]);
             }
             // [n, H] · [H, G] → [n, G]
-            direction.w_hh.times(&gathered, active.len(), &mut hw);
+            let hw = direction.w_hh.times(&gathered, active.len());
             vectorized(Step {
                 cell: layer.cell,
                 active: &active,
