@@ -10,7 +10,7 @@
 //!   halving ([`crate::sequence::time_steps`]) to keep the backward pass O(T log T).
 //! - Several layers, uni- or bidirectional, dropout between layers (as PyTorch's `dropout`);
 //!   the two directions of a layer share one time loop (the backward one time-reversed).
-//! - On the CPU the same recurrence runs as fused loops ([`crate::cpu`]): `cpu::rnn` for
+//! - On the CPU the same recurrence runs as fused loops (`cpu`): `cpu::rnn` for
 //!   inference (any cell), `cpu::lstm` for training the LSTM (one autodiff op per layer,
 //!   hand-written backward); both skip padded steps, and are tested against the tensor path
 //!   here.
