@@ -11,7 +11,7 @@ use burn::tensor::activation::{relu, selu, sigmoid};
 pub use polytag_config::Activation;
 
 /// Applies `activation` element-wise. The CPU kernels' per-value version is
-/// [`crate::cpu::math::activate`], the same function up to f32 rounding.
+/// `cpu::math::activate`, the same function up to f32 rounding.
 pub fn apply<const D: usize>(activation: Activation, x: Tensor<D>) -> Tensor<D> {
     match activation {
         Activation::Relu => relu(x),

@@ -8,7 +8,7 @@
 //! A path y₁…yₙ scores start[y₁] + Σₜ e_t[y_t] + Σₜ T[y_{t−1}, y_t] + end[yₙ]. Training
 //! minimises the mean over sentences of log Z − gold score (sentence-level NLL, as both seeds),
 //! with the batched forward algorithm (burn ops on the device; one fused op on the CPU
-//! training device, [`crate::cpu::crf`]); padded steps carry the forward variables unchanged,
+//! training device, `cpu::crf`); padded steps carry the forward variables unchanged,
 //! so a sentence's log Z does not depend on the batch's padding. Decoding (exact
 //! per-sequence Viterbi, n-best, marginals) runs on the host ([`crate::lattice`]).
 //!

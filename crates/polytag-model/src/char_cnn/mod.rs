@@ -41,7 +41,7 @@ pub struct CharCnnConfig {
 ///
 /// The tensor path (GPU devices) uses burn's `Conv1d` as is: an unfolded-window matmul was
 /// tried and measured slower on the flex CPU backend (`BENCHMARKS.md`). On the CPU the
-/// table method of [`crate::cpu::char_cnn`] replaces it (same outputs, many times faster).
+/// table method of `cpu::char_cnn` replaces it (same outputs, many times faster).
 #[derive(Module, Debug)]
 pub struct CharCnn {
     /// Char lookup table (row 0 = padding, zero).

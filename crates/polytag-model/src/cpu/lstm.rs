@@ -7,7 +7,7 @@
 //! and in the padding of short sentences (a random batch is mostly padding). Here each step
 //! only touches the rows with a real token (like PyTorch's packed sequences), and the gates,
 //! state update and their derivatives are single fused passes. A step's rows times `W_hh`
-//! go through [`Weight::times`].
+//! go through burn's gemm ([`Weight::times`]).
 //!
 //! What it computes is `Recurrent`'s tensor-path LSTM, exactly (up to f32 rounding): same
 //! gates `[i, f, g, o]`, same masking (a padded step carries the state and outputs zero),
@@ -188,9 +188,8 @@ fn forward(xw: &[f32], w_hh: &[f32], plan: &Plan) -> (Vec<f32>, Saved) {
     let mut tanh_c = vec![0.0f32; nd * n * d];
     let mut h_prev = vec![0.0f32; nd * n * d];
     let mut gathered = Vec::with_capacity(b * d);
-    let mut hw = Vec::with_capacity(b * g);
     for dir in 0..nd {
-        let mut w = Weight::new(&w_hh[dir * d * g..(dir + 1) * d * g], d, g);
+        let w = Weight::new(&w_hh[dir * d * g..(dir + 1) * d * g], d, g);
         let mut h = vec![0.0f32; b * d];
         let mut c = vec![0.0f32; b * d];
         for s in 0..t {
@@ -204,7 +203,7 @@ fn forward(xw: &[f32], w_hh: &[f32], plan: &Plan) -> (Vec<f32>, Saved) {
                 gathered.extend_from_slice(hs);
                 h_prev[(dir * n + r) * d..(dir * n + r + 1) * d].copy_from_slice(hs);
             }
-            w.times(&gathered, active.len(), &mut hw);
+            let hw = w.times(&gathered, active.len());
             vectorized(ForwardStep {
                 active,
                 d,
@@ -338,12 +337,11 @@ fn backward(grad: &[f32], w_hh: &[f32], plan: &Plan, saved: &Saved) -> [Grad; 2]
     let g = 4 * d;
     let mut dpre = vec![0.0f32; nd * n * g];
     let mut gathered = Vec::with_capacity(b * g);
-    let mut dh_prev = Vec::with_capacity(b * d);
     for dir in 0..nd {
         // W_hhᵀ [G, H], contiguous
         let w = &w_hh[dir * d * g..(dir + 1) * d * g];
         let w_t: Vec<f32> = (0..g * d).map(|i| w[(i % d) * g + i / d]).collect();
-        let mut w_t = Weight::new(&w_t, g, d);
+        let w_t = Weight::new(&w_t, g, d);
         let mut dh = vec![0.0f32; b * d];
         let mut dc = vec![0.0f32; b * d];
         for s in (0..t).rev() {
@@ -370,7 +368,7 @@ fn backward(grad: &[f32], w_hh: &[f32], plan: &Plan, saved: &Saved) -> [Grad; 2]
                 let row = dir * n + r;
                 gathered.extend_from_slice(&dpre[row * g..(row + 1) * g]);
             }
-            w_t.times(&gathered, active.len(), &mut dh_prev);
+            let dh_prev = w_t.times(&gathered, active.len());
             for (a, &(bi, _)) in active.iter().enumerate() {
                 dh[bi * d..(bi + 1) * d].copy_from_slice(&dh_prev[a * d..(a + 1) * d]);
             }

@@ -28,7 +28,7 @@ pub(crate) struct Direction<'a> {
     /// `[U, G·H]`: the input projections `x·W_ih + b` of the distinct input rows.
     pub(crate) xw: &'a [f32],
     /// `[H, G·H]`: the recurrent weight.
-    pub(crate) w_hh: &'a [f32],
+    pub(crate) w_hh: Weight,
     /// `[G·H]`: the recurrent bias (the GRU's, inside r·(…)); zeros for the other cells.
     pub(crate) b_hh: &'a [f32],
 }
@@ -56,7 +56,6 @@ pub(crate) struct Layer<'a> {
 pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32>) {
     let (b, t, d) = (layer.batch, layer.max_len, layer.d_hidden);
     let nd = layer.dirs.len();
-    let g = layer.cell.num_gates() * d;
     let mut h = vec![0.0f32; nd * b * d];
     let mut c = vec![
         0.0f32;
@@ -67,16 +66,10 @@ pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32
         }
     ];
     let mut out = vec![0.0f32; if keep { b * t * nd * d } else { 0 }];
-    let mut weights: Vec<Weight<'_>> = layer
-        .dirs
-        .iter()
-        .map(|dir| Weight::new(dir.w_hh, d, g))
-        .collect();
     let mut active: Vec<usize> = Vec::with_capacity(b);
     let mut gathered: Vec<f32> = Vec::with_capacity(b * d);
-    let mut hw: Vec<f32> = Vec::with_capacity(b * g);
     for s in 0..t {
-        for (dir, (direction, w)) in layer.dirs.iter().zip(&mut weights).enumerate() {
+        for (dir, direction) in layer.dirs.iter().enumerate() {
             // the backward direction reads the sentence right to left: step s is position
             // T−1−s, and a right-padded sentence's pads come first (the state stays zero
             // through them)
@@ -94,7 +87,7 @@ pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32
                 gathered.extend_from_slice(&h[row * d..(row + 1) * d]);
             }
             // [n, H] · [H, G] → [n, G]
-            w.times(&gathered, active.len(), &mut hw);
+            let hw = direction.w_hh.times(&gathered, active.len());
             vectorized(Step {
                 cell: layer.cell,
                 active: &active,

@@ -10,7 +10,7 @@
 //!   halving ([`crate::sequence::time_steps`]) to keep the backward pass O(T log T).
 //! - Several layers, uni- or bidirectional, dropout between layers (as PyTorch's `dropout`);
 //!   the two directions of a layer share one time loop (the backward one time-reversed).
-//! - On the CPU the same recurrence runs as fused loops ([`crate::cpu`]): `cpu::rnn` for
+//! - On the CPU the same recurrence runs as fused loops (`cpu`): `cpu::rnn` for
 //!   inference (any cell), `cpu::lstm` for training the LSTM (one autodiff op per layer,
 //!   hand-written backward); both skip padded steps, and are tested against the tensor path
 //!   here.
@@ -352,7 +352,6 @@ impl Recurrent {
             .iter()
             .map(|w| io::read(w.x2h.forward(unique.clone())))
             .collect();
-        let w_hh: Vec<io::Values> = dirs.iter().map(|w| io::read(w.h2h.weight.val())).collect();
         // the GRU's b_hh (inside r·(…)); the other cells have none
         let b_hh: Vec<Vec<f32>> = dirs
             .iter()
@@ -364,7 +363,7 @@ impl Recurrent {
         let directions: Vec<cpu::rnn::Direction<'_>> = (0..dirs.len())
             .map(|k| cpu::rnn::Direction {
                 xw: &xw[k],
-                w_hh: &w_hh[k],
+                w_hh: cpu::matmul::Weight::from_tensor(dirs[k].h2h.weight.val()),
                 b_hh: &b_hh[k],
             })
             .collect();

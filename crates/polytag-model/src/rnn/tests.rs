@@ -347,16 +347,14 @@ fn check_fused_lstm(lengths: &[usize], t: usize, seed: u64) {
     }
 }
 
-/// A real training batch (19 sentences and more) runs its early steps with more than
-/// `SMALL_ROWS` active rows, i.e. through burn's gemm instead of the small-matmul kernel,
-/// forward and backward: 22 ragged sentences, 20 of them at least 3 tokens long.
+/// A batch of a real training run's size (19 sentences and more): 22 ragged sentences, 20
+/// of them at least 3 tokens long, so that early steps move more than 16 rows at once
+/// (where a since-removed small-matmul kernel handed over to gemm).
 #[test]
-fn fused_lstm_matches_tensor_path_on_a_batch_above_small_rows() {
+fn fused_lstm_matches_tensor_path_on_a_training_sized_batch() {
     let lengths: Vec<usize> = (0..22)
         .map(|i| [9, 3, 7, 4, 1, 8, 5, 6, 3, 2][i % 10])
         .collect();
-    let busiest = lengths.iter().filter(|&&n| n >= 3).count();
-    assert!(busiest > crate::cpu::matmul::SMALL_ROWS, "{busiest} rows");
     check_fused_lstm(&lengths, 9, 17);
 }
 
@@ -387,9 +385,9 @@ fn all_padding_batch_takes_the_tensor_path() {
     assert_eq!(gx, 0.0);
 }
 
-/// The host path on a batch above `SMALL_ROWS` rows, every cell.
+/// The host path on a batch of 21 sentences, every cell.
 #[test]
-fn host_path_matches_tensor_path_above_small_rows() {
+fn host_path_matches_tensor_path_on_a_larger_batch() {
     let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     device.seed(31);
