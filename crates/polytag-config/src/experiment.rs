@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::checks;
-use crate::component::{self, Component, ComponentKind, Kind, RawComponent, TransformerSource};
+use crate::component::{self, Component, ComponentKind, RawComponent, TransformerSource};
 use crate::dataset::{self, Dataset, RawDataset};
 use crate::error::{ConfigError, ConfigErrors, ConfigWarning, Errors};
 use crate::json;
@@ -277,13 +277,6 @@ impl Experiment {
     /// Task types in order of first appearance among the tasks.
     pub fn task_types(&self) -> Vec<&str> {
         first_seen(self.tasks.iter().map(|t| t.task.as_str()))
-    }
-
-    /// Components of kind `kind`, by index.
-    pub fn components_of_kind(&self, kind: Kind) -> Vec<usize> {
-        (0..self.components.len())
-            .filter(|&c| self.components[c].kind.kind() == kind)
-            .collect()
     }
 
     /// Every data, embedding and model file that does not exist, as

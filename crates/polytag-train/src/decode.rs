@@ -37,7 +37,7 @@ pub fn batch_options(exp: &Experiment) -> BatchOptions {
         .components
         .iter()
         .filter_map(|c| match &c.kind {
-            ComponentKind::CharCnn(spec) => spec.filters.iter().map(|&(w, _)| w).max(),
+            ComponentKind::CharCnn(spec) => Some(spec.max_width()),
             _ => None,
         })
         .max()

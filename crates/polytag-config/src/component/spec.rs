@@ -569,7 +569,7 @@ impl Width for AttentionSpec {
     }
 
     fn check_input(&self, d_input: usize) -> Result<(), String> {
-        if self.heads > 0 && d_input % self.heads != 0 {
+        if self.heads > 0 && !d_input.is_multiple_of(self.heads) {
             return Err(format!(
                 "attention gets width {d_input}, which is not divisible by its {} heads",
                 self.heads
