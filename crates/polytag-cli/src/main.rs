@@ -131,6 +131,8 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Print the JSON Schema of the experiment file (for editors: see configs/README.md).
+    Schema,
     /// Score `token … gold pred` lines like conlleval.pl (a drop-in replacement).
     Score {
         /// The file to score (`-` for standard input).
@@ -326,6 +328,7 @@ fn main() -> ExitCode {
             strict,
             format,
         } => cmd::score::run(&file, &scheme, strict, format),
+        Command::Schema => cmd::schema::run(),
     };
     match result {
         Ok(code) => code,

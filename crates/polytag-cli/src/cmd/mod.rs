@@ -5,6 +5,7 @@ pub mod data;
 pub mod eval;
 pub mod predict;
 pub mod report;
+pub mod schema;
 pub mod score;
 pub mod sweep;
 pub mod train;

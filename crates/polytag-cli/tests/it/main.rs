@@ -6,6 +6,7 @@ mod bench;
 mod data;
 mod predict;
 mod report;
+mod schema;
 mod score;
 mod sweep;
 mod train;
