@@ -6,7 +6,7 @@
 //!   sentence, and they end the sentence before them (CoNLL-2002/2003).
 //! - Runs of blank lines are one boundary (ner-uk separates documents by up to 11).
 //! - Sentence-initial `# ...` lines are comments (GermEval), see [`ColumnOptions::comments`].
-//! - CRLF endings, a missing final newline, a trailing tab (via [`crate::lines`] and the
+//! - CRLF endings, a missing final newline, a trailing tab (via the private `lines` module and the
 //!   shared column splitter).
 //!
 //! The seed systems also mapped `B-O`/`I-O` to `O` (seed-systems.md A.5); polytag does not

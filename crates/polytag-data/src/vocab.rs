@@ -5,7 +5,7 @@
 //!   (seed-systems.md A′.1), so `Paris`, `PARIS` and `1996`/`1997` find an entry when the data
 //!   or the embedding file has a near form.
 //! - [`CharVocab`]: PAD = 0, UNK = 1, case-sensitive. The paper numbered characters from 1, so
-//!   its first character shared id 1 with UNK (seed-systems.md A.4 [BUG]); here real characters
+//!   its first character shared id 1 with UNK (seed-systems.md A.4 \[BUG\]); here real characters
 //!   start at 2.
 //! - [`FeatureVocab`]: PAD = 0, UNK = 1, for an extra input column (`feature_embedding`).
 //! - [`crate::labels::LabelVocab`] (its own module) builds on [`Vocab`] with no reserved entries.

@@ -1,6 +1,8 @@
 //! Loading a whole experiment's corpora and vocabularies (`ExperimentData::load`), on the
 //! shipped quickstart config and on small broken variants of it written to a temp dir.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use polytag_config::{Experiment, Override};
@@ -298,17 +300,10 @@ fn dev_split_of_a_one_sentence_file_is_an_error() {
 }
 
 fn shared_options() -> Option<polytag_config::ResolveOptions> {
-    let shared = root().join("../shared/datasets");
-    if !shared.join("conll2003-en/train.conll").is_file() {
-        #[allow(clippy::print_stderr)] // a skipped check should say so in the test output
-        {
-            eprintln!(
-                "note: {} absent, skipping the corpus checks",
-                shared.display()
-            );
-        }
-        return None;
-    }
+    let shared = common::shared("datasets/conll2003-en/train.conll")?
+        .parent()?
+        .parent()?
+        .to_path_buf();
     Some(
         polytag_config::ResolveOptions::default().with_env(polytag_config::Env::from_pairs([(
             "POLYTAG_DATA",

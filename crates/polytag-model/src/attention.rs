@@ -4,12 +4,12 @@
 //!
 //! 1. Q, K, V = linear projections of x (`D → D`, with bias);
 //! 2. heads by the STANDARD split: `[B, T, D]` → `[B, T, h, d_k]` → `[B, h, T, d_k]` (the seed
-//!    reshaped the flattened `T × D` matrix instead, mixing positions into heads [QUIRK]);
+//!    reshaped the flattened `T × D` matrix instead, mixing positions into heads \[QUIRK\]);
 //! 3. scores per head: `dot` Q·Kᵀ, `scaled_dot` Q·Kᵀ/√d_k, `cosine` (row-normalised Q and K,
 //!    scores in [−1, 1], no temperature), `general` Q·W·Kᵀ with one learned `d_k × d_k` matrix
 //!    shared by all heads (Xavier-uniform);
 //! 4. padded KEYS of each sentence get a large negative score (the seed tiled masks onto the
-//!    wrong batch elements [BUG]); softmax over keys; context = A·V;
+//!    wrong batch elements \[BUG\]); softmax over keys; context = A·V;
 //! 5. heads merged back to `[B, T, D]`; as in the seed there is no output projection;
 //!    out = LayerNorm(x + dropout(context));
 //! 6. out2 = LayerNorm(out + dropout(W₂ relu(W₁ out + b₁) + b₂)).

@@ -36,8 +36,8 @@ pub enum ComponentConfig {
         /// Initial vectors, if a file was given.
         pretrained: Option<Vec<f32>>,
     },
-    /// Embedding of an extra input column (which one is per task:
-    /// [`crate::tagger::FeatureSlot::column`]).
+    /// Embedding of an extra input column (the data layer encodes the column into the
+    /// task's input stream for this feature).
     FeatureEmbedding {
         /// Table sizes and trainability.
         config: TokenEmbeddingConfig,

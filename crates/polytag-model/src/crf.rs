@@ -5,7 +5,7 @@
 //! (seed B's T[from, to]; mlmt's T[to, from] with START/END rows appended is converted by
 //! transposing and moving its START column / END row into `start` / `end`, seed-systems E).
 //!
-//! A path y₁…yₙ scores start[y₁] + Σₜ e_t[y_t] + Σₜ T[y_{t−1}, y_t] + end[yₙ]. Training
+//! A path y₁…yₙ scores start\[y₁\] + Σₜ e_t\[y_t\] + Σₜ T[y_{t−1}, y_t] + end\[yₙ\]. Training
 //! minimises the mean over sentences of log Z − gold score (sentence-level NLL, as both seeds),
 //! with the batched forward algorithm (burn ops on the device; one fused op on the CPU
 //! training device, `cpu::crf`); padded steps carry the forward variables unchanged,

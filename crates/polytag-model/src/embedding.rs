@@ -4,7 +4,7 @@
 //! Padding is id 0 everywhere (polytag-data's vocabularies reserve it). Its row is zero and
 //! receives no gradient: the lookup is multiplied by the non-padding mask, so whatever the row
 //! holds never reaches an output and its gradient is exactly zero (the old mlmt code instead
-//! let a random padding-char vector feed the convolutions, seed-systems A.2 [QUIRK]). The row
+//! let a random padding-char vector feed the convolutions, seed-systems A.2 \[QUIRK\]). The row
 //! is also zeroed at initialisation, so a saved table shows it as zero.
 
 use burn::config::Config;

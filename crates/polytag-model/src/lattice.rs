@@ -6,7 +6,7 @@
 //! n-best list is the k most probable independent taggings and the marginals are the softmax).
 //! Decoding pulls a batch's emissions to the host once; per sentence, the work is O(n·L²·k),
 //! tiny next to the encoder, and exact per sequence (backtracking from each sentence's own
-//! last token: the paper's padded Viterbi did not, seed-systems A.2 [BUG]).
+//! last token: the paper's padded Viterbi did not, seed-systems A.2 \[BUG\]).
 //!
 //! Scores use the T[from, to] convention. Forbidden moves (scheme constraints) are −∞ here:
 //! decoding never outputs them, and n-best lists hold only allowed paths.

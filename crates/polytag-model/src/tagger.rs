@@ -8,13 +8,13 @@
 //! 2. feature dropout (`embed_dropout`);
 //! 3. encoders in order (`lstm`/`gru`/`rnn`, `attention`, position-wise `highway`);
 //! 4. encoder dropout (`lstm_dropout`), then `linear_dropout` (the paper accepted it and never
-//!    applied it, seed-systems A.1 [QUIRK]; polytag applies it);
+//!    applied it, seed-systems A.1 \[QUIRK\]; polytag applies it);
 //! 5. emissions: the universal or the specific layer alone, or with both the task's gated
 //!    mixture g·specific + (1 − g)·universal (the gate lives in the task head, never shared);
 //! 6. the decoder: `crf` or `softmax`.
 //!
 //! The paper's `lstm_crf` is the wiring features = [word_embed, char_embed (+ char_highway)],
-//! encoders = [lstm]. Training loss and decoding share [`Model::emissions`], so train and
+//! encoders = \[lstm\]. Training loss and decoding share [`Model::emissions`], so train and
 //! predict cannot drift apart.
 
 use std::collections::BTreeSet;

@@ -5,7 +5,7 @@
 //! per-task [`TaskOptimizer`]s, global-norm [`clip`]ping, evaluation on dev and test,
 //! checkpoints, exact resume), [`evaluate`] and [`decode`] (the one decode path, shared with
 //! [`Predictor`], which `polytag eval` / `predict` use), [`checkpoint`] (what a checkpoint
-//! directory holds), [`report`] (building `report.json`) and [`bench`] (`polytag bench`).
+//! directory holds), [`report`] (building `report.json`) and [`bench`](mod@bench) (`polytag bench`).
 //!
 //! The burn-free parts it drives live in polytag-run and are re-exported here: which task
 //! trains at each step ([`Scheduler`]), at which learning rate ([`LrScheduler`]), whether an

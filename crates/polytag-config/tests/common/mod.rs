@@ -8,7 +8,8 @@
 //!
 //! `POLYTAG_SHARED=DIR` points at another copy. The skip note goes straight to stderr, past the
 //! test harness's capture, so `cargo test` shows it next to the `ok`.
-//! (A copy of this file lives in polytag-eval/tests/common; keep them equal.)
+//! (Copies of this file live in polytag-config, polytag-data and polytag-eval tests/common; keep
+//! them equal.)
 
 use std::io::Write;
 use std::path::PathBuf;

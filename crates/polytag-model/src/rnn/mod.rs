@@ -23,7 +23,7 @@
 //!
 //! Initialisation: every weight and bias U(−1/√H, 1/√H) (PyTorch's default). `forget_bias` is
 //! added once to the forget-gate slice `[H, 2H)` of the input bias. The paper's old code filled
-//! that slice of *both* bias vectors, doubling it (seed-systems A.2 [QUIRK]): to reproduce it,
+//! that slice of *both* bias vectors, doubling it (seed-systems A.2 \[QUIRK\]): to reproduce it,
 //! pass twice the value.
 
 use std::sync::Arc;
