@@ -1,6 +1,8 @@
 //! Loading a whole experiment's corpora and vocabularies (`ExperimentData::load`), on the
 //! shipped quickstart config and on small broken variants of it written to a temp dir.
 
+// One helper for every crate whose tests read ../shared.
+#[path = "../../polytag-config/tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,8 @@
 //! Skips (with a note) when the shared folder is absent, as it is in CI; fails when it is present
 //! but a corpus is missing and `CI=true` or `POLYTAG_REQUIRE_SHARED=1` (tests/common).
 
+// One helper for every crate whose tests read ../shared.
+#[path = "../../polytag-config/tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;

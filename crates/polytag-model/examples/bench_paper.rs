@@ -20,8 +20,8 @@ use std::time::Instant;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
-use common::{arg, batch, chars, median, paper_config, sentences, words};
-use polytag_model::{InputStream, TaskInput};
+use common::{arg, batch, median, paper_config, sentences};
+use polytag_model::TaskInput;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -104,15 +104,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             None => TaskInput::from_batch(&batch(&rows, &next_batch()), &device)?,
         };
         let valid = model.valid();
-        let eval_input = TaskInput::new(
-            vec![
-                InputStream::Tokens(words(&input).inner()),
-                InputStream::Chars(chars(&input).inner()),
-            ],
-            input.lengths.clone(),
-            None,
-            &input.mask.clone().inner().device(),
-        );
+        let eval_input = TaskInput {
+            labels: None,
+            ..input.inner()
+        };
         let mut dec = Vec::new();
         for i in 0..steps.min(50) + 3 {
             let t0 = Instant::now();

@@ -133,6 +133,24 @@ impl TaskInput {
         Ok(input)
     }
 
+    /// The same batch on the inner (non-autodiff) device, for evaluating a model's
+    /// `valid()` copy on a batch made for training.
+    pub fn inner(&self) -> TaskInput {
+        TaskInput {
+            streams: self
+                .streams
+                .iter()
+                .map(|stream| match stream {
+                    InputStream::Tokens(ids) => InputStream::Tokens(ids.clone().inner()),
+                    InputStream::Chars(ids) => InputStream::Chars(ids.clone().inner()),
+                })
+                .collect(),
+            mask: self.mask.clone().inner(),
+            lengths: self.lengths.clone(),
+            labels: self.labels.clone().map(Tensor::inner),
+        }
+    }
+
     /// Batch size and padded length `(B, T)`.
     pub fn dims(&self) -> (usize, usize) {
         let [b, t] = self.mask.dims();

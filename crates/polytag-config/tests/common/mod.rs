@@ -8,8 +8,7 @@
 //!
 //! `POLYTAG_SHARED=DIR` points at another copy. The skip note goes straight to stderr, past the
 //! test harness's capture, so `cargo test` shows it next to the `ok`.
-//! (Copies of this file live in polytag-config, polytag-data and polytag-eval tests/common; keep
-//! them equal.)
+//! polytag-data and polytag-eval include this same file by path (`#[path]`).
 
 use std::io::Write;
 use std::path::PathBuf;

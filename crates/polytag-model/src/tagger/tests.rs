@@ -260,7 +260,7 @@ fn a_step_of_one_task_moves_the_shared_parameters_another_task_sees() {
     };
     let em_pos_before: Vec<f32> = model
         .valid()
-        .emissions(1, &pos.clone_inner())
+        .emissions(1, &pos.inner())
         .unwrap()
         .try_to_vec_as()
         .unwrap();
@@ -298,30 +298,11 @@ fn a_step_of_one_task_moves_the_shared_parameters_another_task_sees() {
     // … and the POS task computes different emissions through the shared parameters
     let em_pos_after: Vec<f32> = model
         .valid()
-        .emissions(1, &pos.clone_inner())
+        .emissions(1, &pos.inner())
         .unwrap()
         .try_to_vec_as()
         .unwrap();
     assert_ne!(em_pos_before, em_pos_after);
-}
-
-impl TaskInput {
-    /// The same batch on the inner (non-autodiff) device.
-    fn clone_inner(&self) -> TaskInput {
-        TaskInput {
-            streams: self
-                .streams
-                .iter()
-                .map(|stream| match stream {
-                    InputStream::Tokens(ids) => InputStream::Tokens(ids.clone().inner()),
-                    InputStream::Chars(ids) => InputStream::Chars(ids.clone().inner()),
-                })
-                .collect(),
-            mask: self.mask.clone().inner(),
-            lengths: self.lengths.clone(),
-            labels: self.labels.clone().map(Tensor::inner),
-        }
-    }
 }
 
 #[test]
@@ -482,9 +463,9 @@ fn softmax_tagger_with_features_attention_and_frozen_embedding() {
         assert!(emb.iter().all(|id| grads.get::<2>(*id).is_none()));
         let trained: usize = (1..5).map(|c| ids_of(&model.components[c]).len()).sum();
         assert_eq!(grads.len(), trained);
-        let paths = model.valid().decode(0, &input.clone_inner()).unwrap();
+        let paths = model.valid().decode(0, &input.inner()).unwrap();
         assert_eq!((paths[0].len(), paths[1].len()), (4, 2));
-        let m = model.valid().marginals(0, &input.clone_inner()).unwrap();
+        let m = model.valid().marginals(0, &input.inner()).unwrap();
         assert!((m[1][..NER].iter().sum::<f32>() - 1.0).abs() < 1e-5);
     }
 }
