@@ -1086,19 +1086,7 @@ fn unused_components_and_datasets_are_warnings() {
 fn shipped_configs_resolve() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let configs = root.join("configs");
-    let mut files = Vec::new();
-    let mut stack = vec![configs.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
+    let files = common::shipped_configs();
     let count = |dir: &str| {
         files
             .iter()

@@ -241,23 +241,6 @@ fn parser_rejects_shape(value: &Value) -> bool {
     }
 }
 
-fn shipped_configs() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![root().join("configs")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
 fn quickstart() -> Value {
     let text = std::fs::read_to_string(root().join("configs/quickstart.json")).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -266,7 +249,7 @@ fn quickstart() -> Value {
 #[test]
 fn every_shipped_config_validates() {
     let validator = validator();
-    let files = shipped_configs();
+    let files = common::shipped_configs();
     assert!(files.len() >= 20, "found only {files:?}");
     for file in &files {
         let value: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();

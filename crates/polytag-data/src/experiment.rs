@@ -283,21 +283,12 @@ impl ExperimentData {
     /// # Errors
     /// As [`task_inputs`].
     pub fn task_inputs(&self, exp: &Experiment, task: usize) -> Result<Vec<InputVocab>, Error> {
-        let columns = exp
-            .tasks
-            .get(task)
-            .and_then(|t| self.datasets.get(t.dataset))
-            .map_or(&[][..], |d| &d.feature_columns);
-        task_inputs(
-            exp,
-            task,
-            &InputTables {
-                words: &self.words,
-                chars: &self.chars,
-                features: &self.features,
-                feature_columns: columns,
-            },
-        )
+        let tables = InputTables {
+            words: &self.words,
+            chars: &self.chars,
+            features: &self.features,
+        };
+        task_inputs(exp, task, &tables)
     }
 }
 
@@ -591,8 +582,6 @@ pub struct InputTables<'a> {
     pub chars: &'a CharVocab,
     /// Value vocabulary per `feature_embedding` component.
     pub features: &'a BTreeMap<usize, FeatureVocab>,
-    /// The file columns kept as `Sentence::features` for the task's dataset.
-    pub feature_columns: &'a [usize],
 }
 
 /// The input vocabularies of task `task`: one per feature component, in the task's feature
@@ -612,6 +601,8 @@ pub fn task_inputs(
     };
     let paths = spec.model.paths(task);
     let features = spec.model.pipeline().features;
+    // The extra columns the dataset was read with, in `Sentence::features` order.
+    let columns = exp.feature_columns(spec.dataset);
     let mut inputs = Vec::with_capacity(features.len());
     for (j, &c) in features.iter().enumerate() {
         let component = exp.components.get(c);
@@ -634,8 +625,7 @@ pub fn task_inputs(
                 let Some(ComponentKind::FeatureEmbedding(f)) = kind else {
                     return Err(missing("file column"));
                 };
-                let column = tables
-                    .feature_columns
+                let column = columns
                     .iter()
                     .position(|&col| col == f.column)
                     .ok_or_else(|| missing("file column"))?;

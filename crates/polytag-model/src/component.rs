@@ -7,7 +7,7 @@
 //!
 //! This file is the model's one table of kinds: what each builds to ([`ComponentConfig::init`]),
 //! its own size checks, and how it runs in each role it can fill ([`Component::feature`],
-//! [`Component::encode`]); which roles a kind may fill is polytag-config's registry
+//! [`Component::char_highway`], [`Component::encode`]); which roles a kind may fill is polytag-config's registry
 //! ([`Kind::roles`]). `crates/polytag-model/README.md` walks through adding a kind.
 
 use burn::module::Module;
@@ -316,8 +316,18 @@ impl Component {
         })
     }
 
-    /// As an encoder (or a char highway): word vectors `[B, T, D]` to word vectors, padded
-    /// positions zero (`mask` `[B, T]`). `None` for a kind that is not an encoder.
+    /// As a char highway: a character feature's word vectors `[B, T, D]` mapped position by
+    /// position (padded positions are zeroed with the concatenated features). `None` for a
+    /// kind that cannot fill that slot.
+    pub fn char_highway(&self, x: Tensor<3>) -> Option<Tensor<3>> {
+        match self {
+            Component::Highway(h) => Some(h.forward(x)),
+            _ => None,
+        }
+    }
+
+    /// As an encoder: word vectors `[B, T, D]` to word vectors, padded positions zero (`mask`
+    /// `[B, T]`). `None` for a kind that is not an encoder.
     pub fn encode(&self, x: Tensor<3>, mask: &Tensor<2>) -> Option<Tensor<3>> {
         Some(match self {
             Component::Recurrent(r) => r.forward(x, mask.clone()),

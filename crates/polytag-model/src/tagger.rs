@@ -430,7 +430,7 @@ impl Model {
             if let Some(h) = &f.highway {
                 let hc = self.component(h)?;
                 x = hc
-                    .encode(x, &input.mask)
+                    .char_highway(x)
                     .ok_or_else(|| self.wrong(h, hc, Role::CharHighway))?;
             }
             feats.push(x);

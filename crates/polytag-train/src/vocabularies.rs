@@ -121,20 +121,12 @@ impl Vocabularies {
         task: usize,
     ) -> Result<TaskVocabs, polytag_data::Error> {
         let spec = &exp.tasks[task];
-        let columns = self
-            .datasets
-            .get(spec.dataset)
-            .map_or(&[][..], |d| &d.feature_columns);
-        let inputs = task_inputs(
-            exp,
-            task,
-            &InputTables {
-                words: &self.words,
-                chars: &self.chars,
-                features: &self.features,
-                feature_columns: columns,
-            },
-        )?;
+        let tables = InputTables {
+            words: &self.words,
+            chars: &self.chars,
+            features: &self.features,
+        };
+        let inputs = task_inputs(exp, task, &tables)?;
         Ok(TaskVocabs {
             inputs,
             labels: self.labels.get(&spec.task).cloned(),

@@ -231,12 +231,8 @@ pub(crate) struct Lookup<'a> {
     pub max_step: u64,
 }
 
-/// The kinds a slot accepts: those whose registry entry lists its role, narrowed for the
-/// paper's named slots (`char_embed` reads characters, `lstm` is recurrent).
-fn kinds_for(role: Role) -> Vec<Kind> {
-    Kind::with_role(role)
-}
-
+/// The kinds the paper's named slots accept: among the registry's kinds for the role,
+/// `char_embed` takes those that read characters, `lstm` the recurrent ones.
 fn char_kinds() -> Vec<Kind> {
     Kind::with_role(Role::Feature)
         .into_iter()
@@ -398,7 +394,7 @@ pub(crate) fn resolve(
                     ctx,
                     m("char_highway"),
                     r.char_highway.as_ref(),
-                    &kinds_for(Role::CharHighway),
+                    &Kind::with_role(Role::CharHighway),
                     Role::CharHighway,
                 );
                 if r.char_highway.is_some() && r.char_embed.is_none() {
@@ -413,14 +409,14 @@ pub(crate) fn resolve(
                 ctx,
                 m("univ_layer"),
                 r.univ_layer.as_ref(),
-                &kinds_for(Role::Output),
+                &Kind::with_role(Role::Output),
                 Role::Output,
             );
             let spec_layer = w.opt(
                 ctx,
                 m("spec_layer"),
                 r.spec_layer.as_ref(),
-                &kinds_for(Role::Output),
+                &Kind::with_role(Role::Output),
                 Role::Output,
             );
             let crf = w.get(ctx, m("crf"), &r.crf, &[Kind::Crf], Role::Decoder);
@@ -467,7 +463,7 @@ pub(crate) fn resolve(
                         ctx,
                         m(&format!("features[{i}]")),
                         name,
-                        &kinds_for(Role::Feature),
+                        &Kind::with_role(Role::Feature),
                         Role::Feature,
                     )
                 })
@@ -476,7 +472,7 @@ pub(crate) fn resolve(
                 ctx,
                 m("char_highway"),
                 r.char_highway.as_ref(),
-                &kinds_for(Role::CharHighway),
+                &Kind::with_role(Role::CharHighway),
                 Role::CharHighway,
             );
             if r.char_highway.is_some() && w.ok {
@@ -501,7 +497,7 @@ pub(crate) fn resolve(
                         ctx,
                         m(&format!("encoders[{i}]")),
                         name,
-                        &kinds_for(Role::Encoder),
+                        &Kind::with_role(Role::Encoder),
                         Role::Encoder,
                     )
                 })
@@ -510,21 +506,21 @@ pub(crate) fn resolve(
                 ctx,
                 m("univ_layer"),
                 r.univ_layer.as_ref(),
-                &kinds_for(Role::Output),
+                &Kind::with_role(Role::Output),
                 Role::Output,
             );
             let spec_layer = w.opt(
                 ctx,
                 m("spec_layer"),
                 r.spec_layer.as_ref(),
-                &kinds_for(Role::Output),
+                &Kind::with_role(Role::Output),
                 Role::Output,
             );
             let decoder = w.get(
                 ctx,
                 m("decoder"),
                 &r.decoder,
-                &kinds_for(Role::Decoder),
+                &Kind::with_role(Role::Decoder),
                 Role::Decoder,
             );
             if r.univ_layer.is_none() && r.spec_layer.is_none() {

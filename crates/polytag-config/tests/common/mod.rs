@@ -51,3 +51,22 @@ pub fn shared(relative: &str) -> Option<PathBuf> {
     }
     Some(path)
 }
+
+/// Every `configs/**/*.json` of the repository, sorted.
+#[allow(dead_code)] // only the config crate's tests use it
+pub fn shipped_configs() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}

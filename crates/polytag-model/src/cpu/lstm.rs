@@ -205,13 +205,15 @@ fn forward(xw: &[f32], w_hh: &[f32], plan: &Plan) -> (Vec<f32>, Saved) {
             }
             let hw = w.times(&gathered, active.len());
             vectorized(ForwardStep {
-                active,
-                d,
-                dir,
-                n,
-                nd,
-                time: plan.time(dir, s),
-                t,
+                step: Step {
+                    active,
+                    d,
+                    dir,
+                    n,
+                    nd,
+                    time: plan.time(dir, s),
+                    t,
+                },
                 xw,
                 hw: &hw,
                 h: &mut h,
@@ -235,8 +237,11 @@ fn forward(xw: &[f32], w_hh: &[f32], plan: &Plan) -> (Vec<f32>, Saved) {
     )
 }
 
-/// One forward step of direction `dir` for the rows in `active`.
-struct ForwardStep<'a> {
+/// Where one recurrence step works: direction `dir` (of `nd`) at time `time` (of `t`), for
+/// the `(sentence, row)` pairs in `active`; `d` = H, `n` = rows per direction. Shared by the
+/// forward and the backward step kernels.
+#[derive(Clone, Copy)]
+struct Step<'a> {
     active: &'a [(usize, usize)],
     d: usize,
     dir: usize,
@@ -244,6 +249,11 @@ struct ForwardStep<'a> {
     nd: usize,
     time: usize,
     t: usize,
+}
+
+/// One forward step (see [`Step`]).
+struct ForwardStep<'a> {
+    step: Step<'a>,
     /// `[nd·N, G]`
     xw: &'a [f32],
     /// `[active, G]`
@@ -261,9 +271,17 @@ impl Kernel for ForwardStep<'_> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        let (d, dir, n) = (self.d, self.dir, self.n);
+        let Step {
+            active,
+            d,
+            dir,
+            n,
+            nd,
+            time,
+            t,
+        } = self.step;
         let g = 4 * d;
-        for (a, &(bi, r)) in self.active.iter().enumerate() {
+        for (a, &(bi, r)) in active.iter().enumerate() {
             let row = dir * n + r;
             let x = &self.xw[row * g..(row + 1) * g];
             let hw = &self.hw[a * g..(a + 1) * g];
@@ -290,7 +308,7 @@ impl Kernel for ForwardStep<'_> {
                 tc[j] = unit.tanh_c;
                 h[j] = unit.h;
             }
-            let o = ((bi * self.t + self.time) * self.nd + dir) * d;
+            let o = ((bi * t + time) * nd + dir) * d;
             self.out[o..o + d].copy_from_slice(h);
         }
     }
@@ -350,13 +368,15 @@ fn backward(grad: &[f32], w_hh: &[f32], plan: &Plan, saved: &Saved) -> [Grad; 2]
                 continue;
             }
             vectorized(BackwardStep {
-                active,
-                d,
-                dir,
-                n,
-                nd,
-                time: plan.time(dir, s),
-                t,
+                step: Step {
+                    active,
+                    d,
+                    dir,
+                    n,
+                    nd,
+                    time: plan.time(dir, s),
+                    t,
+                },
                 grad,
                 saved,
                 dh: &mut dh,
@@ -386,13 +406,7 @@ fn backward(grad: &[f32], w_hh: &[f32], plan: &Plan, saved: &Saved) -> [Grad; 2]
 /// One backward step of direction `dir` for the rows in `active`: writes their `dpre` and
 /// updates `dh` (consumed) and `dc` (to the gradient of the previous cell state).
 struct BackwardStep<'a> {
-    active: &'a [(usize, usize)],
-    d: usize,
-    dir: usize,
-    n: usize,
-    nd: usize,
-    time: usize,
-    t: usize,
+    step: Step<'a>,
     /// `[B, T, nd·H]`
     grad: &'a [f32],
     saved: &'a Saved,
@@ -405,11 +419,19 @@ impl Kernel for BackwardStep<'_> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        let (d, dir, n) = (self.d, self.dir, self.n);
+        let Step {
+            active,
+            d,
+            dir,
+            n,
+            nd,
+            time,
+            t,
+        } = self.step;
         let g = 4 * d;
-        for &(bi, r) in self.active {
+        for &(bi, r) in active {
             let row = dir * n + r;
-            let o = ((bi * self.t + self.time) * self.nd + dir) * d;
+            let o = ((bi * t + time) * nd + dir) * d;
             let gout = &self.grad[o..o + d];
             let gates = &self.saved.gates[row * g..(row + 1) * g];
             let (gi, rest) = gates.split_at(d);

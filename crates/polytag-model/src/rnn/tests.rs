@@ -4,7 +4,6 @@
 use super::*;
 use crate::sequence::length_mask;
 use crate::test_support::RNG;
-use burn::module::Param;
 use burn::tensor::Distribution;
 
 fn set_linear(l: &mut Linear, w: f32, b: &[f32]) {
@@ -177,54 +176,7 @@ fn max_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
 /// of length 1, one at the full T).
 #[test]
 fn fused_lstm_matches_tensor_path_values_and_gradients() {
-    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::flex().autodiff();
-    device.seed(5);
-    let lengths = [4usize, 1, 6, 3];
-    let mask = length_mask(&lengths, 6, &device);
-    let x0 = Tensor::<3>::random([4, 6, 5], Distribution::Normal(0.0, 1.0), &device);
-    let r = Tensor::<3>::random([4, 6, 14], Distribution::Normal(0.0, 1.0), &device);
-    for bidirectional in [false, true] {
-        for layers in [1, 2] {
-            let rnn = RecurrentConfig::new(5, 7, Cell::Lstm)
-                .with_bidirectional(bidirectional)
-                .with_num_layers(layers)
-                .with_forget_bias(1.0)
-                .init(&device);
-            let d_out = rnn.d_output();
-            let r = r.clone().narrow(2, 0, d_out);
-            let run = |fused: bool| {
-                let x = x0.clone().detach().require_grad();
-                let out = if fused {
-                    rnn.forward_autodiff(&x, &mask)
-                        .expect("the fused path applies")
-                } else {
-                    rnn.run_tensor(x.clone(), mask.clone(), true).0
-                };
-                let grads = (out.clone() * r.clone()).sum().backward();
-                let mut g: Vec<Tensor<2>> = vec![x.grad(&grads).unwrap().reshape([4, 30])];
-                let param = |p: &Param<Tensor<2>>| p.val().grad(&grads).unwrap();
-                for layer in &rnn.layers {
-                    for w in std::iter::once(&layer.forward).chain(&layer.backward) {
-                        g.push(param(&w.x2h.weight));
-                        g.push(param(&w.h2h.weight));
-                        let b = w.x2h.bias.as_ref().unwrap().val().grad(&grads).unwrap();
-                        g.push(b.unsqueeze());
-                    }
-                }
-                (out.inner(), g)
-            };
-            let (out_f, g_f) = run(true);
-            let (out_t, g_t) = run(false);
-            let tag = format!("bi={bidirectional} layers={layers}");
-            assert!(max_diff(out_f, out_t) < 2e-6, "{tag}: outputs");
-            assert_eq!(g_f.len(), g_t.len());
-            for (i, (a, b)) in g_f.into_iter().zip(g_t).enumerate() {
-                let diff = max_diff(a.inner(), b.inner());
-                assert!(diff < 1e-5, "{tag}: gradient {i} differs by {diff}");
-            }
-        }
-    }
+    check_fused_lstm(&[4, 1, 6, 3], 6, 5);
 }
 
 /// The fused path serves only the LSTM on the autodiff CPU device.
