@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::columns::{ColumnSplitter, Separator};
 use crate::corpus::Corpus;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lines::Lines;
 use crate::sentence::SentenceBuilder;
 
@@ -54,9 +54,12 @@ pub fn read_conllu<R: BufRead>(reader: R, path: &Path, opts: &ConlluOptions) -> 
     } else {
         (XPOS, "XPOS")
     };
+    // The ID the next word line must have (word IDs count 1, 2, … within a sentence).
+    let mut next_id = 1usize;
     while let Some((line_no, line)) = lines.next_line()? {
         if line.trim_matches([' ', '\t']).is_empty() {
             builder.finish(&mut corpus.sentences);
+            next_id = 1;
             continue;
         }
         if let Some(comment) = line.strip_prefix('#') {
@@ -68,9 +71,16 @@ pub fn read_conllu<R: BufRead>(reader: R, path: &Path, opts: &ConlluOptions) -> 
         splitter.split(line);
         splitter.check_count(path, line_no)?;
         let id = splitter.required(line, 0, || "ID".into(), path, line_no)?;
-        if id.contains(['-', '.']) {
+        let is_word = check_id(id, next_id).map_err(|expected| Error::ConlluId {
+            path: path.to_path_buf(),
+            line: line_no,
+            id: id.to_string(),
+            expected,
+        })?;
+        if !is_word {
             continue;
         }
+        next_id += 1;
         let token = splitter.required(line, FORM, || "FORM".into(), path, line_no)?;
         let label = splitter.required(line, label_col, || label_role.into(), path, line_no)?;
         for (i, &col) in opts.extra_cols.iter().enumerate() {
@@ -84,6 +94,39 @@ pub fn read_conllu<R: BufRead>(reader: R, path: &Path, opts: &ConlluOptions) -> 
     }
     builder.finish(&mut corpus.sentences);
     Ok(corpus)
+}
+
+/// Checks a CoNLL-U ID against the next expected word ID: `Ok(true)` for that word,
+/// `Ok(false)` for a range starting at it (`3-4`) or an empty node after the previous word
+/// (`2.1`), `Err(what was expected)` otherwise.
+fn check_id(id: &str, next: usize) -> std::result::Result<bool, String> {
+    let number = |s: &str| -> Option<usize> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let expected = || {
+        format!(
+            "word {next}, a range {next}-N or an empty node {}.N",
+            next - 1
+        )
+    };
+    if let Some((a, b)) = id.split_once('-') {
+        return match (number(a), number(b)) {
+            (Some(a), Some(b)) if a == next && b > a => Ok(false),
+            _ => Err(expected()),
+        };
+    }
+    if let Some((a, b)) = id.split_once('.') {
+        return match (number(a), number(b)) {
+            (Some(a), Some(b)) if a == next - 1 && b >= 1 => Ok(false),
+            _ => Err(expected()),
+        };
+    }
+    match number(id) {
+        Some(n) if n == next => Ok(true),
+        _ => Err(expected()),
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +150,38 @@ mod tests {
 
     fn read(text: &str, opts: &ConlluOptions) -> Result<Corpus> {
         read_conllu(Cursor::new(text.as_bytes()), Path::new("dev.conllu"), opts)
+    }
+
+    #[test]
+    fn ids_are_validated_with_their_line() {
+        let line = |id: &str| format!("{id}\tw\tw\tNOUN\t_\t_\t0\troot\t_\t_\n");
+        for (ids, bad_line) in [
+            (vec!["1", "3"], 2),
+            (vec!["0"], 1),
+            (vec!["x"], 1),
+            (vec!["1", "1"], 2),
+            (vec!["1", "3-4"], 2),
+            (vec!["1", "2-1"], 2),
+            (vec!["1", "2.1"], 2),
+            (vec!["1", "1.x"], 2),
+        ] {
+            let text: String = ids.iter().map(|id| line(id)).collect();
+            match read(&text, &ConlluOptions::default()) {
+                Err(Error::ConlluId { line, .. }) => assert_eq!(line, bad_line, "{ids:?}"),
+                other => panic!("{ids:?}: {other:?}"),
+            }
+        }
+        // IDs restart after a blank line; ranges and empty nodes in place are fine.
+        let ok = format!(
+            "{}{}\n{}{}{}",
+            line("1"),
+            line("2"),
+            line("1-2"),
+            line("1"),
+            line("1.1")
+        );
+        let ok = format!("{ok}{}", line("2"));
+        assert_eq!(read(&ok, &ConlluOptions::default()).unwrap().len(), 2);
     }
 
     #[test]

@@ -45,6 +45,30 @@ pub enum Error {
         line: usize,
     },
 
+    /// A line holds a NUL byte (a binary file, or text damaged in transfer): no token or
+    /// label can hold one.
+    #[error("{}:{line}: a NUL byte (\\0) in the line; corpus text cannot hold one", .path.display())]
+    NulByte {
+        /// The file being read.
+        path: PathBuf,
+        /// The offending line.
+        line: usize,
+    },
+
+    /// A CoNLL-U ID that is not the next word (`1`, `2`, …), a range starting there
+    /// (`3-4`), or an empty node after the current word (`5.1`).
+    #[error("{}:{line}: CoNLL-U ID {id:?} where {expected} was expected", .path.display())]
+    ConlluId {
+        /// The file being read.
+        path: PathBuf,
+        /// The offending line.
+        line: usize,
+        /// The ID as written.
+        id: String,
+        /// What was expected, in words.
+        expected: String,
+    },
+
     /// A token line has too few columns for one of the requested columns (0-based `column`).
     #[error(
         "{}:{line}: expected at least {} columns, found {found} ({role} is column {column}, counting from 0)",

@@ -60,6 +60,7 @@ mod lines;
 pub mod penn;
 pub mod sample;
 pub mod scheme;
+pub mod scoreable;
 pub mod sentence;
 pub mod stats;
 pub mod tokenize;

@@ -2,8 +2,8 @@
 //!
 //! Every reader in the crate goes through [`Lines`], so they all share one behaviour: lines are
 //! numbered from 1, `\n` and `\r\n` endings are both accepted, a missing final newline is fine,
-//! a UTF-8 byte-order mark on the first line is dropped, and a line that is not UTF-8 is an
-//! error naming `file:line`. One buffer is reused for the whole file, so reading is linear in
+//! a UTF-8 byte-order mark on the first line is dropped, and a line that is not UTF-8 or holds a
+//! NUL byte is an error naming `file:line`. One buffer is reused for the whole file, so reading is linear in
 //! the file size and allocates nothing per line.
 
 use std::fs::File;
@@ -72,6 +72,10 @@ impl<R: BufRead> Lines<R> {
             return Ok(None);
         };
         match std::str::from_utf8(&self.buf[start..end]) {
+            Ok(text) if text.contains('\0') => Err(Error::NulByte {
+                path: self.path.clone(),
+                line: self.line,
+            }),
             Ok(text) => Ok(Some((self.line, text))),
             Err(_) => Err(Error::NotUtf8 {
                 path: self.path.clone(),

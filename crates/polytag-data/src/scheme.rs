@@ -517,7 +517,8 @@ where
             let tag = Tag::parse(tag_str);
             let known = match tag {
                 Tag::Outside => true,
-                Tag::Chunk { prefix, .. } => scheme.allows(prefix),
+                // `B-` (no type) is no chunk tag of any scheme.
+                Tag::Chunk { prefix, label } => scheme.allows(prefix) && !label.is_empty(),
                 Tag::Plain(_) => false,
             };
             let kind = if !known {
