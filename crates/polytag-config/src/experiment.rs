@@ -333,7 +333,16 @@ fn first_seen<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     seen
 }
 
+/// `path` made absolute against the working directory; the empty path (the folder of a config
+/// given as a bare file name, `train quickstart.json`) is the working directory itself. A
+/// relative base would leave relative corpus paths in the run's `config.json`, which a resume
+/// from another directory would resolve elsewhere.
 fn absolute(path: &Path) -> PathBuf {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
