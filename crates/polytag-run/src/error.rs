@@ -123,6 +123,25 @@ pub enum Error {
         /// The directory.
         path: PathBuf,
     },
+    /// Another live process holds the run directory's lock.
+    #[error(
+        "{} is in use by another polytag process (pid {pid}); wait for it to end or stop it first",
+        .path.display()
+    )]
+    Locked {
+        /// The run directory.
+        path: PathBuf,
+        /// The holder's pid (0 if unreadable).
+        pid: u32,
+    },
+    /// A file does not match the checksum its manifest records.
+    #[error("{}: {what}", .path.display())]
+    Integrity {
+        /// The file.
+        path: PathBuf,
+        /// What differs, in words.
+        what: String,
+    },
     /// A complete line of `metrics.jsonl` is not a valid record.
     #[error("{}:{line}: invalid metrics record", .path.display())]
     MetricsLine {

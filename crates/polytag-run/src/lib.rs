@@ -42,6 +42,8 @@
 
 mod atomic;
 pub mod error;
+pub mod integrity;
+pub mod lock;
 pub mod lr;
 pub mod metrics_log;
 pub mod progress;
@@ -55,6 +57,8 @@ mod test_support;
 
 pub use atomic::{write_atomic, write_atomic_with};
 pub use error::{Error, Result};
+pub use integrity::{compare_corpora, CorpusFile, Fingerprint, CORPORA_FILE};
+pub use lock::RunLock;
 pub use lr::{
     Cosine, Exponential, Linear, LrSchedule, LrScheduler, LrState, MultiStep, OneCycle, Plateau,
     PlateauMode, PlateauState, StepDecay, ThresholdMode,
