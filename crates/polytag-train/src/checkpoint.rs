@@ -13,9 +13,17 @@
 //! Files are written into the staging directory of [`RunDir::begin_checkpoint`] and swapped
 //! in by [`crate::CheckpointStaging::commit`], so a kill at any moment leaves the previous
 //! complete checkpoint readable.
+//!
+//! The manifest, written last into the staging directory (so it is swapped in with the files
+//! it describes), records each file's size and SHA-256. [`CheckpointDir::open`] reads every
+//! file into memory and checks it against the manifest: a flipped byte is an error naming the
+//! file, and a reader never sees a later checkpoint swapped in under it (nor fails when the
+//! folder goes away after opening).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::module::Module;
 use burn::prelude::*;
@@ -32,9 +40,11 @@ use crate::run_dir::{CheckpointKind, RunDir};
 use crate::scheduler::SchedulerState;
 use crate::selection::Selection;
 use crate::vocabularies::Vocabularies;
+use polytag_run::Fingerprint;
 
-/// The checkpoint layout this build writes and reads.
-pub const FORMAT: u32 = 1;
+/// The checkpoint layout this build writes (2: the manifest holds `checksums`). Format 1
+/// checkpoints (no checksums) are still read.
+pub const FORMAT: u32 = 2;
 /// The manifest.
 pub const MANIFEST_FILE: &str = "checkpoint.json";
 /// The resolved experiment.
@@ -68,6 +78,9 @@ pub struct Checkpoint {
     pub created: String,
     /// Files in the directory.
     pub files: Vec<String>,
+    /// Size and SHA-256 of every file but the manifest (format 2 on).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: BTreeMap<String, Fingerprint>,
 }
 
 /// Everything a resumed run needs besides parameters and optimizer states (`state.json`).
@@ -148,21 +161,30 @@ pub fn write_checkpoint(
             files.push(format!("{stem}.bpk"));
         }
     }
+    let mut checksums = BTreeMap::new();
+    for name in files.iter().filter(|f| *f != MANIFEST_FILE) {
+        checksums.insert(name.clone(), Fingerprint::of_file(&dir.join(name))?);
+    }
     let manifest = Checkpoint {
+        format: FORMAT,
         files,
+        checksums,
         ..manifest.clone()
     };
     write_json(&dir.join(MANIFEST_FILE), &manifest)?;
     Ok(staging.commit()?)
 }
 
-/// A checkpoint directory opened for reading.
+/// A checkpoint directory opened for reading: every file read and verified at
+/// [`CheckpointDir::open`], held in memory from then on.
 #[derive(Clone, Debug)]
 pub struct CheckpointDir {
     /// Where it is.
     pub path: PathBuf,
     /// Its manifest.
     pub manifest: Checkpoint,
+    /// The bytes of each file of the manifest (but the manifest itself and optimizer states).
+    files: Arc<BTreeMap<String, Vec<u8>>>,
 }
 
 impl CheckpointDir {
@@ -176,34 +198,96 @@ impl CheckpointDir {
             })?;
         let manifest_path = path.join(MANIFEST_FILE);
         let manifest: Checkpoint = read_json(&manifest_path)?;
-        if manifest.format != FORMAT {
+        if manifest.format == 0 || manifest.format > FORMAT {
             return Err(Error::CheckpointFormat {
                 path: manifest_path,
                 found: manifest.format,
                 expected: FORMAT,
             });
         }
-        Ok(CheckpointDir { path, manifest })
+        if manifest.format >= 2 && manifest.checksums.is_empty() {
+            return Err(polytag_run::Error::Integrity {
+                path: manifest_path,
+                what: "the manifest records no checksums".into(),
+            }
+            .into());
+        }
+        let mut files = BTreeMap::new();
+        for name in &manifest.files {
+            if name == MANIFEST_FILE {
+                continue;
+            }
+            let file = path.join(name);
+            if manifest.format >= 2 && !manifest.checksums.contains_key(name) {
+                return Err(polytag_run::Error::Integrity {
+                    path: manifest_path,
+                    what: format!("no checksum recorded for {name}"),
+                }
+                .into());
+            }
+            if let Some(expected) = manifest.checksums.get(name) {
+                if name.starts_with("optim-") {
+                    // Read (by the optimizer) only on resume, by the run's lock holder.
+                    let found = Fingerprint::of_file(&file)?;
+                    verify(&file, expected, &found)?;
+                    continue;
+                }
+            }
+            let bytes = fs::read(&file).map_err(|source| polytag_run::Error::Read {
+                path: file.clone(),
+                source,
+            })?;
+            if let Some(expected) = manifest.checksums.get(name) {
+                verify(&file, expected, &Fingerprint::of_bytes(&bytes))?;
+            }
+            files.insert(name.clone(), bytes);
+        }
+        Ok(CheckpointDir {
+            path,
+            manifest,
+            files: Arc::new(files),
+        })
+    }
+
+    /// The bytes of file `name`, read at [`CheckpointDir::open`].
+    fn bytes(&self, name: &str) -> Result<&[u8]> {
+        self.files.get(name).map(Vec::as_slice).ok_or_else(|| {
+            polytag_run::Error::Integrity {
+                path: self.path.join(MANIFEST_FILE),
+                what: format!("the checkpoint's manifest does not list {name}"),
+            }
+            .into()
+        })
+    }
+
+    fn json<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        serde_json::from_slice(self.bytes(name)?).map_err(|source| Error::Json {
+            path: self.path.join(name),
+            source,
+        })
     }
 
     /// The experiment saved with it (paths as they were; files are not checked, so a model
     /// can be used where its training data is absent).
     pub fn experiment(&self) -> Result<Experiment> {
         let path = self.path.join(CONFIG_FILE);
-        let options = ResolveOptions::default().without_file_check();
-        Experiment::load_with(&path, &[], &options)
+        let text = String::from_utf8_lossy(self.bytes(CONFIG_FILE)?).into_owned();
+        let options = ResolveOptions::default()
+            .without_file_check()
+            .with_base_dir(&self.path);
+        Experiment::from_json_str(&text, &[], &options)
             .map(|r| r.experiment)
             .map_err(|errors| Error::Config { path, errors })
     }
 
     /// Its vocabularies.
     pub fn vocabularies(&self) -> Result<Vocabularies> {
-        read_json(&self.path.join(VOCAB_FILE))
+        self.json(VOCAB_FILE)
     }
 
     /// The training state (`last` checkpoints).
     pub fn train_state(&self) -> Result<TrainState> {
-        read_json(&self.path.join(STATE_FILE))
+        self.json(STATE_FILE)
     }
 
     /// The model: built for `exp` from `vocabs` on `device`, parameters (and their ids, which
@@ -211,18 +295,37 @@ impl CheckpointDir {
     pub fn model(&self, exp: &Experiment, vocabs: &Vocabularies, device: &Device) -> Result<Model> {
         let model =
             polytag_model::build(exp, &vocabs.build_inputs(exp), device).map_err(Error::Build)?;
-        let path = self.path.join(format!("{MODEL_STEM}.bpk"));
-        model.try_load_file(&path).map_err(|source| Error::Record {
-            action: "load",
-            path,
-            source,
-        })
+        let name = format!("{MODEL_STEM}.bpk");
+        let path = self.path.join(&name);
+        let bytes = burn::tensor::Bytes::from_bytes_vec(self.bytes(&name)?.to_vec());
+        burn::store::ModuleRecord::from_bytes(bytes)
+            .and_then(|record| model.try_load_record(record))
+            .map_err(|source| Error::Record {
+                action: "load",
+                path,
+                source,
+            })
     }
 
     /// Task `task`'s optimizer with its saved state.
     pub fn optimizer(&self, task: usize, fresh: TaskOptimizer) -> Result<TaskOptimizer> {
         fresh.load(&self.path.join(format!("optim-{task}.bpk")))
     }
+}
+
+/// A file's bytes against the manifest's record of them.
+fn verify(path: &Path, expected: &Fingerprint, found: &Fingerprint) -> Result<()> {
+    if expected == found {
+        return Ok(());
+    }
+    Err(polytag_run::Error::Integrity {
+        path: path.to_path_buf(),
+        what: format!(
+            "checksum mismatch: the checkpoint's manifest records {} bytes, sha256 {}; the file has {} bytes, sha256 {} (the checkpoint is corrupt)",
+            expected.size, expected.sha256, found.size, found.sha256
+        ),
+    }
+    .into())
 }
 
 /// Pretty JSON, written atomically.

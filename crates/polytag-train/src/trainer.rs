@@ -663,6 +663,7 @@ impl Trainer {
             polytag_version: env!("CARGO_PKG_VERSION").to_string(),
             created: utc_timestamp(std::time::SystemTime::now()),
             files: Vec::new(),
+            checksums: Default::default(),
         }
     }
 
