@@ -63,6 +63,9 @@ pub fn write_run(
         let report = json!({"experiment": "synthetic", "wall_time_s": 50.0, "tokens_per_s": 1234.4,
             "params": 1000, "tasks": [{"name": "ner", "params": 600}, {"name": "pos", "params": 500}]});
         std::fs::write(dir.join("report.json"), report.to_string()).expect("temp file");
+    } else {
+        // Being trained: its lock names a live process (this test's).
+        std::fs::write(dir.join("lock"), format!("{}\n", std::process::id())).expect("temp");
     }
     dir
 }

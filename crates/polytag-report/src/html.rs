@@ -36,6 +36,10 @@ pub fn html(runs: &[Run]) -> String {
     if running > 0 {
         let _ = writeln!(out, "<p>{running} still running (scores so far).</p>");
     }
+    let stopped = runs.iter().filter(|r| r.status == Status::Stopped).count();
+    if stopped > 0 {
+        let _ = writeln!(out, "<p>{stopped} stopped unfinished (scores so far).</p>");
+    }
     let failed = runs.iter().filter(|r| r.status == Status::Failed).count();
     if failed > 0 {
         let _ = writeln!(out, "<p>{failed} failed (left out of the seed groups).</p>");

@@ -22,6 +22,16 @@ pub fn markdown(runs: &[Run]) -> String {
     if running > 0 {
         let _ = writeln!(out, "{running} still running (scores so far).\n");
     }
+    let stopped = runs
+        .iter()
+        .filter(|r| r.status == crate::Status::Stopped)
+        .count();
+    if stopped > 0 {
+        let _ = writeln!(
+            out,
+            "{stopped} stopped unfinished (scores so far; `train --resume` continues).\n"
+        );
+    }
     let failed = runs
         .iter()
         .filter(|r| r.status == crate::Status::Failed)

@@ -15,8 +15,11 @@ use crate::error::{Error, Result};
 pub enum Status {
     /// `report.json` exists.
     Finished,
-    /// No `report.json` yet: training is under way (or was killed).
+    /// No `report.json` yet, and a live process holds the run's lock: training is under way.
     Running,
+    /// No `report.json`, and no live process trains it (killed, or its machine went down):
+    /// `train --resume` continues it.
+    Stopped,
     /// Known to have failed (a sweep recorded it; see [`Run::failure`]).
     Failed,
 }
@@ -157,8 +160,10 @@ impl Run {
         };
         let status = if report.is_some() {
             Status::Finished
-        } else {
+        } else if polytag_run::lock::holder(dir).is_some() {
             Status::Running
+        } else {
+            Status::Stopped
         };
 
         let metrics_path = dir.join("metrics.jsonl");
@@ -241,7 +246,7 @@ fn parse_metrics(path: &Path, text: &str, status: Status) -> Result<Vec<MetricsR
         }
         match serde_json::from_str::<MetricsRecord>(line) {
             Ok(r) => out.push(r),
-            Err(_) if status == Status::Running && i + 1 == n_lines && !text.ends_with('\n') => {}
+            Err(_) if status != Status::Finished && i + 1 == n_lines && !text.ends_with('\n') => {}
             Err(e) => return Err(json_err(path, Some(i + 1), &e)),
         }
     }
@@ -353,6 +358,7 @@ mod tests {
     fn half_written_last_line_of_a_running_run_is_skipped() {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = write_run(tmp.path(), "r", 1, 0.1, 1, false);
+        hold_lock(&dir);
         let path = dir.join("metrics.jsonl");
         let mut text = std::fs::read_to_string(&path).expect("written");
         text.push_str("{\"step\":20,\"task\":\"ner\",\"spl");
@@ -372,10 +378,37 @@ mod tests {
     fn run_without_metrics_is_running_with_no_evaluation() {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = write_run(tmp.path(), "r", 1, 0.1, 0, false);
+        hold_lock(&dir);
         std::fs::remove_file(dir.join("metrics.jsonl")).expect("exists");
         let run = Run::load(&dir).expect("loads");
         assert_eq!(crate::table::status(&run), "running (no evaluation yet)");
         assert!(run.tasks.iter().all(|t| t.best.is_none()));
+    }
+
+    /// A lock naming this (live) test process: the run reads as being trained.
+    fn hold_lock(dir: &Path) {
+        std::fs::write(dir.join("lock"), format!("{}\n", std::process::id())).expect("temp");
+    }
+
+    #[test]
+    fn unfinished_run_whose_process_is_gone_is_stopped() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = write_run(tmp.path(), "r", 1, 0.1, 1, false);
+        // No lock at all, then the lock of a process that has ended.
+        std::fs::remove_file(dir.join("lock")).expect("written");
+        assert_eq!(Run::load(&dir).expect("loads").status, Status::Stopped);
+        let mut child = std::process::Command::new("true").spawn().expect("true");
+        let dead = child.id();
+        child.wait().expect("waited");
+        std::fs::write(dir.join("lock"), format!("{dead}\n")).expect("temp");
+        let run = Run::load(&dir).expect("loads");
+        assert_eq!(run.status, Status::Stopped);
+        assert_eq!(
+            crate::table::status(&run),
+            "stopped at step 10 (resume with polytag train --resume)"
+        );
+        hold_lock(&dir);
+        assert_eq!(Run::load(&dir).expect("loads").status, Status::Running);
     }
 
     #[test]

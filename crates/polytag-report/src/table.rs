@@ -59,6 +59,10 @@ pub fn status(run: &Run) -> String {
                 None => "running (no evaluation yet)".to_string(),
             }
         }
+        Status::Stopped => match run.last_step {
+            Some(s) => format!("stopped at step {s} (resume with polytag train --resume)"),
+            None => "stopped before its first evaluation".to_string(),
+        },
     }
 }
 

@@ -39,6 +39,11 @@ mod runner;
 mod slurm;
 
 pub use error::{Error, Result};
+
+/// Set by the sweep on each training child: the sweep's pid. A child whose parent is no longer
+/// that process (the sweep was killed, even by SIGKILL, and the child re-parented) stops, so a
+/// killed sweep leaves no training running; `sweep --resume` continues the runs.
+pub const PARENT_PID_ENV: &str = "POLYTAG_SWEEP_PID";
 pub use grid::Axis;
 pub use plan::{Plan, PlanSpec, PlannedRun, PLAN_FILE};
 pub use runner::{run, Event, Outcome, RunState, Runner, State, Status, Summary, STATE_FILE};

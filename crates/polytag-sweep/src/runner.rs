@@ -372,6 +372,7 @@ impl Attempt {
             .args(&self.args)
             .args(&runner.extra_args)
             .envs(runner.env.iter().map(|(k, v)| (k, v)))
+            .env(crate::PARENT_PID_ENV, std::process::id().to_string())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
