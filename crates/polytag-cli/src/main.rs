@@ -1,9 +1,48 @@
 //! The `polytag` binary: parses the command line, calls one library function per subcommand,
 //! renders errors. No logic of its own lives here (style.md, "cli").
 
-#![allow(clippy::print_stdout, clippy::print_stderr)] // the binary is where printing belongs
+// No `print!`/`eprint!` here (the workspace lints warn, CI denies): they panic on a closed pipe.
+// Output goes through `out!`/`outln!` (a failed write is an error, `?`) and `errln!` (a failed
+// write to stderr is ignored: there is nowhere left to report it).
+
+/// `print!` whose failure (a closed pipe: `polytag … | head -1`) returns from the enclosing
+/// function with the `io::Error`; [`main`] ends quietly when that error is a broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))?
+    };
+}
+
+/// `println!` that returns a failed write as an error (see [`out!`]).
+macro_rules! outln {
+    () => {
+        $crate::write_stdout(format_args!("\n"))?
+    };
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
+/// `eprint!` that never panics (a closed stderr is ignored).
+macro_rules! err {
+    ($($arg:tt)*) => {
+        $crate::write_stderr(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` that never panics (a closed stderr is ignored).
+macro_rules! errln {
+    () => {
+        $crate::write_stderr(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
 
 mod cmd;
+
+use std::io::{IsTerminal, Write};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,7 +85,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         run_dir: Option<PathBuf>,
         /// Continue the run in DIR from its last checkpoint.
-        #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "set", "run_dir"])]
+        /// With it, `--set` may only point corpus paths elsewhere (a moved data root); the
+        /// files must still hash as recorded.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "run_dir"])]
         resume: Option<PathBuf>,
         /// Device: cpu, cuda, wgpu, auto (overrides `training.device`).
         #[arg(long, value_name = "D")]
@@ -87,6 +128,10 @@ enum Command {
         #[arg(long, default_value_t = 1, value_name = "K",
               value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         nbest: usize,
+        /// Report a line that is not UTF-8 on stderr and give it an empty record, instead
+        /// of stopping there with an error.
+        #[arg(long)]
+        skip_bad_lines: bool,
     },
     /// Compare run directories: scores, per-type P/R/F1, config differences, learning curves.
     Report {
@@ -239,9 +284,32 @@ enum OutputFormat {
     Json,
 }
 
+/// Writes to stdout (flushed, so a closed pipe is seen at the write that hits it).
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)?;
+    out.flush()
+}
+
+/// Writes to stderr; a failure is ignored (there is nowhere left to report it).
+pub(crate) fn write_stderr(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// Whether the error is stdout (or another pipe) closed by its reader: the command's output
+/// is no longer wanted, which is not a failure of the command.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("POLYTAG_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
@@ -283,11 +351,19 @@ fn main() -> ExitCode {
             input,
             format,
             nbest,
-        } => cmd::predict::run(&run_dir, task.as_deref(), input.as_deref(), format, nbest),
+            skip_bad_lines,
+        } => cmd::predict::run(
+            &run_dir,
+            task.as_deref(),
+            input.as_deref(),
+            format,
+            nbest,
+            skip_bad_lines,
+        ),
         Command::Report { run_dirs, html, md } => {
             cmd::report::run(&run_dirs, html.as_deref(), md.as_deref())
         }
-        Command::Bench { keys: true, .. } => Ok(cmd::bench::keys()),
+        Command::Bench { keys: true, .. } => cmd::bench::keys(),
         Command::Bench {
             config: None,
             keys: false,
@@ -332,10 +408,12 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): the work is done or no longer wanted.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("polytag: {err}");
+            errln!("polytag: {err}");
             for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                errln!("  caused by: {cause}");
             }
             ExitCode::from(EXIT_FAILURE)
         }

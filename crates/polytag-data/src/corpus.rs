@@ -214,7 +214,7 @@ pub fn read_corpus_from<R: BufRead>(
         normalize_penn_brackets(&mut corpus.sentences);
     }
     if corpus.sentences.is_empty() {
-        tracing::warn!(path = %path.display(), "corpus file holds no sentence");
+        // Carried as a warning for the caller to print (a tracing line too would say it twice).
         corpus.warnings.push(Warning {
             line: 0,
             kind: WarningKind::EmptyFile,

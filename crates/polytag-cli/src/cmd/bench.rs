@@ -43,14 +43,14 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         decode_batch: args.decode_batch,
     };
     let figures = measure(exp, data, device, &opts)?;
-    println!("{}", figures.to_json());
+    outln!("{}", figures.to_json());
     Ok(ExitCode::SUCCESS)
 }
 
 /// `polytag bench --keys`: the JSON line's keys, one per line.
-pub fn keys() -> ExitCode {
+pub fn keys() -> Result<ExitCode> {
     for key in KEYS {
-        println!("{key}");
+        outln!("{key}");
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

@@ -66,16 +66,16 @@ pub fn stats(
         let corpus = read_corpus(path, &reader_options(path, args, false)?)?;
         let stats = CorpusStats::compute(&corpus, declared);
         match format {
-            OutputFormat::Text => print!("{stats}"),
-            OutputFormat::Json => println!("{}", serde_json::to_string(&stats)?),
+            OutputFormat::Text => out!("{stats}"),
+            OutputFormat::Json => outln!("{}", serde_json::to_string(&stats)?),
         }
         for w in &corpus.warnings {
-            eprintln!("polytag: warning: {}: {w}", path.display());
+            errln!("polytag: warning: {}: {w}", path.display());
         }
         invalid += stats.problems.len();
         if strict && !stats.problems.is_empty() {
             for p in &stats.problems {
-                eprintln!("polytag: {}:{}: {}", path.display(), p.line, p.message);
+                errln!("polytag: {}:{}: {}", path.display(), p.line, p.message);
             }
         }
     }
@@ -101,7 +101,7 @@ pub fn convert(target: Scheme, input: &Path, output: &Path, args: &ReaderArgs) -
     let mut text = Vec::new();
     write_conll(&mut text, &corpus.sentences, ' ')?;
     polytag_train::write_atomic(output, &text)?;
-    eprintln!(
+    errln!(
         "polytag: wrote {} ({} sentences, {} tokens, {})",
         output.display(),
         corpus.len(),

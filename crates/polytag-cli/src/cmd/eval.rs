@@ -59,15 +59,15 @@ pub fn run(
     )?;
     match format {
         OutputFormat::Text => {
-            println!(
+            outln!(
                 "task {} on {} ({} sentences)",
                 predictor.experiment().tasks[t].name,
                 file.display(),
                 corpus.len()
             );
-            print!("{}", report.conlleval_text());
+            out!("{}", report.conlleval_text());
         }
-        OutputFormat::Json => println!("{}", report.to_json()),
+        OutputFormat::Json => outln!("{}", report.to_json()),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,8 @@
 //! `polytag predict RUN_DIR`: tag raw text (typed at a prompt, piped, or from a file).
 //!
-//! Each non-blank input line is one sentence; it is tokenised with punctuation split off
+//! Each input line is one sentence and gives exactly one output record, in order (a blank
+//! line gives an empty record, so output lines up with input); it is tokenised with
+//! punctuation split off
 //! (`polytag_data::tokenize`), tagged, and printed with character offsets. Confidence is the
 //! model's marginal probability of the predicted label at each token (forward-backward for a
 //! CRF, the softmax for a softmax decoder); an entity's confidence is the lowest of its
@@ -10,7 +12,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use polytag_data::scheme::lenient_spans;
 use polytag_data::tokenize::{tokenize, Token};
 use polytag_data::Sentence;
@@ -35,6 +37,7 @@ pub fn run(
     input: Option<&Path>,
     format: PredictFormat,
     nbest: usize,
+    skip_bad_lines: bool,
 ) -> Result<ExitCode> {
     let predictor = Predictor::load(run_dir, CheckpointKind::Best)
         .with_context(|| format!("cannot load the trained model of {}", run_dir.display()))?;
@@ -49,36 +52,72 @@ pub fn run(
         _ => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
     if interactive {
-        eprintln!(
+        errln!(
             "polytag: task {} of {}; type a sentence and press Enter (Ctrl-D to quit)",
             predictor.experiment().tasks[t].name,
             run_dir.display()
         );
-        eprint!("> ");
+        err!("> ");
     }
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("input line {}: not valid UTF-8", i + 1))?;
-        if !line.trim().is_empty() {
-            let tokens = tokenize(&line);
-            let sentence = Sentence {
-                labels: vec!["O".to_string(); tokens.len()],
-                tokens: tokens.iter().map(|t| t.text.clone()).collect(),
-                features: Vec::new(),
-                line: i + 1,
-            };
-            let tagged = predictor.tag(t, std::slice::from_ref(&sentence), nbest)?;
-            if let Some(tagged) = tagged.first() {
-                let chunked = predictor.file_scheme(t).is_some();
-                write_sentence(&mut out, &line, &tokens, tagged, chunked, format)?;
-            }
+    let name = match input {
+        Some(p) if p != Path::new("-") => p.display().to_string(),
+        _ => "<stdin>".to_string(),
+    };
+    let mut reader = reader;
+    let mut buf = Vec::new();
+    let mut line_no = 0usize;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("cannot read {name}"))?;
+        if n == 0 {
+            break;
         }
+        line_no += 1;
+        let bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let line = match std::str::from_utf8(bytes) {
+            Ok(line) => line,
+            Err(_) if skip_bad_lines => {
+                errln!("polytag: warning: {name}:{line_no}: not valid UTF-8; skipped (an empty record)");
+                ""
+            }
+            Err(_) => bail!(
+                "{name}:{line_no}: not valid UTF-8 (--skip-bad-lines reports and skips such lines)"
+            ),
+        };
+        // One record per input line, blank lines included, so output lines up with input.
+        let tokens = tokenize(line);
+        let sentence = Sentence {
+            labels: vec!["O".to_string(); tokens.len()],
+            tokens: tokens.iter().map(|t| t.text.clone()).collect(),
+            features: Vec::new(),
+            line: line_no,
+        };
+        let empty = || Tagged {
+            labels: Vec::new(),
+            confidence: Vec::new(),
+            nbest: Vec::new(),
+        };
+        let tagged = if tokens.is_empty() {
+            empty()
+        } else {
+            predictor
+                .tag(t, std::slice::from_ref(&sentence), nbest)?
+                .into_iter()
+                .next()
+                .unwrap_or_else(empty)
+        };
+        let chunked = predictor.file_scheme(t).is_some();
+        write_sentence(&mut out, line, &tokens, &tagged, chunked, format)?;
         out.flush()?;
         if interactive {
-            eprint!("> ");
+            err!("> ");
         }
     }
     if interactive {
-        eprintln!();
+        errln!();
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -145,7 +184,9 @@ fn write_sentence(
             writeln!(out)?;
         }
         PredictFormat::Text => {
-            if chunked {
+            if tokens.is_empty() {
+                // A blank input line: its record is the separator alone.
+            } else if chunked {
                 if entities.is_empty() {
                     writeln!(out, "(no entities)")?;
                 }
@@ -171,6 +212,8 @@ fn write_sentence(
             for (k, (labels, p)) in tagged.nbest.iter().enumerate().skip(1) {
                 writeln!(out, "  #{} p={:.4}: {}", k + 1, p, labels.join(" "))?;
             }
+            // A blank line ends each sentence's record.
+            writeln!(out)?;
         }
     }
     Ok(())

@@ -32,8 +32,8 @@ pub fn run(run_dirs: &[PathBuf], html: Option<&Path>, md: Option<&Path>) -> Resu
         Some(p) if p != Path::new("-") => {
             polytag_train::write_atomic(p, polytag_report::markdown(&runs).as_bytes())?
         }
-        Some(_) => print!("{}", polytag_report::markdown(&runs)),
-        None if html.is_none() => print!("{}", polytag_report::markdown(&runs)),
+        Some(_) => out!("{}", polytag_report::markdown(&runs)),
+        None if html.is_none() => out!("{}", polytag_report::markdown(&runs)),
         None => {}
     }
     Ok(ExitCode::SUCCESS)

@@ -38,21 +38,21 @@ pub fn run(file: &Path, scheme: &str, strict: bool, format: OutputFormat) -> Res
     };
     match format {
         OutputFormat::Text => {
-            print!("{}", report.conlleval_text());
+            out!("{}", report.conlleval_text());
             if strict {
                 match &report.metrics.strict {
-                    Some(m) => println!(
+                    Some(m) => outln!(
                         "strict ({}): precision: {:6.2}%; recall: {:6.2}%; FB1: {:6.2}",
                         report.metrics.scheme.map_or("?", |s| s.name()),
                         100.0 * m.precision,
                         100.0 * m.recall,
                         100.0 * m.f1
                     ),
-                    None => println!("strict: no chunk tags found; nothing to score strictly"),
+                    None => outln!("strict: no chunk tags found; nothing to score strictly"),
                 }
             }
         }
-        OutputFormat::Json => println!("{}", json(&report)),
+        OutputFormat::Json => outln!("{}", json(&report)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -97,14 +97,14 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode> {
         let path = sweep_dir.join("sweep.slurm");
         polytag_train::write_atomic(&path, script.as_bytes())?;
         set_executable(&path)?;
-        println!(
+        outln!(
             "{} array tasks ({}) in {}",
             plan.runs.len(),
             shape(&plan),
             path.display()
         );
-        println!("submit: sbatch {}", path.display());
-        println!("then:   polytag report {}", sweep_dir.display());
+        outln!("submit: sbatch {}", path.display());
+        outln!("then:   polytag report {}", sweep_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
     let jobs = args.jobs.unwrap_or(1) as usize;
@@ -122,7 +122,7 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode> {
         extra_args: device_args,
         env,
     };
-    eprintln!(
+    errln!(
         "polytag: sweep of {} runs ({}), {jobs} at a time, in {}",
         plan.runs.len(),
         shape(&plan),
@@ -135,9 +135,9 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode> {
         match event {
             Event::AlreadyDone { index } => {
                 ended += 1;
-                eprintln!("[{ended}/{total}] finished before: {}", name(*index));
+                errln!("[{ended}/{total}] finished before: {}", name(*index));
             }
-            Event::Started { index, resumed, .. } => eprintln!(
+            Event::Started { index, resumed, .. } => errln!(
                 "polytag: {} {}",
                 if *resumed { "resuming" } else { "starting" },
                 name(*index)
@@ -149,11 +149,11 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode> {
             } => {
                 ended += 1;
                 match outcome {
-                    Outcome::Done => eprintln!(
+                    Outcome::Done => errln!(
                         "[{ended}/{total}] done: {} ({wall_time_s:.1} s)",
                         name(*index)
                     ),
-                    Outcome::Failed { error, .. } => eprintln!(
+                    Outcome::Failed { error, .. } => errln!(
                         "[{ended}/{total}] FAILED: {} ({wall_time_s:.1} s): {error}",
                         name(*index)
                     ),
@@ -193,7 +193,7 @@ fn plan_new(args: &SweepArgs) -> Result<(Plan, PathBuf)> {
                 first.get_or_insert(resolved.experiment);
             }
             Err(errors) => {
-                eprintln!("polytag: variant {}:", run.variant);
+                errln!("polytag: variant {}:", run.variant);
                 report_config_errors(&run.config, &errors);
                 failed += 1;
             }
@@ -280,13 +280,13 @@ fn write_reports(plan: &Plan, sweep_dir: &Path) -> Result<bool> {
         &sweep_dir.join("report.html"),
         polytag_report::html(&runs).as_bytes(),
     )?;
-    print!("{md}");
+    out!("{md}");
     Ok(true)
 }
 
 fn finish(plan: &Plan, sweep_dir: &Path, summary: &Summary, written: bool) -> Result<ExitCode> {
     if written {
-        println!(
+        outln!(
             "\nreport: {} and {}",
             sweep_dir.join("report.md").display(),
             sweep_dir.join("report.html").display()
@@ -296,7 +296,7 @@ fn finish(plan: &Plan, sweep_dir: &Path, summary: &Summary, written: bool) -> Re
         return Ok(ExitCode::SUCCESS);
     }
     for &i in &summary.failed {
-        eprintln!(
+        errln!(
             "polytag: failed: {} (log: {})",
             plan.runs[i].dir.display(),
             sweep_dir.join("logs").display()

@@ -14,7 +14,8 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
-use polytag_config::Override;
+use polytag_config::{Experiment, Override};
+use polytag_run::{compare_corpora, CorpusFile, RunLock, CORPORA_FILE};
 use polytag_train::{
     configure_threads, NoProgress, Progress, RunDir, RunSummary, TerminalProgress, Trainer,
 };
@@ -42,12 +43,13 @@ pub struct TrainArgs {
 
 /// Runs `train`; exit code 0 when training finished, errors rendered by `main`.
 pub fn run(args: &TrainArgs) -> Result<ExitCode> {
+    die_with_sweep();
     let summary = match &args.resume {
         Some(dir) => resume(dir, args)?,
         None => start(args)?,
     };
     if let Some((step, score)) = summary.best {
-        println!(
+        outln!(
             "best: step {step}, ref dev score {:.2}{}",
             100.0 * score,
             if summary.stopped_early {
@@ -57,9 +59,41 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
             }
         );
     }
-    println!("report: {}", summary.report_md.display());
+    outln!("report: {}", summary.report_md.display());
     Ok(ExitCode::SUCCESS)
 }
+
+/// A training child of `sweep` (it sets [`polytag_sweep::PARENT_PID_ENV`]) ends when the sweep
+/// is gone: a watcher notices the re-parenting within half a second. Ending at any moment is
+/// safe for the run directory (checkpoints and records are written atomically; the lock of a
+/// dead process is stale), exactly as a kill is; `sweep --resume` continues the run.
+fn die_with_sweep() {
+    let Some(sweep) = std::env::var(polytag_sweep::PARENT_PID_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    else {
+        return;
+    };
+    let orphaned = move || std::os::unix::process::parent_id() != sweep;
+    let stop = move || -> ! {
+        errln!("polytag: the sweep that started this run (pid {sweep}) is gone; stopping");
+        #[allow(clippy::exit)] // no destructor matters: the run directory is kill-safe
+        std::process::exit(EXIT_ORPHANED)
+    };
+    if orphaned() {
+        stop();
+    }
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        if orphaned() {
+            stop();
+        }
+    });
+}
+
+/// Exit code of a sweep child that stopped because its sweep is gone (128 + SIGKILL, as if
+/// it had been killed with the sweep).
+const EXIT_ORPHANED: i32 = 137;
 
 fn device_override(device: &Option<String>) -> Result<Vec<Override>> {
     device
@@ -84,6 +118,13 @@ fn start(args: &TrainArgs) -> Result<RunSummary> {
     }
     let (run_dir, created) = match &args.run_dir {
         Some(dir) => {
+            if let Some(pid) = polytag_run::lock::holder(dir) {
+                return Err(polytag_run::Error::Locked {
+                    path: dir.clone(),
+                    pid,
+                }
+                .into());
+            }
             let existed = dir.exists();
             (RunDir::create_exact(dir)?, !existed)
         }
@@ -96,8 +137,10 @@ fn start(args: &TrainArgs) -> Result<RunSummary> {
         }
     };
     let root = run_dir.path().to_path_buf();
+    let _lock = RunLock::acquire(&root)?;
+    write_corpora(&root, &corpus_files(&exp)?)?;
     let _log = log_to(&run_dir)?;
-    eprintln!("polytag: training {} in {}", exp.name, root.display());
+    errln!("polytag: training {} in {}", exp.name, root.display());
     let trainer = match Trainer::new(exp, data, run_dir, device) {
         Ok(t) => t,
         Err(e) => {
@@ -112,21 +155,106 @@ fn start(args: &TrainArgs) -> Result<RunSummary> {
 }
 
 fn resume(dir: &Path, args: &TrainArgs) -> Result<RunSummary> {
-    if args.config.is_some() || !args.set.is_empty() || args.run_dir.is_some() {
-        bail!(
-            "--resume continues a run with its own config.json; give no CONFIG, --set or --run-dir"
-        );
+    if args.config.is_some() || args.run_dir.is_some() {
+        bail!("--resume continues a run with its own config.json; give no CONFIG or --run-dir");
     }
     let run_dir = RunDir::open(dir)?;
-    let (exp, data) = load_experiment(&run_dir.config_path(), &device_override(&args.device)?)?;
+    // Before anything is read or written: one process per run directory.
+    let _lock = RunLock::acquire(dir)?;
+    let moved = parse_overrides(&args.set)?;
+    if let Some(o) = moved.iter().find(|o| !is_corpus_path(&o.path)) {
+        bail!(
+            "--set {}: on --resume only corpus paths (datasets.N.files.train|dev|test) may be \
+             set, for a moved data root; the run continues with its own config.json",
+            o.text
+        );
+    }
+    let mut overrides = moved.clone();
+    overrides.extend(device_override(&args.device)?);
+    let config = run_dir.config_path();
+    // The corpora must be the ones the run was trained on, wherever they are now.
+    if let Ok(resolved) = Experiment::load(&config, &overrides) {
+        let now = corpus_files(&resolved.experiment)?;
+        let record = dir.join(CORPORA_FILE);
+        match std::fs::read_to_string(&record) {
+            Ok(text) => {
+                let recorded: Vec<CorpusFile> = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: invalid corpus record", record.display()))?;
+                let problems = compare_corpora(&recorded, &now);
+                if !problems.is_empty() {
+                    for p in &problems {
+                        errln!("polytag: {}: {p}", config.display());
+                    }
+                    bail!(
+                        "refusing to resume {}: {} corpus file(s) differ from the run's record \
+                         ({})",
+                        dir.display(),
+                        problems.len(),
+                        record.display()
+                    );
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::warn!(
+                    "{} has no {CORPORA_FILE} (an older run): recording the corpora as they are now",
+                    dir.display()
+                );
+                write_corpora(dir, &now)?;
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", record.display())),
+        }
+    }
+    let (exp, data) = load_experiment(&config, &overrides)?;
+    if !moved.is_empty() {
+        // The data root moved and the hashes match: the run's record follows the files, so
+        // the next resume needs no --set.
+        polytag_run::write_atomic(&config, format!("{}\n", exp.to_json()).as_bytes())?;
+        write_corpora(dir, &corpus_files(&exp)?)?;
+    }
     let device = polytag_model::select_device(exp.training.device)?;
     if let Some(threads) = exp.training.threads {
         configure_threads(threads)?;
     }
     let _log = log_to(&run_dir)?;
-    eprintln!("polytag: resuming {} in {}", exp.name, dir.display());
+    errln!("polytag: resuming {} in {}", exp.name, dir.display());
     let trainer = Trainer::resume(exp, data, run_dir, device)?;
     Ok(trainer.run(progress().as_mut())?)
+}
+
+/// `datasets.N.files.train|dev|test`: the overrides a resume accepts.
+fn is_corpus_path(path: &[String]) -> bool {
+    matches!(path, [d, n, f, split]
+        if d == "datasets" && n.parse::<usize>().is_ok() && f == "files"
+            && matches!(split.as_str(), "train" | "dev" | "test"))
+}
+
+/// Size and SHA-256 of every corpus file of the experiment, keyed by its config path.
+fn corpus_files(exp: &Experiment) -> Result<Vec<CorpusFile>> {
+    let mut files = Vec::new();
+    for (d, ds) in exp.datasets.iter().enumerate() {
+        let mut named = vec![("train", ds.files.train.as_path())];
+        if ds.dev_split.is_none() {
+            named.push(("dev", ds.files.dev.as_path()));
+        }
+        if let Some(test) = &ds.files.test {
+            named.push(("test", test.as_path()));
+        }
+        for (split, path) in named {
+            files.push(CorpusFile::record(
+                format!("datasets[{d}].files.{split}"),
+                path,
+            )?);
+        }
+    }
+    Ok(files)
+}
+
+/// Writes `corpora.json` (atomically).
+fn write_corpora(dir: &Path, files: &[CorpusFile]) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(files)?;
+    text.push('\n');
+    polytag_run::write_atomic(&dir.join(CORPORA_FILE), text.as_bytes())?;
+    Ok(())
 }
 
 fn progress() -> Box<dyn Progress> {

@@ -16,9 +16,9 @@ use polytag_train::experiment::{LoadError, Warning};
 /// Runs `validate`; exit code 1 with every problem on stderr when the experiment is invalid.
 pub fn run(config: &Path, set: &[String]) -> Result<ExitCode> {
     let (exp, data) = load_experiment(config, &parse_overrides(set)?)?;
-    print_experiment(config, &exp, &data);
+    print_experiment(config, &exp, &data)?;
     let summary = crate::cmd::model_summary(&exp, &data)?;
-    println!("{summary}");
+    outln!("{summary}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -32,12 +32,25 @@ pub fn load_experiment(
 ) -> Result<(Experiment, ExperimentData)> {
     let print_warnings = |warnings: &[Warning]| {
         for w in warnings {
-            eprintln!("polytag: warning: {w}");
+            errln!("polytag: warning: {w}");
         }
     };
     match polytag_train::experiment::load(config, overrides) {
         Ok(loaded) => {
             print_warnings(&loaded.warnings);
+            // Data the loader accepts but that cannot be scored: empty or entity-less dev/test
+            // splits, malformed chunk tags (polytag_data::scoreable).
+            let problems = polytag_data::scoreable::problems(&loaded.experiment, &loaded.data);
+            if !problems.is_empty() {
+                for p in &problems {
+                    errln!("polytag: {}: {p}", config.display());
+                }
+                bail!(
+                    "{}: {} data problem(s) found",
+                    config.display(),
+                    problems.len()
+                );
+            }
             Ok((loaded.experiment, loaded.data))
         }
         Err(LoadError::Config(errors)) => {
@@ -47,7 +60,7 @@ pub fn load_experiment(
         Err(LoadError::Data { warnings, errors }) => {
             print_warnings(&warnings);
             for e in &errors.0 {
-                eprintln!("polytag: {}: {e}", config.display());
+                errln!("polytag: {}: {e}", config.display());
             }
             bail!(
                 "{}: {} data problem(s) found",
@@ -65,9 +78,9 @@ pub fn report_config_errors(config: &Path, errors: &polytag_config::ConfigErrors
     for e in &errors.0 {
         let msg = e.to_string();
         if msg.starts_with(&file) {
-            eprintln!("polytag: {msg}");
+            errln!("polytag: {msg}");
         } else {
-            eprintln!("polytag: {file}: {msg}");
+            errln!("polytag: {file}: {msg}");
         }
     }
 }
@@ -79,26 +92,28 @@ pub fn parse_overrides(set: &[String]) -> Result<Vec<Override>> {
         .collect()
 }
 
-fn print_experiment(config: &Path, exp: &Experiment, data: &ExperimentData) {
-    println!(
+fn print_experiment(config: &Path, exp: &Experiment, data: &ExperimentData) -> Result<()> {
+    outln!(
         "experiment {} ({}), seed {}, device {:?}",
         exp.name,
         config.display(),
         exp.seed,
         exp.training.device
     );
-    println!(
+    outln!(
         "training: max_step {}, eval_freq {}, schedule {:?}",
-        exp.training.max_step, exp.training.eval_freq, exp.training.schedule.kind
+        exp.training.max_step,
+        exp.training.eval_freq,
+        exp.training.schedule.kind
     );
-    println!(
+    outln!(
         "\ntasks ({}; target: {}):",
         exp.tasks.len(),
         exp.target_task().name
     );
     for task in &exp.tasks {
         let d = &exp.datasets[task.dataset];
-        println!(
+        outln!(
             "  {:<16} {:<5} {:<5} dataset {:<12} lr {} {:?}",
             task.name,
             task.language,
@@ -108,7 +123,7 @@ fn print_experiment(config: &Path, exp: &Experiment, data: &ExperimentData) {
             task.hyper.optimizer
         );
     }
-    println!("\ndatasets ({}):", exp.datasets.len());
+    outln!("\ndatasets ({}):", exp.datasets.len());
     for (spec, d) in exp.datasets.iter().zip(&data.datasets) {
         let scheme = d
             .scheme
@@ -118,12 +133,15 @@ fn print_experiment(config: &Path, exp: &Experiment, data: &ExperimentData) {
         } else {
             format!(" (sampled from {})", grouped(d.train_total))
         };
-        print!(
+        out!(
             "  {:<12} {:<5} {:<5} {:<6}",
-            spec.name, spec.language, spec.task, scheme
+            spec.name,
+            spec.language,
+            spec.task,
+            scheme
         );
         for (split, corpus) in d.splits() {
-            print!(
+            out!(
                 "  {split} {} sent / {} tok{}",
                 grouped(corpus.len()),
                 grouped(corpus.num_tokens()),
@@ -134,27 +152,27 @@ fn print_experiment(config: &Path, exp: &Experiment, data: &ExperimentData) {
                 }
             );
         }
-        println!();
+        outln!();
     }
-    println!("\nvocabularies:");
+    outln!("\nvocabularies:");
     for (c, vocab) in &data.words {
         let coverage = data
             .embeddings
             .get(c)
             .map(|e| format!("; {}", e.coverage))
             .unwrap_or_default();
-        println!(
+        outln!(
             "  words of {:<18} {} entries{coverage}",
             exp.components[*c].name,
             grouped(vocab.len())
         );
     }
-    println!(
+    outln!(
         "  characters              {} entries",
         grouped(data.chars.len())
     );
     for (task_type, labels) in &data.labels {
-        println!(
+        outln!(
             "  labels of {:<14} {} ({})",
             task_type,
             labels.len(),
@@ -163,7 +181,7 @@ fn print_experiment(config: &Path, exp: &Experiment, data: &ExperimentData) {
     }
     for (c, vocab) in &data.features {
         if let ComponentKind::FeatureEmbedding(spec) = &exp.components[*c].kind {
-            println!(
+            outln!(
                 "  column {} for {:<12} {} values",
                 spec.column,
                 exp.components[*c].name,
@@ -171,5 +189,6 @@ fn print_experiment(config: &Path, exp: &Experiment, data: &ExperimentData) {
             );
         }
     }
-    println!();
+    outln!();
+    Ok(())
 }

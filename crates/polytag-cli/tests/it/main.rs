@@ -2,9 +2,11 @@
 //! would relink burn). Each test writes its inputs to a fresh temp dir, runs the binary and
 //! checks the exit code, stdout and the exact error text a user would see.
 
+mod battery;
 mod bench;
 mod data;
 mod predict;
+mod reliability;
 mod report;
 mod schema;
 mod score;

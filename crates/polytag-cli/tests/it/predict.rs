@@ -111,7 +111,10 @@ fn predict_gives_tokens_with_offsets_labels_and_confidences() {
     let text = "Jan de Vries woont in Bergen op Zoom.\n\nHij werkt bij Philips.\n";
     let out = predict(&["--format", "json", "--nbest", "3"], text);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 2, "{out}");
+    // One record per input line, the blank one included.
+    assert_eq!(lines.len(), 3, "{out}");
+    let blank: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(blank["tokens"].as_array().map(Vec::len), Some(0), "{out}");
     let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
     let tokens = v["tokens"].as_array().unwrap();
     assert_eq!(tokens.len(), 9);
@@ -159,6 +162,76 @@ fn predict_conll_and_text_formats() {
     assert_eq!(out.lines().next().unwrap().split(' ').count(), 4, "{out}");
 }
 
+/// One record per input line in order, blank lines included, in every format; a line that
+/// is not UTF-8 is an error naming it, or with `--skip-bad-lines` a warning and an empty record.
+#[test]
+fn predict_keeps_the_input_structure() {
+    let input = "Jan woont in Gent.\n\n\nMarie werkt.\n";
+    let out = predict(&["--format", "json"], input);
+    let texts: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].to_string())
+        .collect();
+    assert_eq!(
+        texts,
+        ["\"Jan woont in Gent.\"", "\"\"", "\"\"", "\"Marie werkt.\""]
+    );
+    // CoNLL and text: one blank-line-terminated record per input line.
+    for format in ["conll", "text"] {
+        let out = predict(&["--format", format], input);
+        let records = out.lines().filter(|l| l.is_empty()).count();
+        assert_eq!(records, 4, "{format}: {out:?}");
+        assert!(out.ends_with("\n\n"), "{format}: {out:?}");
+    }
+    let run = run();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_polytag"))
+        .args(["predict", run.as_str(), "--input", "-", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"Jan woont in Gent.\n\xff\xfe\nMarie werkt.\n")
+            .unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_fails_with(&o, "<stdin>:2: not valid UTF-8");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_polytag"))
+        .args([
+            "predict",
+            run.as_str(),
+            "--input",
+            "-",
+            "--format",
+            "json",
+            "--skip-bad-lines",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"Jan woont in Gent.\n\xff\xfe\nMarie werkt.\n")
+            .unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("<stdin>:2: not valid UTF-8; skipped"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
+}
+
 /// `--nbest 0` is a usage error naming the flag, not silently raised to 1 (review D10).
 #[test]
 fn predict_refuses_nbest_zero() {
@@ -192,6 +265,14 @@ fn d2_a_damaged_model_file_names_each_cause_once() {
     copy_tree(&run_dir().join("run"), &copy);
     let model = copy.join("checkpoints/best/model.bpk");
     std::fs::write(&model, b"not a burnpack file").unwrap();
+    // A format-1 checkpoint (no checksums) reaches burn's reader; a format-2 one stops at
+    // the checksum (tests/it/reliability.rs).
+    let manifest = copy.join("checkpoints/best/checkpoint.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    m["format"] = 1.into();
+    m.as_object_mut().unwrap().remove("checksums");
+    std::fs::write(&manifest, m.to_string()).unwrap();
     let test = root().join("datasets/sample/nld/test.conll");
     let o = polytag(
         dir.path(),
