@@ -57,7 +57,7 @@ pub use atomic::{write_atomic, write_atomic_with};
 pub use error::{Error, Result};
 pub use lr::{
     Cosine, Exponential, Linear, LrSchedule, LrScheduler, LrState, MultiStep, OneCycle, Plateau,
-    PlateauMode, PlateauState, StepDecay, ThresholdMode,
+    PlateauState, StepDecay, ThresholdMode, PLATEAU_EPS,
 };
 pub use metrics_log::{MetricsLog, MetricsRecord};
 pub use polytag_config::{Schedule, ScheduleKind};
