@@ -528,3 +528,46 @@ fn a_shared_optimizer_state_keeps_shared_components_once() {
     assert_eq!(counts[1][0], counts[0][0] + counts[0][1] - shared);
     assert!(bytes[1] < bytes[0], "{bytes:?}");
 }
+
+/// The optimizer-state measurement of the paper's multi-task config (`configs/paper/
+/// multitask-nld.json`, 4 tasks, SGD momentum): run with `POLYTAG_DATA` set and
+/// `cargo test --release -p polytag-cli -p polytag-train paper_optimizer_state -- --ignored
+/// --nocapture`. Round robin so that each task steps once in 4 steps; prints the state tensors
+/// and f32 values held per optimizer under `per_task` and `shared`.
+#[test]
+#[ignore = "needs the shared corpora (POLYTAG_DATA); a measurement, not a check"]
+fn paper_optimizer_state() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/paper/multitask-nld.json");
+    for mode in ["per_task", "shared"] {
+        let sets = [
+            "training.schedule.kind=round_robin".to_string(),
+            "training.schedule.task_discount=null".to_string(),
+            "training.schedule.lang_discount=null".to_string(),
+            format!("training.optimizer_state={mode}"),
+        ];
+        let overrides: Vec<polytag_config::Override> = sets
+            .iter()
+            .map(|s| polytag_config::Override::parse(s).unwrap())
+            .collect();
+        let exp = Experiment::load(&root, &overrides).unwrap().experiment;
+        let data = ExperimentData::load(&exp).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create_exact(&dir.path().join("run")).unwrap();
+        let mut t = Trainer::new(exp, data, run, Device::flex()).unwrap();
+        t.train_steps(4).unwrap();
+        let mut floats = 0;
+        for (i, o) in t.optimizers.iter().enumerate() {
+            let bytes = o.state_bytes().unwrap();
+            floats += bytes / 4;
+            println!(
+                "{mode} optimizer {i}: {} state tensors, {bytes} bytes",
+                o.num_state_tensors()
+            );
+        }
+        println!(
+            "{mode}: ≈{floats} f32 state values; model {} parameters",
+            t.model.summary().total_params
+        );
+    }
+}
