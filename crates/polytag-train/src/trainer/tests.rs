@@ -536,6 +536,7 @@ fn a_shared_optimizer_state_keeps_shared_components_once() {
 /// and f32 values held per optimizer under `per_task` and `shared`.
 #[test]
 #[ignore = "needs the shared corpora (POLYTAG_DATA); a measurement, not a check"]
+#[allow(clippy::print_stdout)] // the measurement is the output
 fn paper_optimizer_state() {
     let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/paper/multitask-nld.json");
