@@ -26,6 +26,41 @@ pub(crate) fn run(
     check_feature_columns(tasks, components, datasets, ctx);
 }
 
+/// `training.optimizer_state: "shared"` runs one optimizer for every task, so its settings
+/// (kind, betas, ε, momentum, weight decay and what it decays) must agree across tasks.
+pub(crate) fn check_shared_optimizer(
+    state: crate::OptimizerState,
+    tasks: &[Option<ResolvedTask>],
+    ctx: &mut Ctx<'_>,
+) {
+    if state != crate::OptimizerState::Shared {
+        return;
+    }
+    let mut first: Option<(usize, &crate::TaskHyper)> = None;
+    for (i, resolved) in tasks.iter().enumerate() {
+        let Some(resolved) = resolved else { continue };
+        let h = &resolved.task.hyper;
+        match first {
+            None => first = Some((i, h)),
+            Some((j, f)) => {
+                let same = f.optimizer == h.optimizer
+                    && f.weight_decay == h.weight_decay
+                    && f.decay_norm_and_bias == h.decay_norm_and_bias;
+                if !same {
+                    ctx.invalid(
+                        format!("tasks[{i}].optimizer"),
+                        format!(
+                            "training.optimizer_state \"shared\" runs one optimizer for all \
+                             tasks: its optimizer, betas, epsilon, momentum, weight_decay and \
+                             decay_norm_and_bias must equal those of tasks[{j}]"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// `refs`: the tasks that say `"ref": true`, counted on the written form so that a task broken
 /// elsewhere still counts.
 fn choose_target(refs: &[usize], tasks: &mut [Option<ResolvedTask>], ctx: &mut Ctx<'_>) {

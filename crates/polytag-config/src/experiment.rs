@@ -492,6 +492,7 @@ fn resolve_partial(
         .map(|(i, _)| i)
         .collect();
     checks::run(&refs, &mut tasks, &mut components, &datasets, ctx);
+    checks::check_shared_optimizer(training.optimizer_state, &tasks, ctx);
     warn_unused(partial, &tasks, ctx);
 
     if !ctx.errors.is_empty() {

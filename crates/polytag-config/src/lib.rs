@@ -71,6 +71,9 @@ pub use paths::Env;
 pub use schema::{schema, schema_text};
 pub use task::{
     LrKind, LrSchedule, LstmCrf, Optimizer, OptimizerName, Pipeline, RawLrSchedule, RawLstmCrf,
-    RawTagger, RawTask, RawTaskModel, SlotPaths, Tagger, Task, TaskHyper, TaskModel,
+    RawTagger, RawTask, RawTaskModel, SlotPaths, Tagger, Task, TaskHyper, TaskModel, ThresholdMode,
+    Warmup,
 };
-pub use training::{DeviceKind, RawSchedule, RawTraining, Schedule, ScheduleKind, Training};
+pub use training::{
+    DeviceKind, OptimizerState, RawSchedule, RawTraining, Schedule, ScheduleKind, Training,
+};

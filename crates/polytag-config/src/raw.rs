@@ -250,8 +250,19 @@ fn component_inner(value: Value, at: &str, errors: &mut Vec<ConfigError>) -> Opt
             None
         }
     };
+    let learning_rate = match map.remove("learning_rate") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(other) => {
+            errors.push(ConfigError::Type {
+                path: format!("{at}.learning_rate"),
+                message: format!("expected a number, found a {}", type_name(&other)),
+            });
+            None
+        }
+    };
     let kind = kind?;
-    let mut known: Vec<&'static str> = vec!["name", "model"];
+    let mut known: Vec<&'static str> = vec!["name", "model", "learning_rate"];
     known.extend_from_slice(component::fields(kind));
     check_keys(&mut map, at, &known, errors);
     let options = match component::parse_kind(kind, Value::Object(map)) {
@@ -263,6 +274,7 @@ fn component_inner(value: Value, at: &str, errors: &mut Vec<ConfigError>) -> Opt
     };
     Some(RawComponent {
         name: name?,
+        learning_rate,
         kind: options,
     })
 }

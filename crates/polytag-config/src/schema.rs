@@ -150,18 +150,38 @@ impl JsonSchema for RawComponent {
             "description": "Unique name that tasks refer to.",
             "type": "string"
         });
+        let learning_rate = json_schema!({
+            "description": "Learning rate of this component's parameters (times the task \
+                            schedule's factor) instead of the task's; > 0.",
+            "type": "number",
+            "exclusiveMinimum": 0.0
+        });
         for key in ["oneOf", "anyOf"] {
             if let Some(Value::Array(kinds)) = schema.get_mut(key) {
                 for kind in kinds {
+                    add_optional(kind, "learning_rate", learning_rate.clone());
                     add_required(kind, "name", name.clone());
                 }
             }
         }
         schema.insert(
             "description".into(),
-            "A layer: `name`, `model` (the kind) and the kind's options.".into(),
+            "A layer: `name`, `model` (the kind), an optional `learning_rate` and the kind's \
+             options."
+                .into(),
         );
         schema
+    }
+}
+
+/// Adds an optional property to one object schema.
+fn add_optional(object: &mut Value, key: &str, property: Schema) {
+    let Value::Object(map) = object else { return };
+    if let Value::Object(properties) = map
+        .entry("properties")
+        .or_insert_with(|| Value::Object(Default::default()))
+    {
+        properties.insert(key.to_string(), property.to_value());
     }
 }
 

@@ -49,6 +49,23 @@ pub struct RawTraining {
     /// Sentences per evaluation batch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eval_batch_size: Option<usize>,
+    /// `per_task` (the paper) or `shared`: optimizer state of shared components kept once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimizer_state: Option<OptimizerState>,
+}
+
+/// Who owns the optimizer state (momentum buffers, Adam moments) of a shared component.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerState {
+    /// Each task's optimizer keeps its own state for every parameter it trains, shared ones
+    /// included: K tasks sharing an encoder hold K copies of its moments (the paper, A.7.1).
+    #[default]
+    PerTask,
+    /// One optimizer for all tasks: every parameter has exactly one state, whichever task
+    /// steps it (one copy of a shared encoder's moments). Every task must then have the same
+    /// optimizer settings; learning rates and schedules stay per task.
+    Shared,
 }
 
 /// `training.schedule` as written.
@@ -115,6 +132,8 @@ pub struct Training {
     pub threads: Option<usize>,
     /// Default 100 (the paper's evaluation batch, A.5).
     pub eval_batch_size: usize,
+    /// Default `per_task` (the paper).
+    pub optimizer_state: OptimizerState,
 }
 
 /// Resolved `training.schedule`.
@@ -182,6 +201,7 @@ pub(crate) fn resolve(raw: &RawTraining, ctx: &mut Ctx<'_>) -> Training {
         checkpoint_freq,
         threads: raw.threads,
         eval_batch_size,
+        optimizer_state: raw.optimizer_state.unwrap_or_default(),
     }
 }
 
@@ -232,6 +252,7 @@ impl Training {
             seed: None,
             threads: self.threads,
             eval_batch_size: Some(self.eval_batch_size),
+            optimizer_state: Some(self.optimizer_state),
         }
     }
 }

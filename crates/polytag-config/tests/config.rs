@@ -275,8 +275,8 @@ fn unknown_key_suggests_the_closest() {
             "components[3].hiden_size: unknown key; did you mean \"hidden_size\"?",
             "tasks[0].model.lstm_dropuot: unknown key; did you mean \"lstm_dropout\"?",
             "tasks[1].zzz: unknown key; expected one of: name, language, task, dataset, model, learning_rate, \
-             momentum, decay_rate, decay_step, optimizer, betas, epsilon, weight_decay, lr_schedule, \
-             gradient_clipping, clip_embeddings, require_eval, ref, prob, gpu",
+             momentum, decay_rate, decay_step, optimizer, betas, epsilon, weight_decay, \
+             decay_norm_and_bias, accumulate, lr_schedule, gradient_clipping, clip_embeddings, require_eval, ref, prob, gpu",
         ]
     );
 }
@@ -287,7 +287,7 @@ fn keys_of_another_kind_are_unknown() {
     v["components"][4]["hidden_size"] = json!(5); // a crf
     assert_eq!(
         errors(&v),
-        ["components[4].hidden_size: unknown key; expected one of: name, model, constraints"]
+        ["components[4].hidden_size: unknown key; expected one of: name, model, learning_rate, constraints"]
     );
 }
 
@@ -741,7 +741,8 @@ fn round_trip_through_json_gives_an_equal_experiment() {
         json!({"name": "soft", "model": "softmax", "class_weights": [1.0, 2.0]}),
         json!({"name": "mlp", "model": "linear", "hidden": 16, "activation": "relu"}),
         json!({"name": "chars", "model": "char_rnn", "cell": "gru"}),
-        json!({"name": "bert", "model": "transformer", "pretrained": "${POLYTAG_DATA}/bert$$x"}),
+        json!({"name": "bert", "model": "transformer", "pretrained": "${POLYTAG_DATA}/bert$$x",
+               "learning_rate": 3e-5}),
     ]);
     v["datasets"].as_array_mut().unwrap().extend([
         json!({"name": "chunks", "language": "eng", "task": "chunk",
@@ -760,11 +761,12 @@ fn round_trip_through_json_gives_an_equal_experiment() {
                "model": {"model": "tagger", "features": ["eng_word_embed", "pos_feat", "char_embed"],
                          "char_highway": "char_highway", "encoders": ["gru", "att"],
                          "univ_layer": "mlp", "decoder": "soft", "encoder_dropout": 0.1}}),
-        json!({"name": "UD", "dataset": "ud", "lr_schedule": {"kind": "multi_step", "milestones": [5, 9]},
+        json!({"name": "UD", "dataset": "ud", "lr_schedule": {"kind": "plateau", "threshold": 0.01,
+               "threshold_mode": "abs", "cooldown": 2},
                "model": {"model": "tagger", "features": ["eng_word_embed", "chars"],
                          "spec_layer": "ud_out", "decoder": "ud_crf"}}),
-        json!({"name": "HF", "dataset": "hf", "lr_schedule": {"kind": "one_cycle", "pct_start": 0.2},
-               "optimizer": "adam", "betas": [0.8, 0.9],
+        json!({"name": "HF", "dataset": "hf", "lr_schedule": {"kind": "linear", "warmup_ratio": 0.1},
+               "optimizer": "adamw", "betas": [0.8, 0.9], "accumulate": 4, "decay_norm_and_bias": true,
                "model": {"model": "tagger", "features": ["bert"], "spec_layer": "soft_out", "decoder": "hf_crf"}}),
     ]);
     v["components"].as_array_mut().unwrap().extend([
@@ -820,6 +822,25 @@ fn round_trip_through_json_gives_an_equal_experiment() {
     );
     assert_eq!(exp.tasks[4].hyper.gradient_clipping, None);
     assert_eq!(exp.tasks[4].hyper.weight_decay, 0.01);
+    // AdamW leaves biases and LayerNorm undecayed by default; SGD decays all as PyTorch.
+    assert!(!exp.tasks[4].hyper.decay_norm_and_bias);
+    assert!(exp.tasks[0].hyper.decay_norm_and_bias);
+    assert_eq!(exp.tasks[0].hyper.accumulate, 1);
+    assert_eq!(exp.tasks[6].hyper.accumulate, 4);
+    assert!(exp.tasks[6].hyper.decay_norm_and_bias);
+    assert_eq!(
+        exp.tasks[6].hyper.lr_schedule,
+        LrSchedule::Linear {
+            total_steps: None,
+            end_factor: 0.0,
+            warmup: polytag_config::Warmup::Ratio(0.1)
+        }
+    );
+    assert_eq!(
+        exp.components[exp.component_index("bert").unwrap()].learning_rate,
+        Some(3e-5)
+    );
+    assert_eq!(exp.components[0].learning_rate, None);
 
     let text = exp.to_json();
     // The written form needs no environment and no base folder: paths are absolute, `$` escaped.
@@ -831,6 +852,57 @@ fn round_trip_through_json_gives_an_equal_experiment() {
     let raw = RawExperiment::from_json_str(&text).unwrap();
     assert_eq!(raw, exp.to_raw());
     assert_eq!(serde_json::from_str::<RawExperiment>(&text).unwrap(), raw);
+}
+
+/// The fine-tuning keys: bad values name their config path.
+#[test]
+fn fine_tuning_keys_are_checked_where_they_are_written() {
+    let mut v = paper();
+    v["components"][0]["learning_rate"] = json!(0.0);
+    v["components"][1]["learning_rate"] = json!("fast");
+    v["tasks"][0]["accumulate"] = json!(0);
+    for t in 0..2 {
+        let task = v["tasks"][t].as_object_mut().unwrap();
+        task.remove("decay_rate");
+        task.remove("decay_step");
+    }
+    v["tasks"][0]["lr_schedule"] =
+        json!({"kind": "linear", "warmup_steps": 5, "warmup_ratio": 0.1});
+    v["tasks"][1]["lr_schedule"] =
+        json!({"kind": "linear", "total_steps": 10, "warmup_steps": 10, "end_factor": 2});
+    assert_eq!(
+        errors(&v),
+        [
+            "components[1].learning_rate: expected a number, found a string",
+            "components[0].learning_rate: expected a learning rate > 0, found 0",
+            "tasks[0].lr_schedule.warmup_ratio: give either \"warmup_steps\" or \"warmup_ratio\", \
+             not both",
+            "tasks[0].accumulate: expected an integer >= 1, found 0",
+            "tasks[1].lr_schedule.end_factor: expected a factor in [0, 1], found 2",
+            "tasks[1].lr_schedule.warmup_steps: 10 is not below total_steps 10",
+        ]
+    );
+}
+
+/// `optimizer_state: "shared"` runs one optimizer, so the tasks' optimizer settings must agree.
+#[test]
+fn a_shared_optimizer_state_needs_equal_optimizer_settings() {
+    let mut v = paper();
+    v["training"]["optimizer_state"] = json!("shared");
+    let exp = resolve(&v).unwrap().experiment;
+    assert_eq!(
+        exp.training.optimizer_state,
+        polytag_config::OptimizerState::Shared
+    );
+    v["tasks"][1]["momentum"] = json!(0.5);
+    assert_eq!(
+        errors(&v),
+        [
+            "tasks[1].optimizer: training.optimizer_state \"shared\" runs one optimizer for all \
+          tasks: its optimizer, betas, epsilon, momentum, weight_decay and decay_norm_and_bias \
+          must equal those of tasks[0]"
+        ]
+    );
 }
 
 #[test]
@@ -1223,7 +1295,10 @@ fn seed000_configs_follow_the_seed() {
             LrSchedule::Plateau {
                 factor: 0.95,
                 patience: 0,
-                min_lr: 5e-5
+                min_lr: 5e-5,
+                threshold: 1e-4,
+                threshold_mode: polytag_config::ThresholdMode::Rel,
+                cooldown: 0,
             }
         );
         let kind_of = |c: &str| exp.component_index(c).map(|i| &exp.components[i]);
@@ -1315,6 +1390,9 @@ fn seed003_configs_follow_the_seed() {
                 factor: 0.1,
                 patience: 3,
                 min_lr: 0.0,
+                threshold: 1e-4,
+                threshold_mode: polytag_config::ThresholdMode::Rel,
+                cooldown: 0,
             },
         ),
         (

@@ -312,7 +312,7 @@ fn unknown_kinds_wrong_types_and_missing_keys_are_rejected() {
     rejected(|v| v["components"][4]["model"] = json!("lsmt"));
     rejected(|v| v["tasks"][0]["model"]["model"] = json!("crf_lstm"));
     rejected(|v| v["tasks"][0]["optimizer"] = json!("adagrad"));
-    rejected(|v| v["tasks"][0]["lr_schedule"] = json!("linear"));
+    rejected(|v| v["tasks"][0]["lr_schedule"] = json!("polynomial"));
     rejected(|v| v["training"]["device"] = json!("gpu"));
     rejected(|v| v["training"]["schedule"] = json!("random"));
     rejected(|v| v["datasets"][0]["parser"]["scheme"] = json!("bilou"));

@@ -61,7 +61,7 @@ pub use integrity::{compare_corpora, CorpusFile, Fingerprint, CORPORA_FILE};
 pub use lock::RunLock;
 pub use lr::{
     Cosine, Exponential, Linear, LrSchedule, LrScheduler, LrState, MultiStep, OneCycle, Plateau,
-    PlateauMode, PlateauState, StepDecay, ThresholdMode,
+    PlateauState, StepDecay, ThresholdMode, PLATEAU_EPS,
 };
 pub use metrics_log::{MetricsLog, MetricsRecord};
 pub use polytag_config::{Schedule, ScheduleKind};

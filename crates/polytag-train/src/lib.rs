@@ -66,9 +66,9 @@ pub mod vocabularies;
 pub use polytag_run::{
     file_name_safe, utc_timestamp, write_atomic, write_atomic_with, Best, CheckpointKind,
     CheckpointStaging, Cosine, Exponential, Linear, LrSchedule, LrScheduler, LrState, MetricsLog,
-    MetricsRecord, MultiStep, NoProgress, OneCycle, Plateau, PlateauMode, PlateauState, Progress,
-    RunDir, RunReport, Schedule, ScheduleKind, Scheduler, SchedulerState, Selection, StepDecay,
-    TaskInfo, TaskReport, TerminalProgress, ThresholdMode, Verdict,
+    MetricsRecord, MultiStep, NoProgress, OneCycle, Plateau, PlateauState, Progress, RunDir,
+    RunReport, Schedule, ScheduleKind, Scheduler, SchedulerState, Selection, StepDecay, TaskInfo,
+    TaskReport, TerminalProgress, ThresholdMode, Verdict,
 };
 pub use polytag_run::{lr, metrics_log, progress, run_dir, scheduler, selection};
 

@@ -3,7 +3,10 @@
 //! One global step = one batch of one task: the [`Scheduler`] draws the task, its
 //! [`TrainBatches`] stream gives the batch, the task's loss is backpropagated, gradients are
 //! clipped by global norm (embedding tables excluded unless `clip_embeddings`), and the task's
-//! own optimizer steps at the rate its [`LrScheduler`] gives for the task's own step counter.
+//! own optimizer steps at the rate its [`LrScheduler`] gives for the task's own step counter
+//! (components with their own `learning_rate` at that rate times the schedule's factor).
+//! With `accumulate: N` a step takes N batches of the drawn task and steps once on their mean
+//! gradient, so every checkpoint falls on an optimizer-step boundary.
 //! Every `eval_freq` steps (and at the end) every task is scored on dev and test; the ref
 //! task's dev score drives [`Selection`] (best checkpoint, predictions, early stopping).
 //!
@@ -16,9 +19,9 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use burn::module::ParamId;
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
-use polytag_config::Experiment;
+use polytag_config::{Experiment, OptimizerState};
 use polytag_data::scheme::Scheme;
 use polytag_data::{Batch, BatchOptions, EncodedSentence, ExperimentData, TrainBatches};
 use polytag_model::{BuildInputs, Model, TaskInput};
@@ -44,6 +47,7 @@ use polytag_run::Error as RunError;
 const STEP_STREAM: u64 = 0x6472_6f70_6f75_7421;
 const BATCH_STREAM: u64 = 0x6261_7463_6865_7321;
 const SCHEDULE_STREAM: u64 = 0x7363_6865_6475_6c65;
+const MICRO_STREAM: u64 = 0x6d69_6372_6f62_6174;
 
 /// Sets the number of CPU threads of the backend (rayon's global pool; `training.threads`).
 /// Call before the first tensor operation.
@@ -70,13 +74,14 @@ pub struct StepOutcome {
     pub step: u64,
     /// Index of the task trained.
     pub task: usize,
-    /// Its batch loss (finite: a non-finite loss is [`Error::Diverged`]).
+    /// Its batch loss (finite: a non-finite loss is [`Error::Diverged`]); with `accumulate`
+    /// the mean of the step's batch losses.
     pub loss: f64,
     /// The learning rate the task's optimizer applied.
     pub learning_rate: f64,
-    /// Sentences in the batch.
+    /// Sentences in the step's batches.
     pub sentences: usize,
-    /// Real (unpadded) tokens in the batch.
+    /// Real (unpadded) tokens in the step's batches.
     pub tokens: usize,
 }
 
@@ -121,7 +126,9 @@ pub struct Trainer {
     /// The same device without autodiff, for evaluation.
     eval_device: Device,
     model: Model,
+    /// One per task, or one for all with `training.optimizer_state: "shared"`.
     optimizers: Vec<crate::optim::TaskOptimizer>,
+    rates: crate::optim::ComponentRates,
     lr: Vec<LrScheduler>,
     scheduler: Scheduler,
     batches: Vec<TrainBatches>,
@@ -318,10 +325,14 @@ impl Trainer {
         let mut lr = Vec::with_capacity(tasks.len());
         let mut batches = Vec::with_capacity(tasks.len());
         for (t, spec) in exp.tasks.iter().enumerate() {
-            optimizers.push(crate::optim::TaskOptimizer::new(
-                &spec.hyper.optimizer,
-                spec.hyper.weight_decay,
-            ));
+            if t == 0 || exp.training.optimizer_state == OptimizerState::PerTask {
+                // Shared: config validation made every task's optimizer settings equal.
+                optimizers.push(crate::optim::TaskOptimizer::new(
+                    &spec.hyper.optimizer,
+                    spec.hyper.weight_decay,
+                    spec.hyper.decay_norm_and_bias,
+                ));
+            }
             let expected = (exp.training.max_step as f64 * probabilities[t]).ceil() as u64;
             lr.push(
                 LrScheduler::new(
@@ -378,6 +389,7 @@ impl Trainer {
             stopped_early: false,
         };
         let embedding_ids = embedding_params(&model);
+        let rates = crate::optim::ComponentRates::new(&exp, &model);
         let eval_device = device.clone().inner();
         Ok(Trainer {
             batch_options: batch_options(&exp),
@@ -390,6 +402,7 @@ impl Trainer {
             eval_device,
             model,
             optimizers,
+            rates,
             lr,
             scheduler,
             batches,
@@ -490,13 +503,53 @@ impl Trainer {
         (0..n).map(|_| self.train_step()).collect()
     }
 
-    /// One step: a batch of the scheduled task, forward, backward, clip, optimizer step.
+    /// One step: `accumulate` batches of the scheduled task (forward, backward, gradients
+    /// summed over the mean loss), clip, one optimizer step.
     fn train_step(&mut self) -> Result<StepOutcome> {
         let started = Instant::now();
         let task = self.scheduler.next_task();
         let step = self.state.step + 1;
-        self.device
-            .seed(derive_seed(self.state.seed, STEP_STREAM, step));
+        let n = self.exp.tasks[task].hyper.accumulate;
+        let step_seed = derive_seed(self.state.seed, STEP_STREAM, step);
+        let mut accumulated = GradientsAccumulator::<Model>::new();
+        let (mut loss_sum, mut sentences, mut tokens) = (0.0, 0, 0);
+        for k in 0..n {
+            // Batch 0 keeps the per-step dropout seed that runs without accumulation use.
+            let seed = if k == 0 {
+                step_seed
+            } else {
+                derive_seed(step_seed, MICRO_STREAM, k)
+            };
+            self.device.seed(seed);
+            let (grads, loss) = self.batch_gradients(task, step, n)?;
+            loss_sum += loss.0;
+            sentences += loss.1;
+            tokens += loss.2;
+            if n == 1 {
+                return self.finish_step(task, step, grads, loss_sum, sentences, tokens, started);
+            }
+            accumulated.accumulate(&self.model, grads);
+        }
+        let grads = accumulated.grads();
+        self.finish_step(
+            task,
+            step,
+            grads,
+            loss_sum / n as f64,
+            sentences,
+            tokens,
+            started,
+        )
+    }
+
+    /// Forward and backward of the task's next batch (see [`scaled_gradients`]). Returns the
+    /// gradients and (unscaled loss, sentences, real tokens).
+    fn batch_gradients(
+        &mut self,
+        task: usize,
+        step: u64,
+        n: u64,
+    ) -> Result<(GradientsParams, (f64, usize, usize))> {
         let batch = {
             let indices = self.batches[task].next_batch();
             Batch::build(&self.tasks[task].train, indices, &self.batch_options)
@@ -507,8 +560,8 @@ impl Trainer {
             source: Box::new(source),
         };
         let input = TaskInput::from_batch(&batch, &self.device).map_err(model_err)?;
-        let loss = self.model.loss(task, &input).map_err(model_err)?;
-        let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+        let (grads, loss_value) =
+            scaled_gradients(&self.model, task, &input, n).map_err(model_err)?;
         if !loss_value.is_finite() {
             return Err(Error::Diverged {
                 step,
@@ -516,7 +569,21 @@ impl Trainer {
                 loss: loss_value,
             });
         }
-        let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        Ok((grads, (loss_value, batch.batch_size, batch.num_tokens())))
+    }
+
+    /// Clipping and the optimizer step on the step's gradients, then the counters.
+    #[allow(clippy::too_many_arguments)] // private; the parts of one step's outcome
+    fn finish_step(
+        &mut self,
+        task: usize,
+        step: u64,
+        mut grads: GradientsParams,
+        loss_value: f64,
+        sentences: usize,
+        tokens: usize,
+        started: Instant,
+    ) -> Result<StepOutcome> {
         let hyper = &self.exp.tasks[task].hyper;
         if let Some(max_norm) = hyper.gradient_clipping {
             let none = HashSet::new();
@@ -527,21 +594,30 @@ impl Trainer {
             };
             clip_grad_norm(&self.model, &mut grads, max_norm, exclude);
         }
-        let lr = self.lr[task].lr(self.state.task_steps[task]);
-        self.model = self.optimizers[task].step(lr, self.model.clone(), grads);
+        let task_step = self.state.task_steps[task];
+        let lr = self.lr[task].lr(task_step);
+        // One optimizer per task, or a single one shared by all (`optimizer_state: "shared"`).
+        let index = task.min(self.optimizers.len() - 1);
+        let opt = &mut self.optimizers[index];
+        self.model = if self.rates.is_empty() {
+            opt.step(lr, self.model.clone(), grads)
+        } else {
+            let rates = self.rates.at(lr, self.lr[task].factor(task_step));
+            opt.step(rates, self.model.clone(), grads)
+        };
         self.state.step = step;
         self.state.task_steps[task] += 1;
         self.state.loss_sums[task] += loss_value;
         self.state.loss_counts[task] += 1;
-        self.state.train_tokens[task] += batch.num_tokens() as u64;
+        self.state.train_tokens[task] += tokens as u64;
         self.state.train_time_s += started.elapsed().as_secs_f64();
         Ok(StepOutcome {
             step,
             task,
             loss: loss_value,
             learning_rate: lr,
-            sentences: batch.batch_size,
-            tokens: batch.num_tokens(),
+            sentences,
+            tokens,
         })
     }
 
@@ -712,6 +788,34 @@ impl Trainer {
             report_md: self.run_dir.report_md_path(),
         })
     }
+}
+
+/// Gradients of `task`'s loss on `input` divided by `n`, so that the gradients of `n` batches
+/// summed are the gradient of their mean loss, and the (unscaled) loss. With the CRF's
+/// per-sentence mean, `n` batches of b sentences then give exactly the gradient of one batch of
+/// n·b (up to rounding); the softmax decoder's per-token mean gives the mean of the batches'
+/// token means, equal to the big batch's when the batches hold as many tokens.
+/// A non-finite loss is returned as is, before any backward pass.
+pub(crate) fn scaled_gradients(
+    model: &Model,
+    task: usize,
+    input: &TaskInput,
+    n: u64,
+) -> std::result::Result<(GradientsParams, f64), polytag_model::ModelError> {
+    let loss = model.loss(task, input)?;
+    let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+    if !loss_value.is_finite() {
+        return Ok((GradientsParams::new(), loss_value));
+    }
+    let loss = if n > 1 {
+        loss.div_scalar(n as f32)
+    } else {
+        loss
+    };
+    Ok((
+        GradientsParams::from_grads(loss.backward(), model),
+        loss_value,
+    ))
 }
 
 /// The scheduler's view of the tasks.

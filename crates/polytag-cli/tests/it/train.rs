@@ -150,20 +150,45 @@ fn last_step(run: &Path) -> Option<u64> {
 
 #[test]
 fn a_run_killed_and_resumed_ends_with_the_same_metrics() {
-    let sets = [
+    killed_and_resumed_equals_whole(&[]);
+}
+
+/// The same with the fine-tuning machinery on: the target accumulating 2 batches per step
+/// under a linear warm-up schedule, the LSTM at its own rate, one optimizer state for all.
+#[test]
+fn a_fine_tuning_run_killed_and_resumed_ends_with_the_same_metrics() {
+    killed_and_resumed_equals_whole(&[
+        "tasks.0.accumulate=2",
+        r#"tasks.0.lr_schedule={"kind":"linear","warmup_ratio":0.1}"#,
+        "components.lstm.learning_rate=0.003",
+        "training.optimizer_state=shared",
+    ]);
+}
+
+fn killed_and_resumed_equals_whole(extra: &[&str]) {
+    let mut sets = vec![
         "training.max_step=300",
         "training.eval_freq=50",
         "training.checkpoint_freq=50",
     ];
+    sets.extend_from_slice(extra);
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole");
     let o = train(dir.path(), &whole, &sets);
     assert!(o.status.success(), "{}", stderr(&o));
+    let config = std::fs::read_to_string(whole.join("config.json")).unwrap();
+    for key in extra {
+        let key = key.split('=').next().unwrap().rsplit('.').next().unwrap();
+        assert!(
+            config.contains(&format!("\"{key}\"")),
+            "{key} not in {config}"
+        );
+    }
 
     let killed = dir.path().join("killed");
     let mut args = vec!["train".to_string(), quickstart(), "--run-dir".into()];
     args.push(killed.display().to_string());
-    for s in sets {
+    for s in &sets {
         args.extend(["--set".to_string(), s.to_string()]);
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_polytag"))

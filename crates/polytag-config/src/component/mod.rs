@@ -39,6 +39,10 @@ pub struct Component {
     pub name: String,
     /// Kind and options.
     pub kind: ComponentKind,
+    /// `Some(lr)`: its parameters step at lr (times the task schedule's factor lr(t) / lr0)
+    /// whichever task trains them, the rest of the task at the task's rate (a pretrained
+    /// encoder at 3e-5 under a head at 1e-3). Default `None`: the task's rate.
+    pub learning_rate: Option<f64>,
     /// Width of its input vectors, inferred from the tasks that use it (seed-systems A.4
     /// step 5). `None` for components that read ids (embeddings, char encoders, transformers),
     /// for decoders, and for unused components.
@@ -57,6 +61,7 @@ impl Component {
     pub fn to_raw(&self) -> RawComponent {
         RawComponent {
             name: self.name.clone(),
+            learning_rate: self.learning_rate,
             kind: self.kind.to_raw(),
         }
     }
@@ -66,9 +71,18 @@ impl Component {
 pub(crate) fn resolve(index: usize, raw: &RawComponent, ctx: &mut Ctx<'_>) -> Option<Component> {
     let at = format!("components[{index}]");
     check_name(&format!("{at}.name"), &raw.name, ctx);
+    if let Some(lr) = raw.learning_rate {
+        ctx.range(
+            format!("{at}.learning_rate"),
+            lr,
+            lr.is_finite() && lr > 0.0,
+            "a learning rate > 0",
+        );
+    }
     let kind = ComponentKind::resolve(&raw.kind, &at, ctx)?;
     Some(Component {
         name: raw.name.clone(),
+        learning_rate: raw.learning_rate,
         kind,
         d_input: None,
     })

@@ -9,11 +9,14 @@ use serde_json::{Map, Value};
 use super::spec::{Activation, Cell, ClassWeights, Constraints, Position, Scoring};
 use super::RawComponentKind;
 
-/// One `components[]` entry as written: `name`, `model` (the kind) and the kind's options.
+/// One `components[]` entry as written: `name`, `model` (the kind), an optional
+/// `learning_rate` (any kind) and the kind's options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawComponent {
     /// Unique name that tasks refer to.
     pub name: String,
+    /// The rate this component's parameters step at, instead of the task's.
+    pub learning_rate: Option<f64>,
     /// The kind and its options.
     pub kind: RawComponentKind,
 }
@@ -24,6 +27,9 @@ impl Serialize for RawComponent {
         let kind = serde_json::to_value(&self.kind).map_err(serde::ser::Error::custom)?;
         let mut map = Map::new();
         map.insert("name".to_string(), Value::String(self.name.clone()));
+        if let Some(lr) = self.learning_rate {
+            map.insert("learning_rate".to_string(), serde_json::json!(lr));
+        }
         if let Value::Object(options) = kind {
             map.extend(options);
         }
@@ -39,8 +45,17 @@ impl<'de> Deserialize<'de> for RawComponent {
             Some(_) => return Err(D::Error::custom("\"name\" must be a string")),
             None => return Err(D::Error::missing_field("name")),
         };
+        let learning_rate = match map.remove("learning_rate") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(_) => return Err(D::Error::custom("\"learning_rate\" must be a number")),
+        };
         let kind = RawComponentKind::deserialize(Value::Object(map)).map_err(D::Error::custom)?;
-        Ok(RawComponent { name, kind })
+        Ok(RawComponent {
+            name,
+            learning_rate,
+            kind,
+        })
     }
 }
 

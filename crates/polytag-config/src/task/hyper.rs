@@ -1,7 +1,7 @@
 //! A task's optimiser and learning-rate schedule: defaults, the options each kind uses, and
 //! the way back to the written form.
 
-use super::raw::{LrKind, OptimizerName, RawLrSchedule, RawTask};
+use super::raw::{LrKind, OptimizerName, RawLrSchedule, RawTask, ThresholdMode};
 use crate::resolve::Ctx;
 
 /// A task's optimiser settings (seed-systems A.4 step 8).
@@ -13,6 +13,13 @@ pub struct TaskHyper {
     pub optimizer: Optimizer,
     /// Default 0 (AdamW: 0.01, as PyTorch).
     pub weight_decay: f64,
+    /// Whether `weight_decay` applies to biases and LayerNorm `gamma`/`beta` too. Default false
+    /// for AdamW (the Hugging Face Trainer's grouping, which fine-tuning recipes assume), true
+    /// for SGD and Adam (PyTorch's optimizers decay every parameter; the paper's runs did).
+    pub decay_norm_and_bias: bool,
+    /// Batches (of the dataset's `batch_size`) whose mean gradient makes one optimizer step;
+    /// default 1. One global step is one optimizer step of the drawn task.
+    pub accumulate: u64,
     /// Default exponential 0.9 per 10 000 task steps.
     pub lr_schedule: LrSchedule,
     /// Largest global gradient norm; default 5.0; `None` = no clipping.
@@ -96,7 +103,18 @@ pub enum LrSchedule {
         /// Default 1e4.
         final_div_factor: f64,
     },
-    /// × factor after `patience` evaluations without a better dev score of this task.
+    /// Linear warm-up from 0 to lr0 over `warmup` steps, then linear decay to
+    /// `end_factor` · lr0 at `total_steps` (Hugging Face `get_linear_schedule_with_warmup`).
+    Linear {
+        /// Default (`None`): the task's expected number of optimizer steps in the run.
+        total_steps: Option<u64>,
+        /// Default 0 (Hugging Face); seed A′.1's decay used 0.1.
+        end_factor: f64,
+        /// Default no warm-up.
+        warmup: Warmup,
+    },
+    /// × factor after `patience` evaluations without a better dev score of this task
+    /// (PyTorch's ReduceLROnPlateau in `max` mode: the monitored value is a dev score).
     Plateau {
         /// Default 0.1.
         factor: f64,
@@ -104,7 +122,22 @@ pub enum LrSchedule {
         patience: u64,
         /// Default 0.
         min_lr: f64,
+        /// Size of a significant improvement; default 1e-4.
+        threshold: f64,
+        /// Default `rel`.
+        threshold_mode: ThresholdMode,
+        /// Evaluations after a reduction during which bad ones are not counted; default 0.
+        cooldown: u64,
     },
+}
+
+/// Length of a linear warm-up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Warmup {
+    /// A number of the task's optimizer steps (`warmup_steps`).
+    Steps(u64),
+    /// A fraction of `total_steps`, rounded up as Hugging Face does (`warmup_ratio`).
+    Ratio(f64),
 }
 
 pub(super) fn resolve_hyper(
@@ -190,6 +223,8 @@ pub(super) fn resolve_hyper(
         "a value >= 0",
     );
     let lr_schedule = resolve_lr(at, raw, max_step, ctx);
+    let accumulate = raw.accumulate.unwrap_or(1);
+    ctx.positive(key("accumulate"), accumulate);
     let gradient_clipping = raw.gradient_clipping.unwrap_or(5.0);
     ctx.range(
         key("gradient_clipping"),
@@ -201,6 +236,10 @@ pub(super) fn resolve_hyper(
         learning_rate,
         optimizer,
         weight_decay,
+        decay_norm_and_bias: raw
+            .decay_norm_and_bias
+            .unwrap_or(name != OptimizerName::AdamW),
+        accumulate,
         lr_schedule,
         gradient_clipping: (gradient_clipping > 0.0).then_some(gradient_clipping),
         clip_embeddings: raw.clip_embeddings.unwrap_or(false),
@@ -221,7 +260,15 @@ fn resolve_lr(at: &str, raw: &RawTask, max_step: u64, ctx: &mut Ctx<'_>) -> LrSc
         LrKind::MultiStep => &["milestones", "gamma"],
         LrKind::Cosine => &["t_max", "min_lr"],
         LrKind::OneCycle => &["total_steps", "pct_start", "div_factor", "final_div_factor"],
-        LrKind::Plateau => &["factor", "patience", "min_lr"],
+        LrKind::Linear => &["total_steps", "end_factor", "warmup_steps", "warmup_ratio"],
+        LrKind::Plateau => &[
+            "factor",
+            "patience",
+            "min_lr",
+            "threshold",
+            "threshold_mode",
+            "cooldown",
+        ],
     };
     for (k, given) in s.given() {
         if given && !used.contains(&k) {
@@ -351,10 +398,65 @@ fn resolve_lr(at: &str, raw: &RawTask, max_step: u64, ctx: &mut Ctx<'_>) -> LrSc
                 "a factor in (0, 1)",
             );
             let patience = s.patience.unwrap_or(10);
+            let threshold = s.threshold.unwrap_or(1e-4);
+            ctx.range(
+                key("threshold"),
+                threshold,
+                threshold >= 0.0,
+                "a value >= 0",
+            );
             LrSchedule::Plateau {
                 factor,
                 patience,
                 min_lr: min_lr(ctx),
+                threshold,
+                threshold_mode: s.threshold_mode.unwrap_or(ThresholdMode::Rel),
+                cooldown: s.cooldown.unwrap_or(0),
+            }
+        }
+        LrKind::Linear => {
+            if let Some(total) = s.total_steps {
+                ctx.positive(key("total_steps"), total);
+            }
+            let end_factor = s.end_factor.unwrap_or(0.0);
+            ctx.range(
+                key("end_factor"),
+                end_factor,
+                (0.0..=1.0).contains(&end_factor),
+                "a factor in [0, 1]",
+            );
+            let warmup = match (s.warmup_steps, s.warmup_ratio) {
+                (Some(_), Some(_)) => {
+                    ctx.invalid(
+                        key("warmup_ratio"),
+                        "give either \"warmup_steps\" or \"warmup_ratio\", not both",
+                    );
+                    Warmup::Steps(0)
+                }
+                (Some(steps), None) => {
+                    if let Some(total) = s.total_steps.filter(|&t| steps >= t) {
+                        ctx.invalid(
+                            key("warmup_steps"),
+                            format!("{steps} is not below total_steps {total}"),
+                        );
+                    }
+                    Warmup::Steps(steps)
+                }
+                (None, Some(ratio)) => {
+                    ctx.range(
+                        key("warmup_ratio"),
+                        ratio,
+                        (0.0..1.0).contains(&ratio),
+                        "a fraction in [0, 1)",
+                    );
+                    Warmup::Ratio(ratio)
+                }
+                (None, None) => Warmup::Steps(0),
+            };
+            LrSchedule::Linear {
+                total_steps: s.total_steps,
+                end_factor,
+                warmup,
             }
         }
     }
@@ -368,6 +470,7 @@ fn lr_kind_str(kind: LrKind) -> &'static str {
         LrKind::MultiStep => "multi_step",
         LrKind::Cosine => "cosine",
         LrKind::OneCycle => "one_cycle",
+        LrKind::Linear => "linear",
         LrKind::Plateau => "plateau",
     }
 }
@@ -426,15 +529,42 @@ pub(super) fn lr_to_raw(schedule: &LrSchedule) -> (RawLrSchedule, Option<f64>, O
             None,
             None,
         ),
+        LrSchedule::Linear {
+            total_steps,
+            end_factor,
+            warmup,
+        } => (
+            RawLrSchedule {
+                total_steps: *total_steps,
+                end_factor: Some(*end_factor),
+                warmup_steps: match warmup {
+                    Warmup::Steps(n) => Some(*n),
+                    Warmup::Ratio(_) => None,
+                },
+                warmup_ratio: match warmup {
+                    Warmup::Steps(_) => None,
+                    Warmup::Ratio(r) => Some(*r),
+                },
+                ..RawLrSchedule::only(LrKind::Linear)
+            },
+            None,
+            None,
+        ),
         LrSchedule::Plateau {
             factor,
             patience,
             min_lr,
+            threshold,
+            threshold_mode,
+            cooldown,
         } => (
             RawLrSchedule {
                 factor: Some(*factor),
                 patience: Some(*patience),
                 min_lr: Some(*min_lr),
+                threshold: Some(*threshold),
+                threshold_mode: Some(*threshold_mode),
+                cooldown: Some(*cooldown),
                 ..RawLrSchedule::only(LrKind::Plateau)
             },
             None,

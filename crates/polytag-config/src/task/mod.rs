@@ -10,9 +10,12 @@ use crate::error::ConfigError;
 use crate::resolve::{check_name, Ctx, Names};
 
 use hyper::{lr_to_raw, resolve_hyper};
-pub use hyper::{LrSchedule, Optimizer, TaskHyper};
+pub use hyper::{LrSchedule, Optimizer, TaskHyper, Warmup};
 pub(crate) use raw::{model_fields, MODEL_TAGS};
-pub use raw::{LrKind, OptimizerName, RawLrSchedule, RawLstmCrf, RawTagger, RawTask, RawTaskModel};
+pub use raw::{
+    LrKind, OptimizerName, RawLrSchedule, RawLstmCrf, RawTagger, RawTask, RawTaskModel,
+    ThresholdMode,
+};
 
 /// A resolved task.
 #[derive(Debug, Clone, PartialEq)]
@@ -681,6 +684,8 @@ impl Task {
             betas,
             epsilon,
             weight_decay: Some(h.weight_decay),
+            decay_norm_and_bias: Some(h.decay_norm_and_bias),
+            accumulate: Some(h.accumulate),
             lr_schedule: Some(lr_schedule),
             gradient_clipping: Some(h.gradient_clipping.unwrap_or(0.0)),
             clip_embeddings: Some(h.clip_embeddings),

@@ -45,6 +45,12 @@ pub struct RawTask {
     /// L2 (SGD, Adam) or decoupled (AdamW) weight decay.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_decay: Option<f64>,
+    /// Whether `weight_decay` also applies to biases and LayerNorm gains/shifts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decay_norm_and_bias: Option<bool>,
+    /// Batches whose mean gradient makes one optimizer step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accumulate: Option<u64>,
     /// A kind name or `{kind, ...}`.
     #[serde(
         default,
@@ -163,6 +169,9 @@ pub enum LrKind {
     Cosine,
     /// Warm up to lr0, then anneal (PyTorch's OneCycleLR, cosine).
     OneCycle,
+    /// Linear warm-up to lr0, then linear decay to `end_factor` · lr0 (Hugging Face's
+    /// `get_linear_schedule_with_warmup` with the default `end_factor` 0).
+    Linear,
     /// × factor after `patience` evaluations without a better dev score.
     Plateau,
 }
@@ -195,6 +204,28 @@ pub struct RawLrSchedule {
     pub factor: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patience: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_mode: Option<ThresholdMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cooldown: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_factor: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_steps: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_ratio: Option<f64>,
+}
+
+/// `plateau`'s `threshold_mode`: how big an improvement must be to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdMode {
+    /// score > best · (1 + threshold) (PyTorch's default).
+    Rel,
+    /// score > best + threshold.
+    Abs,
 }
 
 impl RawLrSchedule {
@@ -212,11 +243,17 @@ impl RawLrSchedule {
             final_div_factor: None,
             factor: None,
             patience: None,
+            threshold: None,
+            threshold_mode: None,
+            cooldown: None,
+            end_factor: None,
+            warmup_steps: None,
+            warmup_ratio: None,
         }
     }
 
     /// `(key, given)` for every option, to reject the ones a kind does not use.
-    pub(super) fn given(&self) -> [(&'static str, bool); 11] {
+    pub(super) fn given(&self) -> [(&'static str, bool); 17] {
         [
             ("step_size", self.step_size.is_some()),
             ("gamma", self.gamma.is_some()),
@@ -229,6 +266,12 @@ impl RawLrSchedule {
             ("final_div_factor", self.final_div_factor.is_some()),
             ("factor", self.factor.is_some()),
             ("patience", self.patience.is_some()),
+            ("threshold", self.threshold.is_some()),
+            ("threshold_mode", self.threshold_mode.is_some()),
+            ("cooldown", self.cooldown.is_some()),
+            ("end_factor", self.end_factor.is_some()),
+            ("warmup_steps", self.warmup_steps.is_some()),
+            ("warmup_ratio", self.warmup_ratio.is_some()),
         ]
     }
 }

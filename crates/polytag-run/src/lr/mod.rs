@@ -13,7 +13,7 @@
 //! | `multi_step` | lr0 · gamma^(number of milestones ≤ t) |
 //! | `cosine` | min_lr + (lr0 − min_lr)(1 + cos(π t / T)) / 2 for t ≤ T, then min_lr |
 //! | `one_cycle` | PyTorch `OneCycleLR` (cos, two phases), see [`OneCycle`] |
-//! | `linear` | lr0 · (e + (1 − e)(1 − t / T)) for t ≤ T, then e · lr0; e = 0.1 as A′.1 |
+//! | `linear` | lr0 · t / W for t < W (warm-up), then lr0 · (e + (1 − e) · max(0, (T − t) / (T − W))); e = 0 and W = ⌈ratio · T⌉ as Hugging Face |
 //! | `plateau` | PyTorch `ReduceLROnPlateau`, see [`Plateau`] |
 //!
 //! Milestones, step sizes and totals count the task's own steps, not epochs: seed 003 stepped
@@ -42,7 +42,8 @@ pub enum LrSchedule {
     Cosine(Cosine),
     /// One-cycle policy (PyTorch `OneCycleLR`, cosine annealing, two phases).
     OneCycle(OneCycle),
-    /// Linear decay to `end_factor` · lr0 (A′.1).
+    /// Linear warm-up, then linear decay to `end_factor` · lr0 (Hugging Face's
+    /// `get_linear_schedule_with_warmup`; A′.1 with `end_factor` 0.1 and no warm-up).
     Linear(Linear),
     /// Reduce on plateau of the dev score (PyTorch `ReduceLROnPlateau`).
     Plateau(Plateau),
@@ -55,9 +56,8 @@ impl Default for LrSchedule {
 }
 
 /// The config's resolved schedule (every default filled in by `polytag_config`) as the one the
-/// scheduler runs. polytag-config's `LrSchedule` is the one written in experiment files; this
-/// one is a superset of it: `linear`, `one_cycle`'s `max_lr`, `plateau`'s `mode`, `threshold`,
-/// `threshold_mode`, `cooldown` and `eps` have no config key yet and take their defaults here.
+/// scheduler runs: the two have the same kinds and options, field for field (one set of keys;
+/// PyTorch's `eps` of ReduceLROnPlateau is the constant [`PLATEAU_EPS`]).
 impl From<&polytag_config::LrSchedule> for LrSchedule {
     fn from(s: &polytag_config::LrSchedule) -> Self {
         use polytag_config::LrSchedule as Cfg;
@@ -89,20 +89,43 @@ impl From<&polytag_config::LrSchedule> for LrSchedule {
                 final_div_factor,
             } => LrSchedule::OneCycle(OneCycle {
                 total_steps: Some(*total_steps),
-                max_lr: None,
                 pct_start: *pct_start,
                 div_factor: *div_factor,
                 final_div_factor: *final_div_factor,
+            }),
+            Cfg::Linear {
+                total_steps,
+                end_factor,
+                warmup,
+            } => LrSchedule::Linear(Linear {
+                total_steps: *total_steps,
+                end_factor: *end_factor,
+                warmup_steps: match warmup {
+                    polytag_config::Warmup::Steps(n) => Some(*n),
+                    polytag_config::Warmup::Ratio(_) => None,
+                },
+                warmup_ratio: match warmup {
+                    polytag_config::Warmup::Steps(_) => None,
+                    polytag_config::Warmup::Ratio(r) => Some(*r),
+                },
             }),
             Cfg::Plateau {
                 factor,
                 patience,
                 min_lr,
+                threshold,
+                threshold_mode,
+                cooldown,
             } => LrSchedule::Plateau(Plateau {
                 factor: *factor,
                 patience: (*patience).min(u32::MAX as u64) as u32,
                 min_lr: *min_lr,
-                ..Plateau::default()
+                threshold: *threshold,
+                threshold_mode: match threshold_mode {
+                    polytag_config::ThresholdMode::Rel => ThresholdMode::Rel,
+                    polytag_config::ThresholdMode::Abs => ThresholdMode::Abs,
+                },
+                cooldown: (*cooldown).min(u32::MAX as u64) as u32,
             }),
         }
     }
@@ -162,7 +185,7 @@ pub struct Cosine {
 
 /// Options of `one_cycle`, with PyTorch's defaults.
 ///
-/// With initial = max_lr / div_factor and final = initial / final_div_factor, phase 1 anneals
+/// With max_lr = the task's `learning_rate`, initial = max_lr / div_factor and final = initial / final_div_factor, phase 1 anneals
 /// initial → max_lr over steps 0 ..= pct_start·T − 1, phase 2 anneals max_lr → final until step
 /// T − 1, each by cos: end + (start − end)(1 + cos(π·pct)) / 2. After T − 1 the rate stays at
 /// final (PyTorch raises an error there). Momentum cycling, which PyTorch also does by default,
@@ -172,8 +195,6 @@ pub struct Cosine {
 pub struct OneCycle {
     /// Total steps T; absent: the task's expected number of steps.
     pub total_steps: Option<u64>,
-    /// Peak rate; absent: the task's `learning_rate`.
-    pub max_lr: Option<f64>,
     /// Fraction of T spent rising; 0.3.
     pub pct_start: f64,
     /// initial = max_lr / div_factor; 25.
@@ -186,7 +207,6 @@ impl Default for OneCycle {
     fn default() -> Self {
         OneCycle {
             total_steps: None,
-            max_lr: None,
             pct_start: 0.3,
             div_factor: 25.0,
             final_div_factor: 1e4,
@@ -200,52 +220,47 @@ impl Default for OneCycle {
 pub struct Linear {
     /// Steps T to reach the end rate; absent: the task's expected number of steps.
     pub total_steps: Option<u64>,
-    /// Final rate as a fraction of lr0; 0.1, as A′.1 (0.1·lr0 + 0.9·lr0·(1 − t/T)).
+    /// Final rate as a fraction of lr0; 0 as Hugging Face (A′.1 used 0.1).
     pub end_factor: f64,
+    /// Warm-up steps W (rate 0 at step 0, as Hugging Face, whose first update uses lr 0).
+    pub warmup_steps: Option<u64>,
+    /// W = ⌈warmup_ratio · T⌉ (Hugging Face's `get_warmup_steps`); not with `warmup_steps`.
+    pub warmup_ratio: Option<f64>,
 }
 
 impl Default for Linear {
     fn default() -> Self {
         Linear {
             total_steps: None,
-            end_factor: 0.1,
+            end_factor: 0.0,
+            warmup_steps: None,
+            warmup_ratio: None,
         }
     }
-}
-
-/// Whether a larger or a smaller monitored value is better.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlateauMode {
-    /// Larger is better (a dev F1 or accuracy): the default here.
-    #[default]
-    Max,
-    /// Smaller is better (a dev loss, as seed 000).
-    Min,
 }
 
 /// How `threshold` defines a significant improvement.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ThresholdMode {
-    /// max: score > best · (1 + threshold); min: score < best · (1 − threshold). PyTorch's default.
+    /// score > best · (1 + threshold). PyTorch's default.
     #[default]
     Rel,
-    /// max: score > best + threshold; min: score < best − threshold.
+    /// score > best + threshold.
     Abs,
 }
 
-/// Options of `plateau`, PyTorch `ReduceLROnPlateau` semantics and defaults except `mode`.
+/// Options of `plateau`, PyTorch `ReduceLROnPlateau` semantics and defaults in `max` mode (the
+/// monitored value is always the task's dev score, larger is better).
 ///
 /// Each evaluation: an improvement (see [`ThresholdMode`]) resets the count of bad evaluations,
 /// anything else (NaN included) increments it; during cooldown the count is held at 0; when it
-/// exceeds `patience`, lr ← max(lr · factor, min_lr) (skipped if that changes lr by ≤ eps), the
+/// exceeds `patience`, lr ← max(lr · factor, min_lr) (skipped if that changes lr by ≤
+/// [`PLATEAU_EPS`]), the
 /// count resets and cooldown starts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Plateau {
-    /// `max` for a dev score (default), `min` for a loss.
-    pub mode: PlateauMode,
     /// Multiplier per reduction, in (0, 1); 0.1.
     pub factor: f64,
     /// Bad evaluations tolerated before a reduction; 10.
@@ -258,21 +273,20 @@ pub struct Plateau {
     pub cooldown: u32,
     /// Lower bound of the rate; 0.
     pub min_lr: f64,
-    /// Reductions smaller than this are skipped; 1e-8.
-    pub eps: f64,
 }
+
+/// Plateau reductions smaller than this are skipped (PyTorch's `eps` default).
+pub const PLATEAU_EPS: f64 = 1e-8;
 
 impl Default for Plateau {
     fn default() -> Self {
         Plateau {
-            mode: PlateauMode::Max,
             factor: 0.1,
             patience: 10,
             threshold: 1e-4,
             threshold_mode: ThresholdMode::Rel,
             cooldown: 0,
             min_lr: 0.0,
-            eps: 1e-8,
         }
     }
 }
@@ -310,6 +324,8 @@ pub struct LrScheduler {
     schedule: LrSchedule,
     /// `total_steps` of cosine / one_cycle / linear after applying the default.
     total_steps: u64,
+    /// Warm-up steps of `linear` (0 otherwise).
+    warmup_steps: u64,
     plateau: Option<PlateauState>,
 }
 
@@ -335,6 +351,30 @@ impl LrScheduler {
             _ => 0,
         };
         validate(&schedule, total_steps)?;
+        let warmup_steps = match &schedule {
+            LrSchedule::Linear(l) => {
+                let w = match (l.warmup_steps, l.warmup_ratio) {
+                    (Some(_), Some(_)) => {
+                        return Err(Error::InvalidValue {
+                            path: "lr_schedule.warmup_ratio".into(),
+                            value: l.warmup_ratio.unwrap_or(0.0),
+                            expected: "no warmup_ratio when warmup_steps is given",
+                        })
+                    }
+                    (Some(w), None) => w,
+                    (None, Some(r)) => (r * total_steps as f64).ceil() as u64,
+                    (None, None) => 0,
+                };
+                check(
+                    w < total_steps,
+                    "lr_schedule.warmup_steps",
+                    w as f64,
+                    "fewer warm-up steps than total_steps",
+                )?;
+                w
+            }
+            _ => 0,
+        };
         let plateau = matches!(schedule, LrSchedule::Plateau(_)).then_some(PlateauState {
             lr: lr0,
             best: None,
@@ -346,6 +386,7 @@ impl LrScheduler {
             lr0,
             schedule,
             total_steps,
+            warmup_steps,
             plateau,
         })
     }
@@ -369,8 +410,13 @@ impl LrScheduler {
             }
             LrSchedule::OneCycle(c) => one_cycle(c, lr0, total, t),
             LrSchedule::Linear(l) => {
-                let progress = (t / total).min(1.0);
-                lr0 * (l.end_factor + (1.0 - l.end_factor) * (1.0 - progress))
+                let w = self.warmup_steps as f64;
+                if t < w {
+                    lr0 * t / w
+                } else {
+                    let left = ((total - t) / (total - w)).max(0.0);
+                    lr0 * (l.end_factor + (1.0 - l.end_factor) * left)
+                }
             }
             LrSchedule::Plateau(_) => self.plateau.as_ref().map_or(lr0, |p| p.lr),
         }
@@ -401,7 +447,7 @@ impl LrScheduler {
             state.num_bad_evals = 0;
             state.cooldown_left = cfg.cooldown;
             let reduced = (state.lr * cfg.factor).max(cfg.min_lr);
-            if state.lr - reduced > cfg.eps {
+            if state.lr - reduced > PLATEAU_EPS {
                 tracing::debug!(
                     from = state.lr,
                     to = reduced,
@@ -439,6 +485,17 @@ impl LrScheduler {
         }
     }
 
+    /// lr(step) / lr0: the factor a component with its own `learning_rate` is scaled by, so
+    /// that warm-up, decay and plateau reductions apply to it as to the task.
+    pub fn factor(&self, step: u64) -> f64 {
+        self.lr(step) / self.lr0
+    }
+
+    /// Warm-up steps of a `linear` schedule (0 for the others).
+    pub fn warmup_steps(&self) -> u64 {
+        self.warmup_steps
+    }
+
     /// The base rate lr0.
     pub fn lr0(&self) -> f64 {
         self.lr0
@@ -460,7 +517,7 @@ fn describe_plateau(is_plateau: bool) -> String {
 
 /// PyTorch `OneCycleLR._anneal_func` (cos) over the two phases of `three_phase=False`.
 fn one_cycle(c: &OneCycle, lr0: f64, total: f64, t: f64) -> f64 {
-    let max_lr = c.max_lr.unwrap_or(lr0);
+    let max_lr = lr0;
     let initial = max_lr / c.div_factor;
     let last = initial / c.final_div_factor;
     let anneal = |start: f64, end: f64, pct: f64| {
@@ -484,11 +541,9 @@ fn one_cycle(c: &OneCycle, lr0: f64, total: f64, t: f64) -> f64 {
 }
 
 fn is_better(cfg: &Plateau, score: f64, best: f64) -> bool {
-    match (cfg.mode, cfg.threshold_mode) {
-        (PlateauMode::Max, ThresholdMode::Rel) => score > best * (1.0 + cfg.threshold),
-        (PlateauMode::Max, ThresholdMode::Abs) => score > best + cfg.threshold,
-        (PlateauMode::Min, ThresholdMode::Rel) => score < best * (1.0 - cfg.threshold),
-        (PlateauMode::Min, ThresholdMode::Abs) => score < best - cfg.threshold,
+    match cfg.threshold_mode {
+        ThresholdMode::Rel => score > best * (1.0 + cfg.threshold),
+        ThresholdMode::Abs => score > best + cfg.threshold,
     }
 }
 
@@ -558,9 +613,6 @@ fn validate(schedule: &LrSchedule, total_steps: u64) -> Result<()> {
         }
         LrSchedule::OneCycle(c) => {
             total_ok(total_steps)?;
-            if let Some(max_lr) = c.max_lr {
-                positive("lr_schedule.max_lr", max_lr)?;
-            }
             check(
                 c.pct_start > 0.0 && c.pct_start < 1.0,
                 "lr_schedule.pct_start",
@@ -572,7 +624,20 @@ fn validate(schedule: &LrSchedule, total_steps: u64) -> Result<()> {
         }
         LrSchedule::Linear(l) => {
             total_ok(total_steps)?;
-            non_negative("lr_schedule.end_factor", l.end_factor)
+            if let Some(r) = l.warmup_ratio {
+                check(
+                    (0.0..1.0).contains(&r),
+                    "lr_schedule.warmup_ratio",
+                    r,
+                    "a fraction in [0, 1)",
+                )?;
+            }
+            check(
+                (0.0..=1.0).contains(&l.end_factor),
+                "lr_schedule.end_factor",
+                l.end_factor,
+                "a factor in [0, 1]",
+            )
         }
         LrSchedule::Plateau(p) => {
             check(
@@ -582,8 +647,7 @@ fn validate(schedule: &LrSchedule, total_steps: u64) -> Result<()> {
                 "a number in (0, 1)",
             )?;
             non_negative("lr_schedule.threshold", p.threshold)?;
-            non_negative("lr_schedule.min_lr", p.min_lr)?;
-            non_negative("lr_schedule.eps", p.eps)
+            non_negative("lr_schedule.min_lr", p.min_lr)
         }
     }
 }

@@ -82,7 +82,7 @@ fn cosine_anneals_then_stays_at_min() {
     close(s.lr(150), 0.1);
 }
 
-/// max_lr 1e-2, T 10, defaults 0.3 / 25 / 1e4: initial 4e-4, final 4e-8, phase 1 ends at
+/// lr0 (the peak) 1e-2, T 10, defaults 0.3 / 25 / 1e4: initial 4e-4, final 4e-8, phase 1 ends at
 /// 0.3·10 − 1 = 2, phase 2 at 9.
 /// t = 0 → 4e-4; t = 1: pct ½, cos(π/2) + 1 = 1 → (1e-2 + 4e-4)/2 = 5.2e-3; t = 2 → 1e-2;
 /// t = 4: pct 2/7, cos(2π/7) = 0.6234898018587336 → 4e-8 + (1e-2 − 4e-8)/2 × 1.6234898018587336
@@ -90,10 +90,9 @@ fn cosine_anneals_then_stays_at_min() {
 #[test]
 fn one_cycle_matches_pytorch() {
     let s = sched(
-        1.0,
+        1e-2,
         LrSchedule::OneCycle(OneCycle {
             total_steps: Some(10),
-            max_lr: Some(1e-2),
             ..OneCycle::default()
         }),
         0,
@@ -106,9 +105,9 @@ fn one_cycle_matches_pytorch() {
     close(s.lr(20), 4e-8);
 }
 
-/// Absent max_lr and total_steps: the task's learning_rate and expected steps.
+/// Absent total_steps: the task's expected steps.
 #[test]
-fn one_cycle_defaults_to_lr0_and_expected_steps() {
+fn one_cycle_defaults_to_expected_steps() {
     let s = sched(1e-2, LrSchedule::OneCycle(OneCycle::default()), 10);
     close(s.lr(2), 1e-2);
     close(s.lr(9), 4e-8);
@@ -118,7 +117,11 @@ fn one_cycle_defaults_to_lr0_and_expected_steps() {
 /// t = 1000 → 1e-4; t = 2000 → 1e-4.
 #[test]
 fn linear_decays_to_a_tenth() {
-    let s = sched(1e-3, LrSchedule::Linear(Linear::default()), 1000);
+    let a1 = Linear {
+        end_factor: 0.1,
+        ..Linear::default()
+    };
+    let s = sched(1e-3, LrSchedule::Linear(a1), 1000);
     close(s.lr(0), 1e-3);
     close(s.lr(500), 5.5e-4);
     close(s.lr(1000), 1e-4);
@@ -148,7 +151,7 @@ fn plateau_reduces_after_patience_bad_evaluations() {
     assert_eq!(state.num_reductions, 2);
 }
 
-/// factor 0.1, patience 0, cooldown 1, min_lr 0.005, mode min, abs threshold 0, lr0 0.1:
+/// factor 0.1, patience 0, cooldown 1, min_lr 0.005, abs threshold 0, lr0 0.1:
 /// 1.0 best; 1.0 bad → 0.01, cooldown 1; 1.0 bad but cooled down (count held at 0);
 /// 1.0 bad → max(0.001, 0.005) = 0.005; 1.0 (cooldown); 1.0 → 0.005 − 0.005 ≤ eps: no change.
 #[test]
@@ -156,7 +159,6 @@ fn plateau_cooldown_and_min_lr() {
     let mut s = sched(
         0.1,
         LrSchedule::Plateau(Plateau {
-            mode: PlateauMode::Min,
             threshold_mode: ThresholdMode::Abs,
             threshold: 0.0,
             patience: 0,
@@ -169,9 +171,10 @@ fn plateau_cooldown_and_min_lr() {
     let reduced: Vec<bool> = (0..6).map(|_| s.observe(1.0)).collect();
     assert_eq!(reduced, [false, true, false, true, false, false]);
     close(s.lr(0), 0.005);
-    // Seed 000 monitors a loss: a smaller value is an improvement.
+    // A dev score: a larger value is an improvement, a smaller one is not.
     assert!(!s.observe(0.9));
-    assert_eq!(s.state().plateau.unwrap().best, Some(0.9));
+    assert!(!s.observe(1.1));
+    assert_eq!(s.state().plateau.unwrap().best, Some(1.1));
 }
 
 #[test]
@@ -222,14 +225,52 @@ fn config_json_tagged_by_kind_with_defaults() {
     let s: LrSchedule = serde_json::from_str(r#"{"kind": "constant"}"#).unwrap();
     assert_eq!(s, LrSchedule::Constant);
     let s: LrSchedule =
-        serde_json::from_str(r#"{"kind": "plateau", "patience": 3, "mode": "max"}"#).unwrap();
+        serde_json::from_str(r#"{"kind": "plateau", "patience": 3, "cooldown": 1}"#).unwrap();
     let LrSchedule::Plateau(p) = s else {
         panic!("expected plateau")
     };
-    assert_eq!((p.patience, p.factor), (3, 0.1));
+    assert_eq!((p.patience, p.factor, p.cooldown), (3, 0.1, 1));
+    // `mode` is gone: the monitored value is always a dev score.
+    assert!(serde_json::from_str::<LrSchedule>(r#"{"kind": "plateau", "mode": "min"}"#).is_err());
     assert!(serde_json::from_str::<LrSchedule>(r#"{"kind": "cosine", "tmax": 3}"#).is_err());
     assert!(serde_json::from_str::<LrSchedule>(r#"{"kind": "warmup"}"#).is_err());
     assert!(serde_json::from_str::<LrSchedule>(r#"{"kind": "step"}"#).is_err());
+}
+
+/// Hugging Face `get_linear_schedule_with_warmup`, lr0 2e-5, T 100, warm-up ratio 0.1 →
+/// W = ⌈10.0⌉ = 10: t = 0 → 0 (HF's first update uses lr 0); t = 5 → 2e-5 · 5/10 = 1e-5;
+/// t = 10 → 2e-5 · (100 − 10)/90 = 2e-5 (the peak); t = 55 → 2e-5 · 45/90 = 1e-5;
+/// t = 100 → 0; t = 150 → 0 (clamped, no negative rate).
+#[test]
+fn linear_warmup_then_decay_to_zero_as_hugging_face() {
+    let hf = Linear {
+        warmup_ratio: Some(0.1),
+        ..Linear::default()
+    };
+    let s = sched(2e-5, LrSchedule::Linear(hf), 100);
+    assert_eq!(s.warmup_steps(), 10);
+    assert_eq!(s.lr(0), 0.0);
+    close(s.lr(5), 1e-5);
+    close(s.lr(10), 2e-5);
+    close(s.lr(55), 1e-5);
+    assert_eq!(s.lr(100), 0.0);
+    assert_eq!(s.lr(150), 0.0);
+    close(s.factor(5), 0.5);
+    // warmup_ratio 0.25 of T 10 → ⌈2.5⌉ = 3 steps; warmup_steps 3 of T 7 given explicitly:
+    // t = 1 → 1/3; t = 5 → (7 − 5)/(7 − 3) = 0.5.
+    let ratio = Linear {
+        warmup_ratio: Some(0.25),
+        ..Linear::default()
+    };
+    assert_eq!(sched(1.0, LrSchedule::Linear(ratio), 10).warmup_steps(), 3);
+    let steps = Linear {
+        total_steps: Some(7),
+        warmup_steps: Some(3),
+        ..Linear::default()
+    };
+    let s = sched(1.0, LrSchedule::Linear(steps), 1000);
+    close(s.lr(1), 1.0 / 3.0);
+    close(s.lr(5), 0.5);
 }
 
 #[test]
@@ -254,6 +295,17 @@ fn invalid_options_name_their_path() {
     assert_eq!(
         err(0.1, LrSchedule::Linear(Linear::default()), 0),
         "lr_schedule.total_steps: expected at least 1 step, found 0"
+    );
+    assert_eq!(
+        err(
+            0.1,
+            LrSchedule::Linear(Linear {
+                warmup_steps: Some(5),
+                ..Linear::default()
+            }),
+            5
+        ),
+        "lr_schedule.warmup_steps: expected fewer warm-up steps than total_steps, found 5"
     );
     assert_eq!(
         err(

@@ -55,12 +55,52 @@ John NOUN B-PER
 /// Dutch-style NER (ref, SGD, lr 0.1 halving every own step) and POS (Adam, constant 0.01)
 /// on the same file, taking turns.
 fn experiment(dir: &Path, max_step: u64, ner_lr: f64, extra: &str) -> (Experiment, ExperimentData) {
+    experiment_with(dir, max_step, ner_lr, extra, &Variant::default())
+}
+
+/// What the fine-tuning tests change in [`experiment`].
+struct Variant {
+    /// `lstm_dropout` of both tasks.
+    dropout: f64,
+    /// Keys added to both tasks.
+    task_extra: &'static str,
+    /// POS's optimizer keys.
+    pos_optimizer: &'static str,
+    /// Keys added to the `lstm` component.
+    lstm_extra: &'static str,
+}
+
+impl Default for Variant {
+    fn default() -> Self {
+        Variant {
+            dropout: 0.5,
+            task_extra: "",
+            pos_optimizer: r#""optimizer": "adam""#,
+            lstm_extra: "",
+        }
+    }
+}
+
+fn experiment_with(
+    dir: &Path,
+    max_step: u64,
+    ner_lr: f64,
+    extra: &str,
+    variant: &Variant,
+) -> (Experiment, ExperimentData) {
     std::fs::write(dir.join("train.conll"), TRAIN).unwrap();
     std::fs::write(dir.join("dev.conll"), DEV).unwrap();
+    let dropout = variant.dropout;
+    // Without dropout anywhere when the LSTM's is 0 (the embedding and linear defaults too).
+    let others = if dropout == 0.0 {
+        r#", "embed_dropout": 0.0, "linear_dropout": 0.0"#
+    } else {
+        ""
+    };
     let model = |out: &str, crf: &str| {
         format!(
             r#"{{"model": "lstm_crf", "word_embed": "emb", "char_embed": "chars", "lstm": "lstm",
-                "univ_layer": "{out}", "crf": "{crf}", "lstm_dropout": 0.5}}"#
+                "univ_layer": "{out}", "crf": "{crf}", "lstm_dropout": {dropout} {others}}}"#
         )
     };
     let json = format!(
@@ -79,7 +119,7 @@ fn experiment(dir: &Path, max_step: u64, ner_lr: f64, extra: &str) -> (Experimen
   "components": [
     {{"name": "emb", "model": "embedding", "dimension": 8}},
     {{"name": "chars", "model": "char_cnn", "dimension": 4, "filters": [[2, 4]]}},
-    {{"name": "lstm", "model": "lstm", "hidden_size": 8}},
+    {{"name": "lstm", "model": "lstm", "hidden_size": 8 {lstm_extra}}},
     {{"name": "ner_out", "model": "linear"}},
     {{"name": "pos_out", "model": "linear"}},
     {{"name": "ner_crf", "model": "crf"}},
@@ -87,13 +127,16 @@ fn experiment(dir: &Path, max_step: u64, ner_lr: f64, extra: &str) -> (Experimen
   ],
   "tasks": [
     {{"name": "NER", "dataset": "ner", "ref": true, "optimizer": "sgd", "momentum": 0.9,
-      "learning_rate": {ner_lr}, "decay_rate": 0.5, "decay_step": 1, "model": {ner}}},
-    {{"name": "POS", "dataset": "pos", "optimizer": "adam", "learning_rate": 0.01,
-      "lr_schedule": "constant", "model": {pos}}}
+      "learning_rate": {ner_lr}, "decay_rate": 0.5, "decay_step": 1, "model": {ner} {task_extra}}},
+    {{"name": "POS", "dataset": "pos", {pos_optimizer}, "learning_rate": 0.01,
+      "lr_schedule": "constant", "model": {pos} {task_extra}}}
   ]
 }}"#,
         ner = model("ner_out", "ner_crf"),
         pos = model("pos_out", "pos_crf"),
+        lstm_extra = variant.lstm_extra,
+        task_extra = variant.task_extra,
+        pos_optimizer = variant.pos_optimizer,
     );
     std::fs::write(dir.join("exp.json"), json).unwrap();
     let exp = Experiment::load(dir.join("exp.json"), &[])
@@ -297,4 +340,235 @@ fn train_steps_are_the_steps_of_a_run() {
         ""
     );
     assert!(crate::backend_threads() >= 1);
+}
+
+fn variant_trainer(dir: &Path, variant: &Variant, extra: &str) -> Trainer {
+    let (exp, data) = experiment_with(dir, 100, 0.1, extra, variant);
+    let run = RunDir::create_exact(&dir.join("run")).unwrap();
+    Trainer::new(exp, data, run, Device::flex()).unwrap()
+}
+
+/// Every gradient of `model`'s parameters, in visiting order.
+fn all_grads(model: &Model, grads: &GradientsParams) -> Vec<f32> {
+    struct Collect<'a>(&'a GradientsParams, Vec<f32>);
+    impl burn::module::ModuleVisitor for Collect<'_> {
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+            if let Some(g) = self.0.get::<D>(p.id) {
+                self.1.extend(g.try_to_vec_as::<f32>().unwrap());
+            }
+        }
+    }
+    let mut c = Collect(grads, Vec::new());
+    model.visit(&mut c);
+    c.1
+}
+
+/// Accumulation as `train_step` does it (each batch's loss over n, gradients summed) on two
+/// batches of 2 sentences equals the gradient of the one batch of all 4: the CRF loss is the
+/// mean over sentences, so (mean₁ + mean₂) / 2 = mean of the 4 (dropout 0 so that the two
+/// shapes draw no different masks).
+#[test]
+fn two_accumulated_batches_give_the_gradient_of_the_double_batch() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let variant = Variant {
+        dropout: 0.0,
+        ..Variant::default()
+    };
+    let t = variant_trainer(dir.path(), &variant, "");
+    let input = |indices: Vec<usize>| {
+        let batch = Batch::build(&t.tasks[0].train, &indices, &t.batch_options);
+        TaskInput::from_batch(&batch, &t.device).unwrap()
+    };
+    let mut acc = GradientsAccumulator::<Model>::new();
+    let mut losses = Vec::new();
+    for half in [vec![0, 1], vec![2, 3]] {
+        let (g, loss) = scaled_gradients(&t.model, 0, &input(half), 2).unwrap();
+        losses.push(loss);
+        acc.accumulate(&t.model, g);
+    }
+    let summed = all_grads(&t.model, &acc.grads());
+    let (g, loss) = scaled_gradients(&t.model, 0, &input(vec![0, 1, 2, 3]), 1).unwrap();
+    let whole = all_grads(&t.model, &g);
+    assert!(
+        (loss - (losses[0] + losses[1]) / 2.0).abs() < 1e-5,
+        "{loss} {losses:?}"
+    );
+    assert_eq!(summed.len(), whole.len());
+    assert!(summed.len() > 100);
+    for (i, (a, b)) in summed.iter().zip(&whole).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+            "grad {i}: {a} vs {b}"
+        );
+    }
+}
+
+/// `accumulate: 2`: a step takes two batches of the drawn task (one epoch of 5 sentences in
+/// batches of 2 is 2 + 2 + 1, so NER's first step sees 4 sentences), logs their mean loss, and
+/// the task's step counter (and schedule) advances once per step.
+#[test]
+fn an_accumulating_step_takes_n_batches_and_steps_once() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let variant = Variant {
+        task_extra: r#", "accumulate": 2"#,
+        ..Variant::default()
+    };
+    let mut t = variant_trainer(dir.path(), &variant, "");
+    let first = t.train_step().unwrap();
+    assert_eq!((first.step, first.task, first.learning_rate), (1, 0, 0.1));
+    assert!(
+        first.sentences == 4 || first.sentences == 3,
+        "{}",
+        first.sentences
+    );
+    let second = t.train_step().unwrap();
+    assert_eq!((second.step, second.task), (2, 1));
+    let third = t.train_step().unwrap();
+    assert_eq!((third.task, third.learning_rate), (0, 0.05));
+    assert_eq!(t.state.task_steps, [2, 1]);
+    assert_eq!(t.state.loss_counts, [2, 1]);
+}
+
+/// NER's `lstm` at its own rate 0.05 under the task's 0.1: SGD's first step (momentum buffer
+/// = gradient) moves every LSTM weight by exactly half of what it moves at the task's rate,
+/// and the output layer by the same amount, from the same seed and batch.
+#[test]
+fn a_component_learning_rate_scales_its_update() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let values = |t: &Trainer, c: usize| -> Vec<f32> {
+        struct Collect<'a>(&'a mut Vec<f32>);
+        impl burn::module::ModuleVisitor for Collect<'_> {
+            fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+                self.0.extend(p.val().try_to_vec_as::<f32>().unwrap());
+            }
+        }
+        let mut v = Vec::new();
+        t.model.components[c].visit(&mut Collect(&mut v));
+        v
+    };
+    let (lstm, ner_out) = (2, 3);
+    let mut moves = Vec::new();
+    for lstm_extra in ["", r#", "learning_rate": 0.05"#] {
+        let dir = tempfile::tempdir().unwrap();
+        let variant = Variant {
+            lstm_extra,
+            ..Variant::default()
+        };
+        let mut t = variant_trainer(dir.path(), &variant, "");
+        let before = [values(&t, lstm), values(&t, ner_out)];
+        assert_eq!(t.train_step().unwrap().task, 0);
+        let after = [values(&t, lstm), values(&t, ner_out)];
+        let delta = |k: usize| -> Vec<f32> {
+            after[k]
+                .iter()
+                .zip(&before[k])
+                .map(|(a, b)| a - b)
+                .collect()
+        };
+        moves.push((delta(0), delta(1)));
+    }
+    let (full, half) = (&moves[0], &moves[1]);
+    assert!(full.0.iter().any(|d| d.abs() > 1e-4));
+    for (f, h) in full.0.iter().zip(&half.0) {
+        assert!((h - 0.5 * f).abs() <= 1e-6 + 1e-3 * f.abs(), "{h} vs {f}/2");
+    }
+    for (f, h) in full.1.iter().zip(&half.1) {
+        assert!((h - f).abs() <= 1e-6 + 1e-3 * f.abs(), "{h} vs {f}");
+    }
+}
+
+/// Per-task SGD momentum keeps a buffer of each parameter per task that trains it: NER and
+/// POS each hold one for every shared parameter (embeddings, char CNN, LSTM) plus their own
+/// output layer and CRF. `optimizer_state: "shared"` holds one per parameter: exactly the
+/// per-task total minus one copy of the shared parameters.
+#[test]
+fn a_shared_optimizer_state_keeps_shared_components_once() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let variant = Variant {
+        pos_optimizer: r#""optimizer": "sgd", "momentum": 0.9"#,
+        ..Variant::default()
+    };
+    let mut counts = Vec::new();
+    let mut bytes = Vec::new();
+    for extra in ["", r#", "optimizer_state": "shared""#] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = variant_trainer(dir.path(), &variant, extra);
+        t.train_steps(2).unwrap();
+        counts.push(
+            t.optimizers
+                .iter()
+                .map(|o| o.num_state_tensors())
+                .collect::<Vec<_>>(),
+        );
+        bytes.push(
+            t.optimizers
+                .iter()
+                .map(|o| o.state_bytes().unwrap())
+                .sum::<usize>(),
+        );
+    }
+    struct Count(usize);
+    impl burn::module::ModuleVisitor for Count {
+        fn visit_float<const D: usize>(&mut self, _: &burn::module::Param<Tensor<D>>) {
+            self.0 += 1;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let t = trainer(dir.path(), 100);
+    let params = |c: usize| {
+        let mut n = Count(0);
+        t.model.components[c].visit(&mut n);
+        n.0
+    };
+    // emb, chars, lstm are shared; the rest belong to one task each.
+    let shared: usize = (0..3).map(params).sum();
+    assert_eq!(counts[1].len(), 1);
+    assert_eq!(counts[1][0], counts[0][0] + counts[0][1] - shared);
+    assert!(bytes[1] < bytes[0], "{bytes:?}");
+}
+
+/// The optimizer-state measurement of the paper's multi-task config (`configs/paper/
+/// multitask-nld.json`, 4 tasks, SGD momentum): run with `POLYTAG_DATA` set and
+/// `cargo test --release -p polytag-cli -p polytag-train paper_optimizer_state -- --ignored
+/// --nocapture`. Round robin so that each task steps once in 4 steps; prints the state tensors
+/// and f32 values held per optimizer under `per_task` and `shared`.
+#[test]
+#[ignore = "needs the shared corpora (POLYTAG_DATA); a measurement, not a check"]
+#[allow(clippy::print_stdout)] // the measurement is the output
+fn paper_optimizer_state() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/paper/multitask-nld.json");
+    for mode in ["per_task", "shared"] {
+        let sets = [
+            "training.schedule.kind=round_robin".to_string(),
+            "training.schedule.task_discount=null".to_string(),
+            "training.schedule.lang_discount=null".to_string(),
+            format!("training.optimizer_state={mode}"),
+        ];
+        let overrides: Vec<polytag_config::Override> = sets
+            .iter()
+            .map(|s| polytag_config::Override::parse(s).unwrap())
+            .collect();
+        let exp = Experiment::load(&root, &overrides).unwrap().experiment;
+        let data = ExperimentData::load(&exp).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create_exact(&dir.path().join("run")).unwrap();
+        let mut t = Trainer::new(exp, data, run, Device::flex()).unwrap();
+        t.train_steps(4).unwrap();
+        let mut floats = 0;
+        for (i, o) in t.optimizers.iter().enumerate() {
+            let bytes = o.state_bytes().unwrap();
+            floats += bytes / 4;
+            println!(
+                "{mode} optimizer {i}: {} state tensors, {bytes} bytes",
+                o.num_state_tensors()
+            );
+        }
+        println!(
+            "{mode}: ≈{floats} f32 state values; model {} parameters",
+            t.model.summary().total_params
+        );
+    }
 }
