@@ -79,6 +79,13 @@ impl Validator {
                         }
                     }
                 }
+                "exclusiveMinimum" => {
+                    if let (Some(v), Some(min)) = (value.as_f64(), arg.as_f64()) {
+                        if v <= min {
+                            errors.push(format!("{at}: {value} <= {min}"));
+                        }
+                    }
+                }
                 "properties" | "additionalProperties" | "required" => {
                     // The three act together: checked once, at the first of them.
                     let first = schema
@@ -305,6 +312,39 @@ fn misspelt_keys_are_rejected_at_every_level() {
     rejected(|v| v["datasets"][0]["sample"] = json!({"frist": 10}));
     // `$schema` is ignored only at the top level.
     rejected(|v| v["tasks"][0]["$schema"] = json!("schema.json"));
+}
+
+/// The fine-tuning keys are in the schema where the parser reads them: a `learning_rate` on
+/// any component kind, the task's `accumulate` / `decay_norm_and_bias`, the linear schedule's
+/// warm-up and `training.optimizer_state`.
+#[test]
+fn fine_tuning_keys_are_in_the_schema() {
+    let mut value = quickstart();
+    value["components"][0]["learning_rate"] = json!(3e-5);
+    value["components"][4]["learning_rate"] = json!(1e-3);
+    value["tasks"][0]["accumulate"] = json!(4);
+    for t in 0..4 {
+        // One optimizer for all tasks: their settings must agree.
+        value["tasks"][t]["decay_norm_and_bias"] = json!(false);
+    }
+    value["tasks"][0]["lr_schedule"] = json!({"kind": "linear", "warmup_ratio": 0.1});
+    value["tasks"][1]["lr_schedule"] = json!({"kind": "plateau", "threshold_mode": "abs"});
+    value["training"]["optimizer_state"] = json!("shared");
+    assert!(parser_accepts(&value));
+    assert_eq!(problems(&validator(), &value), Vec::<String>::new());
+    rejected(|v| v["components"][0]["learning_rate"] = json!("fast"));
+    // 0 is a range error for the parser (not a shape error), and the schema says > 0.
+    let mut zero = value.clone();
+    zero["components"][0]["learning_rate"] = json!(0.0);
+    assert!(!parser_accepts(&zero));
+    // (Reported as the component matching none of the kinds' alternatives.)
+    let found = problems(&validator(), &zero);
+    assert!(
+        found.len() == 1 && found[0].starts_with("/components/0: "),
+        "{found:?}"
+    );
+    rejected(|v| v["training"]["optimizer_state"] = json!("once"));
+    rejected(|v| v["tasks"][0]["lr_schedule"] = json!({"kind": "linear", "warmup": 10}));
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //!   vocab.json        every vocabulary ([`Vocabularies`])
 //!   model.bpk         the parameters (burn's burnpack, ParamIds included)
 //!   state.json        `last` only: the whole training state ([`TrainState`])
-//!   optim-<i>.bpk     `last` only: task i's optimizer state
+//!   optim-<i>.bpk     `last` only: task i's optimizer state (only `optim-0`, the one
+//!                     optimizer of all tasks, with `training.optimizer_state: "shared"`)
 //! ```
 //!
 //! Files are written into the staging directory of [`RunDir::begin_checkpoint`] and swapped
@@ -307,7 +308,8 @@ impl CheckpointDir {
             })
     }
 
-    /// Task `task`'s optimizer with its saved state.
+    /// Optimizer `task`'s saved state put into `fresh` (task `task`'s, or with a shared
+    /// optimizer state index 0, the only one).
     pub fn optimizer(&self, task: usize, fresh: TaskOptimizer) -> Result<TaskOptimizer> {
         fresh.load(&self.path.join(format!("optim-{task}.bpk")))
     }

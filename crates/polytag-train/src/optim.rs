@@ -1,4 +1,4 @@
-//! One optimizer per task (design.md §4; seed-systems A.7.1).
+//! Optimizers: one per task by default (design.md §4; seed-systems A.7.1), parameter groups.
 //!
 //! The paper gives each task its own SGD with momentum over every parameter its model uses,
 //! shared ones included, so a shared LSTM gets a separate momentum buffer per task. burn's

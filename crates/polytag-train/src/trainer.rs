@@ -448,6 +448,22 @@ impl Trainer {
             training.max_step,
             self.model.summary().total_params
         );
+        let own_rates: Vec<String> = self
+            .exp
+            .components
+            .iter()
+            .filter_map(|c| Some(format!("{} at {}", c.name, c.learning_rate?)))
+            .collect();
+        tracing::info!(
+            "optimizer state {:?} ({} optimizer(s)); components at their own learning rate: {}",
+            training.optimizer_state,
+            self.optimizers.len(),
+            if own_rates.is_empty() {
+                "none".to_string()
+            } else {
+                own_rates.join(", ")
+            }
+        );
         progress.begin(self.state.step, training.max_step);
         let log_every = (training.eval_freq / 5).max(1);
         let mut window = (Instant::now(), self.state.step);

@@ -185,10 +185,11 @@ pub struct Cosine {
 
 /// Options of `one_cycle`, with PyTorch's defaults.
 ///
-/// With max_lr = the task's `learning_rate`, initial = max_lr / div_factor and final = initial / final_div_factor, phase 1 anneals
-/// initial → max_lr over steps 0 ..= pct_start·T − 1, phase 2 anneals max_lr → final until step
-/// T − 1, each by cos: end + (start − end)(1 + cos(π·pct)) / 2. After T − 1 the rate stays at
-/// final (PyTorch raises an error there). Momentum cycling, which PyTorch also does by default,
+/// With max_lr = the task's `learning_rate` (the peak), initial = max_lr / div_factor and
+/// final = initial / final_div_factor, phase 1 anneals initial → max_lr over steps
+/// 0 ..= pct_start·T − 1, phase 2 anneals max_lr → final until step T − 1, each by cos:
+/// end + (start − end)(1 + cos(π·pct)) / 2. After T − 1 the rate stays at final (PyTorch raises
+/// an error there). Momentum cycling, which PyTorch also does by default,
 /// belongs to the optimizer and is not done here.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -566,8 +566,35 @@ fn paper_optimizer_state() {
                 o.num_state_tensors()
             );
         }
+        // Exact count for SGD momentum (one value per parameter value per optimizer that
+        // trains it): a component counts once per task using it under `per_task`, once under
+        // `shared`; each task head (gate) once.
+        struct Numel(usize);
+        impl burn::module::ModuleVisitor for Numel {
+            fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+                self.0 += p.val().shape().num_elements();
+            }
+        }
+        let numel = |m: &dyn Fn(&mut Numel)| {
+            let mut n = Numel(0);
+            m(&mut n);
+            n.0
+        };
+        let mut exact = 0;
+        for (c, component) in t.model.components.iter().enumerate() {
+            let users = t.model.tasks_using(c).len();
+            let copies = if mode == "shared" {
+                users.min(1)
+            } else {
+                users
+            };
+            exact += copies * numel(&|n| component.visit(n));
+        }
+        for head in &t.model.heads {
+            exact += numel(&|n| head.visit(n));
+        }
         println!(
-            "{mode}: ≈{floats} f32 state values; model {} parameters",
+            "{mode}: {exact} f32 state values (≈{floats} from the bytes); model {} parameters",
             t.model.summary().total_params
         );
     }
