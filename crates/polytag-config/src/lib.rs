@@ -58,7 +58,7 @@ pub use component::{
     Kind, LinearSpec, Position, RawAttention, RawCharCnn, RawCharRnn, RawComponent,
     RawComponentKind, RawCrf, RawEmbedding, RawFeatureEmbedding, RawHighway, RawLinear, RawLstm,
     RawRecurrent, RawSoftmax, RawTransformer, RnnSpec, Role, Scoring, SoftmaxSpec,
-    TransformerSource, TransformerSpec,
+    TransformerSource, TransformerSpec, Freeze, SubwordPooling, TransformerFiles,
 };
 pub use dataset::{
     Batching, ConlluLabel, Dataset, DatasetType, Files, Format, FormatName, Parser, RawDataset,

@@ -57,6 +57,13 @@ pub struct BuildInputs {
     pub char_vocab_size: usize,
     /// One entry per task, in task order.
     pub labels: Vec<TaskLabels>,
+    /// The padding piece of each `transformer` component's tokenizer (its vocabulary size is
+    /// in `vocab_sizes`), by component index.
+    pub subword_pad: BTreeMap<usize, u32>,
+    /// Whether pretrained transformers read their `model.safetensors`: true for a new run,
+    /// false when a checkpoint's parameters will replace them anyway (`--resume`, `eval`,
+    /// `predict`), so a run works without its model folder.
+    pub load_pretrained: bool,
 }
 
 impl BuildInputs {
@@ -100,11 +107,20 @@ impl BuildInputs {
                 }
             })
             .collect();
+        for (&c, v) in &data.subwords {
+            vocab_sizes.insert(c, v.tokenizer.vocab_size);
+        }
         BuildInputs {
             vocab_sizes,
             pretrained,
             char_vocab_size: data.chars.len(),
             labels,
+            subword_pad: data
+                .subwords
+                .iter()
+                .map(|(&c, v)| (c, v.tokenizer.pad))
+                .collect(),
+            load_pretrained: true,
         }
     }
 }

@@ -86,6 +86,7 @@ pub mod linear;
 pub mod rnn;
 pub mod sequence;
 pub mod softmax;
+pub mod subword_pool;
 pub mod summary;
 pub mod tagger;
 #[cfg(test)]
@@ -95,7 +96,7 @@ pub use builder::{build, model_config, BuildInputs, TaskLabels};
 pub use device::select_device;
 pub use embedding::{TokenEmbedding, TokenEmbeddingConfig};
 pub use error::{BuildErrors, ModelError, Result};
-pub use input::{InputStream, TaskInput};
+pub use input::{InputStream, SubwordInput, TaskInput};
 pub use lattice::ScoredPath;
 pub use summary::ModelSummary;
 pub use tagger::{Model, ModelConfig};

@@ -163,6 +163,8 @@ pub struct CheckpointDir {
     pub path: PathBuf,
     /// Its manifest.
     pub manifest: Checkpoint,
+    /// The run directory it belongs to (its transformer copies are read from there).
+    pub run_root: PathBuf,
 }
 
 impl CheckpointDir {
@@ -183,14 +185,21 @@ impl CheckpointDir {
                 expected: FORMAT,
             });
         }
-        Ok(CheckpointDir { path, manifest })
+        Ok(CheckpointDir {
+            path,
+            manifest,
+            run_root: run_dir.path().to_path_buf(),
+        })
     }
 
     /// The experiment saved with it (paths as they were; files are not checked, so a model
-    /// can be used where its training data is absent).
+    /// can be used where its training data is absent; transformer files come from the run's
+    /// copies, so it works where the model folder is absent too).
     pub fn experiment(&self) -> Result<Experiment> {
         let path = self.path.join(CONFIG_FILE);
-        let options = ResolveOptions::default().without_file_check();
+        let options = ResolveOptions::default()
+            .without_file_check()
+            .with_transformer_copies(crate::transformers::copies_dir(&self.run_root));
         Experiment::load_with(&path, &[], &options)
             .map(|r| r.experiment)
             .map_err(|errors| Error::Config { path, errors })

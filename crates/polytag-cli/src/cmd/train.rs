@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
-use polytag_config::Override;
+use polytag_config::{Override, ResolveOptions};
 use polytag_train::{
     configure_threads, NoProgress, Progress, RunDir, RunSummary, TerminalProgress, Trainer,
 };
@@ -23,7 +23,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
 
-use crate::cmd::validate::{load_experiment, parse_overrides};
+use crate::cmd::validate::{load_experiment, load_experiment_with, parse_overrides};
 
 /// The options of `polytag train`.
 #[derive(Debug, Clone, Default)]
@@ -118,7 +118,14 @@ fn resume(dir: &Path, args: &TrainArgs) -> Result<RunSummary> {
         );
     }
     let run_dir = RunDir::open(dir)?;
-    let (exp, data) = load_experiment(&run_dir.config_path(), &device_override(&args.device)?)?;
+    // Transformer tokenizers and sizes come from the run's own copies, not the model folder.
+    let options = ResolveOptions::default()
+        .with_transformer_copies(polytag_train::transformers::copies_dir(run_dir.path()));
+    let (exp, data) = load_experiment_with(
+        &run_dir.config_path(),
+        &device_override(&args.device)?,
+        &options,
+    )?;
     let device = polytag_model::select_device(exp.training.device)?;
     if let Some(threads) = exp.training.threads {
         configure_threads(threads)?;

@@ -23,7 +23,7 @@ pub use raw::{
 pub use spec::{
     Activation, AttentionSpec, Cell, CharCnnSpec, CharRnnSpec, ClassWeights, Constraints, CrfSpec,
     EmbeddingSpec, FeatureEmbeddingSpec, HighwaySpec, LinearSpec, Position, RnnSpec, Scoring,
-    SoftmaxSpec, TransformerSource, TransformerSpec,
+    SoftmaxSpec, TransformerSource, TransformerSpec, Freeze, SubwordPooling, TransformerFiles,
 };
 
 impl fmt::Display for Kind {
@@ -66,7 +66,10 @@ impl Component {
 pub(crate) fn resolve(index: usize, raw: &RawComponent, ctx: &mut Ctx<'_>) -> Option<Component> {
     let at = format!("components[{index}]");
     check_name(&format!("{at}.name"), &raw.name, ctx);
-    let kind = ComponentKind::resolve(&raw.kind, &at, ctx)?;
+    ctx.component_name = Some(raw.name.clone());
+    let kind = ComponentKind::resolve(&raw.kind, &at, ctx);
+    ctx.component_name = None;
+    let kind = kind?;
     Some(Component {
         name: raw.name.clone(),
         kind,
