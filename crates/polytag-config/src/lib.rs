@@ -42,6 +42,7 @@ mod component;
 mod dataset;
 mod error;
 mod experiment;
+pub mod hf;
 mod json;
 mod overrides;
 mod paths;
