@@ -50,6 +50,14 @@ pub enum ModelError {
         /// The value given.
         value: f64,
     },
+    /// A transformer's `config.json` that cannot be used (read again when building).
+    #[error("{path}: {message}")]
+    TransformerConfig {
+        /// Config path (`components[0].pretrained`).
+        path: String,
+        /// What is wrong, naming the file.
+        message: String,
+    },
     /// The caller did not supply a size only the data can know (vocabulary, label count).
     #[error("{path}: no {what} given to the model builder for component \"{name}\"")]
     MissingInput {

@@ -697,24 +697,11 @@ struct PretrainedDims {
 }
 
 fn pretrained_dims(dir: &Path) -> Result<PretrainedDims, String> {
-    // Interim reader until the shared HfModelConfig lands.
-    let file = dir.join("config.json");
-    let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let num = |k: &str| {
-        v.get(k)
-            .and_then(serde_json::Value::as_u64)
-            .map(|x| x as usize)
-            .ok_or_else(|| format!("no \"{k}\""))
-    };
-    let offset = match v.get("model_type").and_then(serde_json::Value::as_str) {
-        Some("roberta" | "xlm-roberta") => 2,
-        _ => 0,
-    };
+    let config = crate::hf::HfModelConfig::read(dir).map_err(|e| e.to_string())?;
     Ok(PretrainedDims {
-        hidden: num("hidden_size")?,
-        layers: num("num_hidden_layers")?,
-        max_window: num("max_position_embeddings")?.saturating_sub(offset),
+        hidden: config.hidden_size,
+        layers: config.num_hidden_layers,
+        max_window: config.max_window(),
     })
 }
 
@@ -780,10 +767,10 @@ impl Spec<RawTransformer> for TransformerSpec {
                 if model_dir.join("config.json").is_file() || ctx.check_files {
                     match pretrained_dims(&model_dir) {
                         Ok(d) => dims = Some(d),
-                        Err(problem) if model_dir.is_dir() => ctx.invalid(
-                            key(at, "pretrained"),
-                            format!("{}: {problem}", model_dir.join("config.json").display()),
-                        ),
+                        // The message names the file.
+                        Err(problem) if model_dir.is_dir() => {
+                            ctx.invalid(key(at, "pretrained"), problem)
+                        }
                         // The missing folder is reported already.
                         Err(_) => {}
                     }

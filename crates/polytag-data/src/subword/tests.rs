@@ -219,22 +219,26 @@ fn batches_frame_pad_and_index_windows() {
         max_len: 6,
         stride: 1,
     };
-    // Sentence A: the café unbelievable (pieces 4 | 5 | 6 7 8): 5 pieces > 4 → two windows.
+    // Sentence A: the café unbelievable (pieces 4 | 5 | 6 7 8): 5 pieces > 4 → windows.
+    // Window 0 = words 0-1 (pieces 0..2); the next starts at the first word boundary leaving
+    // at most 1 piece of overlap: word 1 → pieces 1..5.
     let (a, _) = vocab.encode(&["the", "café", "unbelievable"]).unwrap();
-    assert_eq!(a.plan.windows, [(0, 2), (2, 5)]);
-    assert_eq!(a.plan.word_window, [0, 0, 1]);
+    assert_eq!(a.plan.windows, [(0, 2), (1, 5)]);
+    // Word 1 in window 0 has min(1, 0) = 0 context, score 0 + 0.02; in window 1 min(0, 3) = 0,
+    // score 0 + 0.04: the longer window wins.
+    assert_eq!(a.plan.word_window, [0, 1, 1]);
     // Sentence B: "." (piece 9).
     let (b, _) = vocab.encode(&["."]).unwrap();
     let batch = SubwordBatch::build([(1, Some(&b)), (3, Some(&a))].into_iter(), 2, 3);
-    // Windows: B's one, then A's two; width = 3 pieces + CLS/SEP = 5.
-    assert_eq!((batch.windows, batch.width), (3, 5));
+    // Windows: B's one, then A's two; width = 4 pieces + CLS/SEP = 6.
+    assert_eq!((batch.windows, batch.width), (3, 6));
     assert_eq!(
         batch.ids,
-        [2, 9, 3, 0, 0, /* A w0 */ 2, 4, 5, 3, 0, /* A w1 */ 2, 6, 7, 8, 3]
+        [2, 9, 3, 0, 0, 0, /* A w0 */ 2, 4, 5, 3, 0, 0, /* A w1 */ 2, 5, 6, 7, 8, 3]
     );
-    assert_eq!(batch.lengths, [3, 4, 5]);
-    // B: word 0 at window 0 position 1; pads 0. A: words 0, 1 in window 1 (rows 5..10),
-    // word 2 = pieces 11..=13 of window 2.
-    assert_eq!(batch.first, [1, 0, 0, 6, 7, 11]);
-    assert_eq!(batch.last, [1, 0, 0, 6, 7, 13]);
+    assert_eq!(batch.lengths, [3, 4, 6]);
+    // B: word 0 at window 0 position 1; pads 0. A: word 0 at row 6 + 1; words 1, 2 in window
+    // 2 (row 12): piece 5 at 13, pieces 6 7 8 at 14..=16.
+    assert_eq!(batch.first, [1, 0, 0, 7, 13, 14]);
+    assert_eq!(batch.last, [1, 0, 0, 7, 13, 16]);
 }
