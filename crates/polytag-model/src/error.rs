@@ -239,6 +239,9 @@ pub enum ModelError {
         #[source]
         source: burn::tensor::TensorReadError,
     },
+    /// Hugging Face weights that cannot be loaded or exported (names file and tensor).
+    #[error(transparent)]
+    Weights(#[from] crate::transformer::WeightsError),
 }
 
 /// Every problem found while building a model, in config order (validation reports them all,

@@ -91,6 +91,7 @@ pub mod summary;
 pub mod tagger;
 #[cfg(test)]
 mod test_support;
+pub mod transformer;
 
 pub use builder::{build, model_config, BuildInputs, TaskLabels};
 pub use device::select_device;
