@@ -89,6 +89,7 @@ pub mod softmax;
 pub mod subword_pool;
 pub mod summary;
 pub mod tagger;
+pub mod transformer_feature;
 #[cfg(test)]
 mod test_support;
 pub mod transformer;

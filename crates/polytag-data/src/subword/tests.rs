@@ -242,3 +242,61 @@ fn batches_frame_pad_and_index_windows() {
     assert_eq!(batch.first, [1, 0, 0, 7, 13, 14]);
     assert_eq!(batch.last, [1, 0, 0, 7, 13, 16]);
 }
+
+/// Tokenizer parity with Hugging Face: the model crate's fixtures hold, for fixed word lists,
+/// the ids and `word_ids` that `transformers` produced (`is_split_into_words=True`, padded
+/// batch). Our pieces per word, the window frame and the padding id must be the same.
+#[test]
+fn pieces_match_the_hugging_face_reference_of_the_fixtures() {
+    for name in ["tiny-bert", "tiny-xlmr"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../polytag-model/tests/fixtures")
+            .join(name);
+        let tk = SubwordTokenizer::load(&dir).unwrap();
+        let reference: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap())
+                .unwrap();
+        let sentences = reference["sentences"].as_array().unwrap();
+        for (s, words) in sentences.iter().enumerate() {
+            let words: Vec<&str> = words
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w.as_str().unwrap())
+                .collect();
+            let ids: Vec<u32> = reference["input_ids"][s]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u32)
+                .collect();
+            let word_ids: Vec<Option<u64>> = reference["word_ids"][s]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(serde_json::Value::as_u64)
+                .collect();
+            let (ours, counts) = tk.encode_words(&words, 512).unwrap();
+            // Expected: the ids that belong to a word, and where each word starts.
+            let mut pieces = Vec::new();
+            let mut starts = Vec::new();
+            for (&id, w) in ids.iter().zip(&word_ids) {
+                if let Some(w) = w {
+                    if starts.len() == *w as usize {
+                        starts.push(pieces.len() as u32);
+                    }
+                    pieces.push(id);
+                }
+            }
+            starts.push(pieces.len() as u32);
+            assert_eq!(ours.pieces, pieces, "{name} sentence {s}");
+            assert_eq!(ours.word_starts, starts, "{name} sentence {s}");
+            assert_eq!(counts.empty, 0);
+            // The frame: CLS first, SEP after the last piece, PAD after that.
+            let real = pieces.len() + 2;
+            assert_eq!(ids[0], tk.cls, "{name}");
+            assert_eq!(ids[real - 1], tk.sep, "{name}");
+            assert!(ids[real..].iter().all(|&id| id == tk.pad), "{name}");
+        }
+    }
+}
