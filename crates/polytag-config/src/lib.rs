@@ -55,11 +55,11 @@ mod training;
 
 pub use component::{
     Activation, AttentionSpec, Cell, CharCnnSpec, CharRnnSpec, ClassWeights, Component,
-    ComponentKind, Constraints, CrfSpec, EmbeddingSpec, FeatureEmbeddingSpec, HighwaySpec, Input,
-    Kind, LinearSpec, Position, RawAttention, RawCharCnn, RawCharRnn, RawComponent,
+    ComponentKind, Constraints, CrfSpec, EmbeddingSpec, FeatureEmbeddingSpec, Freeze, HighwaySpec,
+    Input, Kind, LinearSpec, Position, RawAttention, RawCharCnn, RawCharRnn, RawComponent,
     RawComponentKind, RawCrf, RawEmbedding, RawFeatureEmbedding, RawHighway, RawLinear, RawLstm,
-    RawRecurrent, RawSoftmax, RawTransformer, RnnSpec, Role, Scoring, SoftmaxSpec,
-    TransformerSource, TransformerSpec, Freeze, SubwordPooling, TransformerFiles,
+    RawRecurrent, RawSoftmax, RawTransformer, RnnSpec, Role, Scoring, SoftmaxSpec, SubwordPooling,
+    TransformerFiles, TransformerSource, TransformerSpec,
 };
 pub use dataset::{
     Batching, ConlluLabel, Dataset, DatasetType, Files, Format, FormatName, Parser, RawDataset,

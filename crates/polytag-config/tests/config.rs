@@ -1425,15 +1425,24 @@ fn transformer_defaults_width_from_config_json_and_round_trip() {
     assert_eq!(spec.hidden, Some(32));
     assert_eq!(spec.files.tokenizer, Some(model.join("tokenizer.json")));
     assert_eq!(spec.files.weights, Some(model.join("model.safetensors")));
-    assert_eq!(exp.components[1].d_input, Some(32), "the linear reads the width");
+    assert_eq!(
+        exp.components[1].d_input,
+        Some(32),
+        "the linear reads the width"
+    );
 
     // first_last doubles the width; every option written back and read again is equal.
-    let v = with_transformer(json!({"pretrained": pretrained, "subword_pooling": "first_last",
-        "freeze": "embeddings", "stride": 8, "max_len": 40, "dropout": 0.2}));
+    let v = with_transformer(
+        json!({"pretrained": pretrained, "subword_pooling": "first_last",
+        "freeze": "embeddings", "stride": 8, "max_len": 40, "dropout": 0.2}),
+    );
     let exp = checked(&v).unwrap().experiment;
     let spec = transformer(&exp);
     assert_eq!(exp.components[1].d_input, Some(64));
-    assert_eq!((spec.max_len, spec.stride, spec.freeze), (40, 8, Freeze::Embeddings));
+    assert_eq!(
+        (spec.max_len, spec.stride, spec.freeze),
+        (40, 8, Freeze::Embeddings)
+    );
     let written = exp.to_json();
     let raw: Value = serde_json::from_str(&written).unwrap();
     assert_eq!(
@@ -1452,7 +1461,10 @@ fn transformer_defaults_width_from_config_json_and_round_trip() {
         (json!(2), Freeze::Layers(2)),
     ] {
         let v = with_transformer(json!({"pretrained": pretrained, "freeze": freeze}));
-        assert_eq!(transformer(&checked(&v).unwrap().experiment).freeze, expected);
+        assert_eq!(
+            transformer(&checked(&v).unwrap().experiment).freeze,
+            expected
+        );
     }
 
     // A run's copies replace the model folder, which may be gone; no weights are named.
@@ -1467,7 +1479,10 @@ fn transformer_defaults_width_from_config_json_and_round_trip() {
     .unwrap()
     .experiment;
     let spec = transformer(&exp);
-    assert_eq!(spec.files.tokenizer, Some(copies.join("bert/tokenizer.json")));
+    assert_eq!(
+        spec.files.tokenizer,
+        Some(copies.join("bert/tokenizer.json"))
+    );
     assert_eq!(spec.files.weights, None);
     assert_eq!((spec.hidden, spec.max_len), (Some(32), 64));
 }
@@ -1477,8 +1492,10 @@ fn transformer_option_errors_name_their_config_path() {
     let dir = tempfile::tempdir().unwrap();
     let model = model_dir(dir.path());
     let pretrained = model.display().to_string();
-    let v = with_transformer(json!({"pretrained": pretrained, "max_len": 100, "stride": 98,
-                                    "freeze": 3}));
+    let v = with_transformer(
+        json!({"pretrained": pretrained, "max_len": 100, "stride": 98,
+                                    "freeze": 3}),
+    );
     assert_eq!(
         checked_errors(&v),
         [
@@ -1517,5 +1534,8 @@ fn transformer_option_errors_name_their_config_path() {
     let v = with_transformer(json!({"pretrained": dir.path().join("nope").display().to_string()}));
     let errors = checked_errors(&v);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].starts_with("components[0].pretrained"), "{errors:?}");
+    assert!(
+        errors[0].starts_with("components[0].pretrained"),
+        "{errors:?}"
+    );
 }

@@ -173,7 +173,10 @@ fn encode_stream(input: &InputVocab, sentence: &Sentence, path: &Path) -> Result
             vocab
                 .encode(&sentence.tokens)
                 .map_err(|e| match e {
-                    Error::Tokenizer { path: file, message } => Error::Tokenizer {
+                    Error::Tokenizer {
+                        path: file,
+                        message,
+                    } => Error::Tokenizer {
                         path: file,
                         message: format!("{}:{}: {message}", path.display(), sentence.line),
                     },

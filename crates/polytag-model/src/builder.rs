@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 
 use burn::prelude::*;
 use polytag_config::{
-    ClassWeights, ComponentKind, Constraints, Errors, Experiment, Input, Role,
-    TransformerSource, TransformerSpec,
+    ClassWeights, ComponentKind, Constraints, Errors, Experiment, Input, Role, TransformerSource,
+    TransformerSpec,
 };
 use polytag_data::scheme::{transition_allowed, Scheme, Tag};
 
@@ -32,9 +32,9 @@ use crate::highway::HighwayConfig;
 use crate::linear::OutputLayerConfig;
 use crate::rnn::{Cell, RecurrentConfig};
 use crate::softmax::SoftmaxConfig;
+use crate::tagger::{FeatureSlot, Model, ModelConfig, NamedComponent, Slot, TaskWiring};
 use crate::transformer_feature::TransformerFeatureConfig;
 use polytag_config::hf::HfModelConfig;
-use crate::tagger::{FeatureSlot, Model, ModelConfig, NamedComponent, Slot, TaskWiring};
 
 /// The label set of one task, as the data layer built it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -564,7 +564,8 @@ fn transformer_config(
                 .get(&i)
                 .copied()
                 .ok_or_else(|| missing("sub-word vocabulary size"))?;
-            let mut m = HfModelConfig::scratch(*layers, *heads, *hidden, *ffn_size, vocab, spec.max_len);
+            let mut m =
+                HfModelConfig::scratch(*layers, *heads, *hidden, *ffn_size, vocab, spec.max_len);
             m.pad_token_id = inputs.subword_pad.get(&i).map_or(0, |&p| p as usize);
             m
         }

@@ -268,7 +268,11 @@ impl TaskInput {
                     same("subword batch", sub.batch.to_vec(), vec![b, t])?;
                     let [w, s] = sub.ids.dims();
                     same("subword padding", sub.pad.dims().to_vec(), vec![w, s])?;
-                    same("subword first pieces", sub.first.dims().to_vec(), vec![b * t])?;
+                    same(
+                        "subword first pieces",
+                        sub.first.dims().to_vec(),
+                        vec![b * t],
+                    )?;
                     same("subword last pieces", sub.last.dims().to_vec(), vec![b * t])?;
                 }
             }

@@ -89,10 +89,10 @@ pub mod softmax;
 pub mod subword_pool;
 pub mod summary;
 pub mod tagger;
-pub mod transformer_feature;
 #[cfg(test)]
 mod test_support;
 pub mod transformer;
+pub mod transformer_feature;
 
 pub use builder::{build, model_config, BuildInputs, TaskLabels};
 pub use device::select_device;

@@ -21,15 +21,14 @@ pub fn pool(h: Tensor<3>, sub: &SubwordInput, pooling: SubwordPooling) -> Tensor
     let out = match pooling {
         SubwordPooling::First => gather(&flat, &sub.first),
         SubwordPooling::Last => gather(&flat, &sub.last),
-        SubwordPooling::FirstLast => Tensor::cat(
-            vec![gather(&flat, &sub.first), gather(&flat, &sub.last)],
-            1,
-        ),
+        SubwordPooling::FirstLast => {
+            Tensor::cat(vec![gather(&flat, &sub.first), gather(&flat, &sub.last)], 1)
+        }
         SubwordPooling::Mean => {
             // Sums restart in every window: no precision lost across a long batch.
             let sums = h.cumsum(1).reshape([w * s, d]);
-            let total = gather(&sums, &sub.last) - gather(&sums, &sub.first)
-                + gather(&flat, &sub.first);
+            let total =
+                gather(&sums, &sub.last) - gather(&sums, &sub.first) + gather(&flat, &sub.first);
             let count = (sub.last.clone() - sub.first.clone() + 1)
                 .float()
                 .reshape([b * t, 1]);

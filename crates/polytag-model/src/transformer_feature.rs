@@ -117,11 +117,7 @@ mod tests {
 
     fn run(feature: &TransformerFeature, rows: &[&EncodedSubwords]) -> (Vec<f32>, [usize; 3]) {
         let device = Device::flex();
-        let t = rows
-            .iter()
-            .map(|s| s.plan.word_window.len())
-            .max()
-            .unwrap();
+        let t = rows.iter().map(|s| s.plan.word_window.len()).max().unwrap();
         let batch = SubwordBatch::build(
             rows.iter().map(|s| (s.plan.word_window.len(), Some(*s))),
             rows.len(),
@@ -166,7 +162,10 @@ mod tests {
                 for w in 0..t1 {
                     for k in 0..d {
                         let (x, y) = (all[(r * t + w) * d + k], alone[w * d + k]);
-                        assert!((x - y).abs() <= 1e-5, "{pooling:?} row {r} word {w}: {x} vs {y}");
+                        assert!(
+                            (x - y).abs() <= 1e-5,
+                            "{pooling:?} row {r} word {w}: {x} vs {y}"
+                        );
                     }
                 }
             }

@@ -62,9 +62,7 @@ impl Predictor {
         let exp = checkpoint.experiment()?;
         crate::transformers::verify_copies(&exp, run.path())?;
         let mut vocabs = checkpoint.vocabularies()?;
-        vocabs
-            .attach_subwords(&exp)
-            .map_err(Error::LoadData)?;
+        vocabs.attach_subwords(&exp).map_err(Error::LoadData)?;
         let model = checkpoint.model(&exp, &vocabs, &device)?.valid();
         let tasks = (0..exp.tasks.len())
             .map(|t| {

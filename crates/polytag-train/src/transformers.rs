@@ -94,7 +94,9 @@ pub fn verify_copies(exp: &Experiment, run_root: &Path) -> Result<()> {
                     expected: format!(
                         "{} with SHA-256 {}",
                         path.display(),
-                        recorded.get(file_name).map_or("(none recorded)", String::as_str)
+                        recorded
+                            .get(file_name)
+                            .map_or("(none recorded)", String::as_str)
                     ),
                     found: found.to_string(),
                 }

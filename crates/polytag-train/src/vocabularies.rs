@@ -120,7 +120,10 @@ impl Vocabularies {
         let mut errors = Vec::new();
         let subwords = subword_vocabs(exp, &mut errors);
         for (c, vocab) in &subwords {
-            let recorded = self.transformers.get(c).map(|r| r.tokenizer_sha256.as_str());
+            let recorded = self
+                .transformers
+                .get(c)
+                .map(|r| r.tokenizer_sha256.as_str());
             if recorded != Some(vocab.tokenizer.sha256.as_str()) {
                 errors.push(polytag_data::DataError {
                     config_path: format!("components[{c}]"),

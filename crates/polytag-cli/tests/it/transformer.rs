@@ -87,7 +87,10 @@ fn a_transformer_trains_resumes_exactly_and_predicts_without_its_model_folder() 
     assert!(o.status.success(), "{}", stderr(&o));
     // The run keeps the tokenizer and config.json, with their digests.
     for file in ["tokenizer.json", "config.json", "sha256.json"] {
-        assert!(whole.join("transformers/bert").join(file).is_file(), "{file}");
+        assert!(
+            whole.join("transformers/bert").join(file).is_file(),
+            "{file}"
+        );
     }
     let digests: Value = serde_json::from_str(
         &std::fs::read_to_string(whole.join("transformers/bert/sha256.json")).unwrap(),
@@ -125,10 +128,7 @@ fn a_transformer_trains_resumes_exactly_and_predicts_without_its_model_folder() 
     // The model folder goes away: resume, eval and predict use the run's copies and
     // checkpoint.
     std::fs::remove_dir_all(&model).unwrap();
-    let o = polytag(
-        dir.path(),
-        &["train", "--resume", killed.to_str().unwrap()],
-    );
+    let o = polytag(dir.path(), &["train", "--resume", killed.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (a, b) = (metrics(&whole), metrics(&killed));
     assert!(!a.is_empty());
@@ -137,7 +137,12 @@ fn a_transformer_trains_resumes_exactly_and_predicts_without_its_model_folder() 
     let test = root().join("datasets/sample/eng/test.conll");
     let o = polytag(
         dir.path(),
-        &["eval", killed.to_str().unwrap(), "--file", test.to_str().unwrap()],
+        &[
+            "eval",
+            killed.to_str().unwrap(),
+            "--file",
+            test.to_str().unwrap(),
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("processed"), "{}", stdout(&o));

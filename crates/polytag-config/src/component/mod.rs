@@ -22,8 +22,8 @@ pub use raw::{
 };
 pub use spec::{
     Activation, AttentionSpec, Cell, CharCnnSpec, CharRnnSpec, ClassWeights, Constraints, CrfSpec,
-    EmbeddingSpec, FeatureEmbeddingSpec, HighwaySpec, LinearSpec, Position, RnnSpec, Scoring,
-    SoftmaxSpec, TransformerSource, TransformerSpec, Freeze, SubwordPooling, TransformerFiles,
+    EmbeddingSpec, FeatureEmbeddingSpec, Freeze, HighwaySpec, LinearSpec, Position, RnnSpec,
+    Scoring, SoftmaxSpec, SubwordPooling, TransformerFiles, TransformerSource, TransformerSpec,
 };
 
 impl fmt::Display for Kind {

@@ -85,12 +85,13 @@ fn alignment_of_accented_split_unknown_and_empty_words() {
 
 #[test]
 fn bad_tokenizer_files_are_errors_naming_the_file() {
-    let err = SubwordTokenizer::from_bytes(b"{not json", Path::new("m/tokenizer.json")).unwrap_err();
+    let err =
+        SubwordTokenizer::from_bytes(b"{not json", Path::new("m/tokenizer.json")).unwrap_err();
     assert!(err.to_string().starts_with("m/tokenizer.json: "), "{err}");
     let mut v: serde_json::Value = serde_json::from_str(&tiny_tokenizer_json()).unwrap();
     v["post_processor"] = serde_json::Value::Null;
-    let err = SubwordTokenizer::from_bytes(v.to_string().as_bytes(), Path::new("t.json"))
-        .unwrap_err();
+    let err =
+        SubwordTokenizer::from_bytes(v.to_string().as_bytes(), Path::new("t.json")).unwrap_err();
     assert!(err.to_string().contains("[CLS] ... [SEP]"), "{err}");
     let err = SubwordTokenizer::load(Path::new("/nonexistent/dir/tokenizer.json")).unwrap_err();
     assert!(matches!(err, Error::Open { .. }));
