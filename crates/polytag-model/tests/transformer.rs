@@ -488,3 +488,65 @@ fn minilm_matches_transformers() {
     );
     check_square_transpose(&dir, "encoder.layer.0.attention.self.query.weight", &device);
 }
+
+/// The fixture with its dropout set to `p` (hidden and attention), loaded on `device`.
+fn load_with_dropout(name: &str, p: f64, device: &Device) -> Bert {
+    let dir = fixture(name);
+    let mut cfg = HfModelConfig::read(&dir).unwrap();
+    cfg.hidden_dropout_prob = p;
+    cfg.attention_probs_dropout_prob = p;
+    Bert::new(&cfg, device)
+        .load_safetensors(&dir.join("model.safetensors"))
+        .unwrap()
+        .0
+}
+
+/// Inference uses burn's fused attention op, training the decomposed softmax (which has
+/// dropout); without dropout both compute the same function.
+#[test]
+fn training_path_equals_inference_path_without_dropout() {
+    let device = Device::flex();
+    let train = device.clone().autodiff();
+    for name in ["tiny-bert", "tiny-xlmr"] {
+        let r = read_reference(&fixture(name).join("reference.json"));
+        let plain = load_with_dropout(name, 0.0, &device);
+        let tracked = load_with_dropout(name, 0.0, &train);
+        let (ids, pad) = batch(&r.input_ids, &r.attention_mask, &device);
+        let a = values(plain.forward(ids, pad));
+        let (ids, pad) = batch(&r.input_ids, &r.attention_mask, &train);
+        let b = values(tracked.forward(ids, pad));
+        let max = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(max <= 1e-5, "{name}: {max}");
+    }
+}
+
+#[test]
+fn dropout_acts_in_training_only_and_gradients_reach_the_trained_parameters() {
+    let train = Device::flex().autodiff();
+    train.seed(5);
+    let r = read_reference(&fixture("tiny-bert").join("reference.json"));
+    let bert = load_with_dropout("tiny-bert", 0.3, &train);
+    let (ids, pad) = batch(&r.input_ids, &r.attention_mask, &train);
+    let a = bert.forward(ids.clone(), pad.clone());
+    let b = bert.forward(ids.clone(), pad.clone());
+    let differs = (a.clone() - b).abs().max().into_scalar::<f32>();
+    assert!(differs > 1e-3, "two training forwards agree: no dropout");
+
+    let grads = a.sum().backward();
+    let has = |t: Tensor<2>| t.grad(&grads).is_some();
+    assert!(has(bert.embeddings.word_embeddings.weight.val()));
+    assert!(has(bert.layers[0].query.weight.val()));
+    assert!(has(bert.layers[1].ffn_out.weight.val()));
+
+    let frozen = bert.freeze(polytag_model::transformer::Freeze::Layers(1));
+    let out = frozen.forward(ids, pad);
+    let grads = out.sum().backward();
+    let has = |t: Tensor<2>| t.grad(&grads).is_some();
+    assert!(!has(frozen.embeddings.word_embeddings.weight.val()));
+    assert!(!has(frozen.layers[0].query.weight.val()));
+    assert!(has(frozen.layers[1].query.weight.val()));
+}
