@@ -262,7 +262,7 @@ mod tests {
         device.seed(11);
         let b = Bert::new(&tiny(), &device);
         let wb = b.layers[0].query.weight.val();
-        assert_eq!(wa.clone().equal(wb).all().into_scalar::<bool>(), true);
+        assert!(wa.clone().equal(wb).all().into_scalar::<bool>());
         let std = wa.var(0).mean().sqrt().into_scalar::<f32>();
         assert!((0.01..0.03).contains(&std), "std {std}");
         let bias = a.layers[0].query.bias.as_ref().unwrap().val();
