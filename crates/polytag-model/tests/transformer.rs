@@ -233,7 +233,7 @@ fn padded_batch_gives_each_sentence_its_own_output() {
 /// A copy of a fixture whose safetensors file is rewritten by `edit`.
 fn edited_copy(
     name: &str,
-    edit: impl FnOnce(&mut BTreeMap<String, (Vec<usize>, Vec<u8>)>),
+    edit: impl FnOnce(&mut BTreeMap<String, (safetensors::Dtype, Vec<usize>, Vec<u8>)>),
 ) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let src = fixture(name);
@@ -242,18 +242,16 @@ fn edited_copy(
     }
     let bytes = std::fs::read(src.join("model.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut tensors: BTreeMap<String, (Vec<usize>, Vec<u8>)> = st
+    let mut tensors: BTreeMap<String, (safetensors::Dtype, Vec<usize>, Vec<u8>)> = st
         .tensors()
         .into_iter()
-        .map(|(n, v)| (n, (v.shape().to_vec(), v.data().to_vec())))
+        .map(|(n, v)| (n, (v.dtype(), v.shape().to_vec(), v.data().to_vec())))
         .collect();
     edit(&mut tensors);
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
         .iter()
-        .map(|(n, (shape, data))| {
-            let v =
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
-                    .unwrap();
+        .map(|(n, (dtype, shape, data))| {
+            let v = safetensors::tensor::TensorView::new(*dtype, shape.clone(), data).unwrap();
             (n.clone(), v)
         })
         .collect();
@@ -335,6 +333,42 @@ fn unsupported_model_type_names_file_and_value() {
             path.display()
         )
     );
+}
+
+/// A half-precision checkpoint loads as F32 parameters holding the file's values
+/// (`FloatCastAdapter`; without it burn keeps the file's dtype).
+#[test]
+fn half_precision_file_loads_as_f32() {
+    use burn::tensor::f16;
+    let tmp = edited_copy("tiny-bert", |t| {
+        for (dtype, _, bytes) in t.values_mut() {
+            *bytes = bytes
+                .chunks_exact(4)
+                .flat_map(|b| {
+                    f16::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])).to_le_bytes()
+                })
+                .collect();
+            *dtype = safetensors::Dtype::F16;
+        }
+    });
+    let device = Device::flex();
+    let (half, report) = load(tmp.path(), &device);
+    assert_eq!(report.applied, 37);
+    let (full, _) = load(&fixture("tiny-bert"), &device);
+    let w = half.layers[1].ffn_in.weight.val();
+    assert_eq!(w.dtype(), burn::tensor::DType::F32);
+    let got = w.into_data().try_to_vec::<f32>().unwrap();
+    let want: Vec<f32> = full.layers[1]
+        .ffn_in
+        .weight
+        .val()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(|x| f16::from_f32(x).to_f32())
+        .collect();
+    assert_eq!(got, want);
 }
 
 /// The peer venv's python (`POLYTAG_PEER_PYTHON`, else `target/peer-venv` as scripts/bench
