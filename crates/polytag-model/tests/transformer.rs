@@ -51,10 +51,7 @@ fn read_reference(path: &Path) -> Reference {
 }
 
 fn load(dir: &Path, device: &Device) -> (Bert, LoadReport) {
-    let cfg = HfModelConfig::read(dir).unwrap();
-    Bert::new(&cfg, device)
-        .load_safetensors(&dir.join("model.safetensors"))
-        .unwrap()
+    Bert::from_pretrained(dir, device).unwrap()
 }
 
 fn batch(
@@ -325,7 +322,10 @@ fn unsupported_model_type_names_file_and_value() {
     let path = tmp.path().join("config.json");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("\"bert\"", "\"distilbert\"")).unwrap();
-    let e = HfModelConfig::read(tmp.path()).unwrap_err().to_string();
+    let e = Bert::from_pretrained(tmp.path(), &Device::flex())
+        .err()
+        .unwrap()
+        .to_string();
     assert_eq!(
         e,
         format!(
