@@ -336,7 +336,7 @@ impl HfModelConfig {
                 return Err(invalid(key, "must be at least 1".into()));
             }
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(invalid(
                 "num_attention_heads",
                 format!(
@@ -376,7 +376,8 @@ impl HfModelConfig {
                 return Err(invalid(key, format!("{p} is not in [0, 1)")));
             }
         }
-        if !(self.layer_norm_eps > 0.0) {
+        // (written so that NaN fails too)
+        if self.layer_norm_eps.is_nan() || self.layer_norm_eps <= 0.0 {
             return Err(invalid("layer_norm_eps", "must be positive".into()));
         }
         Ok(())

@@ -51,10 +51,7 @@ fn read_reference(path: &Path) -> Reference {
 }
 
 fn load(dir: &Path, device: &Device) -> (Bert, LoadReport) {
-    let cfg = HfModelConfig::read(dir).unwrap();
-    Bert::new(&cfg, device)
-        .load_safetensors(&dir.join("model.safetensors"))
-        .unwrap()
+    Bert::from_pretrained(dir, device).unwrap()
 }
 
 fn batch(
@@ -233,7 +230,7 @@ fn padded_batch_gives_each_sentence_its_own_output() {
 /// A copy of a fixture whose safetensors file is rewritten by `edit`.
 fn edited_copy(
     name: &str,
-    edit: impl FnOnce(&mut BTreeMap<String, (Vec<usize>, Vec<u8>)>),
+    edit: impl FnOnce(&mut BTreeMap<String, (safetensors::Dtype, Vec<usize>, Vec<u8>)>),
 ) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let src = fixture(name);
@@ -242,18 +239,16 @@ fn edited_copy(
     }
     let bytes = std::fs::read(src.join("model.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut tensors: BTreeMap<String, (Vec<usize>, Vec<u8>)> = st
+    let mut tensors: BTreeMap<String, (safetensors::Dtype, Vec<usize>, Vec<u8>)> = st
         .tensors()
         .into_iter()
-        .map(|(n, v)| (n, (v.shape().to_vec(), v.data().to_vec())))
+        .map(|(n, v)| (n, (v.dtype(), v.shape().to_vec(), v.data().to_vec())))
         .collect();
     edit(&mut tensors);
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
         .iter()
-        .map(|(n, (shape, data))| {
-            let v =
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
-                    .unwrap();
+        .map(|(n, (dtype, shape, data))| {
+            let v = safetensors::tensor::TensorView::new(*dtype, shape.clone(), data).unwrap();
             (n.clone(), v)
         })
         .collect();
@@ -327,7 +322,10 @@ fn unsupported_model_type_names_file_and_value() {
     let path = tmp.path().join("config.json");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("\"bert\"", "\"distilbert\"")).unwrap();
-    let e = HfModelConfig::read(tmp.path()).unwrap_err().to_string();
+    let e = Bert::from_pretrained(tmp.path(), &Device::flex())
+        .err()
+        .unwrap()
+        .to_string();
     assert_eq!(
         e,
         format!(
@@ -335,6 +333,42 @@ fn unsupported_model_type_names_file_and_value() {
             path.display()
         )
     );
+}
+
+/// A half-precision checkpoint loads as F32 parameters holding the file's values
+/// (`FloatCastAdapter`; without it burn keeps the file's dtype).
+#[test]
+fn half_precision_file_loads_as_f32() {
+    use burn::tensor::f16;
+    let tmp = edited_copy("tiny-bert", |t| {
+        for (dtype, _, bytes) in t.values_mut() {
+            *bytes = bytes
+                .chunks_exact(4)
+                .flat_map(|b| {
+                    f16::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])).to_le_bytes()
+                })
+                .collect();
+            *dtype = safetensors::Dtype::F16;
+        }
+    });
+    let device = Device::flex();
+    let (half, report) = load(tmp.path(), &device);
+    assert_eq!(report.applied, 37);
+    let (full, _) = load(&fixture("tiny-bert"), &device);
+    let w = half.layers[1].ffn_in.weight.val();
+    assert_eq!(w.dtype(), burn::tensor::DType::F32);
+    let got = w.into_data().try_to_vec::<f32>().unwrap();
+    let want: Vec<f32> = full.layers[1]
+        .ffn_in
+        .weight
+        .val()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(|x| f16::from_f32(x).to_f32())
+        .collect();
+    assert_eq!(got, want);
 }
 
 /// The peer venv's python (`POLYTAG_PEER_PYTHON`, else `target/peer-venv` as scripts/bench
@@ -487,4 +521,66 @@ fn minilm_matches_transformers() {
         &device,
     );
     check_square_transpose(&dir, "encoder.layer.0.attention.self.query.weight", &device);
+}
+
+/// The fixture with its dropout set to `p` (hidden and attention), loaded on `device`.
+fn load_with_dropout(name: &str, p: f64, device: &Device) -> Bert {
+    let dir = fixture(name);
+    let mut cfg = HfModelConfig::read(&dir).unwrap();
+    cfg.hidden_dropout_prob = p;
+    cfg.attention_probs_dropout_prob = p;
+    Bert::new(&cfg, device)
+        .load_safetensors(&dir.join("model.safetensors"))
+        .unwrap()
+        .0
+}
+
+/// Inference uses burn's fused attention op, training the decomposed softmax (which has
+/// dropout); without dropout both compute the same function.
+#[test]
+fn training_path_equals_inference_path_without_dropout() {
+    let device = Device::flex();
+    let train = device.clone().autodiff();
+    for name in ["tiny-bert", "tiny-xlmr"] {
+        let r = read_reference(&fixture(name).join("reference.json"));
+        let plain = load_with_dropout(name, 0.0, &device);
+        let tracked = load_with_dropout(name, 0.0, &train);
+        let (ids, pad) = batch(&r.input_ids, &r.attention_mask, &device);
+        let a = values(plain.forward(ids, pad));
+        let (ids, pad) = batch(&r.input_ids, &r.attention_mask, &train);
+        let b = values(tracked.forward(ids, pad));
+        let max = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(max <= 1e-5, "{name}: {max}");
+    }
+}
+
+#[test]
+fn dropout_acts_in_training_only_and_gradients_reach_the_trained_parameters() {
+    let train = Device::flex().autodiff();
+    train.seed(5);
+    let r = read_reference(&fixture("tiny-bert").join("reference.json"));
+    let bert = load_with_dropout("tiny-bert", 0.3, &train);
+    let (ids, pad) = batch(&r.input_ids, &r.attention_mask, &train);
+    let a = bert.forward(ids.clone(), pad.clone());
+    let b = bert.forward(ids.clone(), pad.clone());
+    let differs = (a.clone() - b).abs().max().into_scalar::<f32>();
+    assert!(differs > 1e-3, "two training forwards agree: no dropout");
+
+    let grads = a.sum().backward();
+    let has = |t: Tensor<2>| t.grad(&grads).is_some();
+    assert!(has(bert.embeddings.word_embeddings.weight.val()));
+    assert!(has(bert.layers[0].query.weight.val()));
+    assert!(has(bert.layers[1].ffn_out.weight.val()));
+
+    let frozen = bert.freeze(polytag_model::transformer::Freeze::Layers(1));
+    let out = frozen.forward(ids, pad);
+    let grads = out.sum().backward();
+    let has = |t: Tensor<2>| t.grad(&grads).is_some();
+    assert!(!has(frozen.embeddings.word_embeddings.weight.val()));
+    assert!(!has(frozen.layers[0].query.weight.val()));
+    assert!(has(frozen.layers[1].query.weight.val()));
 }

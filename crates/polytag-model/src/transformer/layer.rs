@@ -7,6 +7,8 @@ use burn::nn::{
 };
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, gelu_approximate, relu, softmax};
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 use polytag_config::hf::{HfModelConfig, HiddenAct};
 
 use crate::dropout::dropout;
@@ -96,12 +98,24 @@ impl BertLayer {
         let q = split(self.query.forward(x.clone()));
         let k = split(self.key.forward(x.clone()));
         let v = split(self.value.forward(x.clone()));
-        let scores = q.matmul(k.swap_dims(2, 3)) / (dh as f64).sqrt();
-        let probs = softmax(scores.mask_fill(key_pad, PAD_SCORE), 3);
-        let context = dropout(&self.attn_dropout, probs)
-            .matmul(v)
-            .swap_dims(1, 2)
-            .reshape([w, s, d]);
+        let context = if !x.device().is_autodiff() {
+            // Inference: burn's fused attention (scale 1/√dh by default; flex runs a flash
+            // kernel for long windows, so the [W, h, S, S] scores are never materialised —
+            // 400 MB for 32 windows of 512). It has no dropout, which inference has none of.
+            attention(
+                q,
+                k,
+                v,
+                Some(key_pad),
+                None,
+                AttentionModuleOptions::default(),
+            )
+        } else {
+            let scores = q.matmul(k.swap_dims(2, 3)) / (dh as f64).sqrt();
+            let probs = softmax(scores.mask_fill(key_pad, PAD_SCORE), 3);
+            dropout(&self.attn_dropout, probs).matmul(v)
+        };
+        let context = context.swap_dims(1, 2).reshape([w, s, d]);
         let x = self
             .attn_norm
             .forward(x + dropout(&self.dropout, self.attn_out.forward(context)));

@@ -32,11 +32,13 @@ pub mod export;
 pub mod layer;
 pub mod load;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::prelude::*;
-use polytag_config::hf::HfModelConfig;
+use polytag_config::hf::{HfConfigError, HfModelConfig};
+
+use crate::error::ModelError;
 
 pub use embeddings::BertEmbeddings;
 pub use export::export_hf;
@@ -86,6 +88,12 @@ impl Bert {
                 .collect(),
             config: cfg.clone(),
         }
+    }
+
+    /// `dir/config.json` + `dir/model.safetensors`: the usual way to get a pretrained encoder.
+    pub fn from_pretrained(dir: &Path, device: &Device) -> Result<(Bert, LoadReport), ModelError> {
+        let cfg = HfModelConfig::read(dir).map_err(WeightsError::from)?;
+        Bert::new(&cfg, device).load_safetensors(&dir.join("model.safetensors"))
     }
 
     /// The last layer's hidden states.
@@ -206,6 +214,9 @@ pub enum WeightsError {
         /// How many more there are.
         more: usize,
     },
+    /// The model directory's `config.json` is unusable.
+    #[error(transparent)]
+    Config(#[from] HfConfigError),
     /// Export was asked for something inconsistent (e.g. a classifier of the wrong width).
     #[error("{}: {message}", .path.display())]
     Export {
@@ -262,7 +273,7 @@ mod tests {
         device.seed(11);
         let b = Bert::new(&tiny(), &device);
         let wb = b.layers[0].query.weight.val();
-        assert_eq!(wa.clone().equal(wb).all().into_scalar::<bool>(), true);
+        assert!(wa.clone().equal(wb).all().into_scalar::<bool>());
         let std = wa.var(0).mean().sqrt().into_scalar::<f32>();
         assert!((0.01..0.03).contains(&std), "std {std}");
         let bias = a.layers[0].query.bias.as_ref().unwrap().val();
