@@ -76,6 +76,10 @@ pub struct ResolveOptions {
     pub check_files: bool,
     /// Where `${VAR}` comes from (default: the process environment).
     pub env: Env,
+    /// A run's `transformers/` folder: each transformer's `tokenizer.json` and `config.json`
+    /// are read from its `<name>/` copy there, and no pretrained weights are named (a run's
+    /// checkpoint holds them), so a run works after its model folder is gone.
+    pub transformers_dir: Option<PathBuf>,
 }
 
 impl Default for ResolveOptions {
@@ -84,6 +88,7 @@ impl Default for ResolveOptions {
             base_dir: None,
             check_files: true,
             env: Env::Process,
+            transformers_dir: None,
         }
     }
 }
@@ -93,6 +98,13 @@ impl ResolveOptions {
     /// still be listed later with [`Experiment::missing_files`]).
     pub fn without_file_check(mut self) -> Self {
         self.check_files = false;
+        self
+    }
+
+    /// Reads transformer files from a run's copies in `dir` (see
+    /// [`ResolveOptions::transformers_dir`]).
+    pub fn with_transformer_copies(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.transformers_dir = Some(dir.into());
         self
     }
 
@@ -315,6 +327,13 @@ impl Experiment {
                             Entry::Dir,
                         ));
                     }
+                    if let (Some(file), Some(_)) = (&spec.files.tokenizer, &spec.tokenizer) {
+                        missing.extend(resolve::missing(
+                            &format!("components[{i}].tokenizer"),
+                            file,
+                            Entry::File,
+                        ));
+                    }
                 }
                 _ => {}
             }
@@ -378,6 +397,8 @@ fn resolve_partial(
         base_dir,
         env: &options.env,
         check_files: options.check_files,
+        transformers_dir: options.transformers_dir.clone(),
+        component_name: None,
     };
     let ctx = &mut ctx;
 

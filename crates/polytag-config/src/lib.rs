@@ -42,6 +42,7 @@ mod component;
 mod dataset;
 mod error;
 mod experiment;
+pub mod hf;
 mod json;
 mod overrides;
 mod paths;
@@ -54,11 +55,11 @@ mod training;
 
 pub use component::{
     Activation, AttentionSpec, Cell, CharCnnSpec, CharRnnSpec, ClassWeights, Component,
-    ComponentKind, Constraints, CrfSpec, EmbeddingSpec, FeatureEmbeddingSpec, HighwaySpec, Input,
-    Kind, LinearSpec, Position, RawAttention, RawCharCnn, RawCharRnn, RawComponent,
+    ComponentKind, Constraints, CrfSpec, EmbeddingSpec, FeatureEmbeddingSpec, Freeze, HighwaySpec,
+    Input, Kind, LinearSpec, Position, RawAttention, RawCharCnn, RawCharRnn, RawComponent,
     RawComponentKind, RawCrf, RawEmbedding, RawFeatureEmbedding, RawHighway, RawLinear, RawLstm,
-    RawRecurrent, RawSoftmax, RawTransformer, RnnSpec, Role, Scoring, SoftmaxSpec,
-    TransformerSource, TransformerSpec,
+    RawRecurrent, RawSoftmax, RawTransformer, RnnSpec, Role, Scoring, SoftmaxSpec, SubwordPooling,
+    TransformerFiles, TransformerSource, TransformerSpec,
 };
 pub use dataset::{
     Batching, ConlluLabel, Dataset, DatasetType, Files, Format, FormatName, Parser, RawDataset,

@@ -26,6 +26,11 @@ pub(crate) struct Ctx<'a> {
     pub base_dir: PathBuf,
     pub env: &'a Env,
     pub check_files: bool,
+    /// A run's `transformers/` folder: transformer files are read from its
+    /// `<component name>/` copies instead of the paths in the config.
+    pub transformers_dir: Option<PathBuf>,
+    /// The name of the component being resolved (for its copies).
+    pub component_name: Option<String>,
 }
 
 impl Ctx<'_> {
@@ -103,6 +108,18 @@ impl Ctx<'_> {
                 None
             }
         }
+    }
+
+    /// The folder of the current component's copies in a run, when resolving a run's config.
+    pub fn transformer_copies(&self) -> Option<PathBuf> {
+        let dir = self.transformers_dir.as_ref()?;
+        Some(dir.join(self.component_name.as_deref()?))
+    }
+
+    /// Records [`ConfigError::MissingFile`] at `path` when file checks are on and `file`
+    /// is not a file.
+    pub fn check_file(&mut self, path: &str, file: &Path) {
+        self.check_exists(path, file, Entry::File);
     }
 
     fn check_exists(&mut self, path: &str, file: &Path, entry: Entry) {

@@ -17,7 +17,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde_json::Value;
 
-use crate::component::{ClassWeights, RawComponent, RawComponentKind};
+use crate::component::{ClassWeights, Freeze, RawComponent, RawComponentKind};
 use crate::dataset::RawSample;
 use crate::experiment::RawExperiment;
 use crate::task::{LrKind, RawLrSchedule};
@@ -241,6 +241,25 @@ impl JsonSchema for ClassWeights {
             "anyOf": [
                 {"enum": ["none", "inverse_freq"]},
                 {"type": "array", "items": {"type": "number"}}
+            ]
+        })
+    }
+}
+
+/// `components[].freeze` of a transformer: `false`, `true`, `"embeddings"` or a number of
+/// lower layers (spec.rs).
+impl JsonSchema for Freeze {
+    fn schema_name() -> Cow<'static, str> {
+        "Freeze".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Encoder parameters kept fixed: `false` (none), `true` (all), `\"embeddings\"`, or N = the embeddings and the lowest N layers.",
+            "anyOf": [
+                {"type": "boolean"},
+                {"const": "embeddings"},
+                {"type": "integer", "minimum": 1}
             ]
         })
     }

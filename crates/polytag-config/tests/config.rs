@@ -1433,3 +1433,187 @@ fn seed003_configs_follow_the_seed() {
         assert_eq!(exp.training, lstm.training, "{schedule}");
     }
 }
+
+/// A one-task experiment whose only feature is the transformer `bert` with `options`; data
+/// files are the repository's sample, so file checks can be on.
+fn with_transformer(options: Value) -> Value {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/sample/eng");
+    let file = |split: &str| sample.join(format!("{split}.conll")).display().to_string();
+    let mut bert = json!({"name": "bert", "model": "transformer"});
+    for (k, v) in options.as_object().unwrap() {
+        bert[k] = v.clone();
+    }
+    json!({
+        "datasets": [{"name": "ner", "language": "eng", "task": "ner",
+                      "parser": {"token_col": 0, "label_col": 2},
+                      "files": {"train": file("train"), "dev": file("dev")}}],
+        "tasks": [{"name": "NER", "dataset": "ner",
+                   "model": {"model": "tagger", "features": ["bert"], "spec_layer": "out", "decoder": "crf"}}],
+        "components": [bert, {"name": "out", "model": "linear"}, {"name": "crf", "model": "crf"}]
+    })
+}
+
+/// A BERT model folder with a `config.json` of width 32, 2 layers, 64 positions.
+fn model_dir(dir: &Path) -> PathBuf {
+    let model = dir.join("model");
+    std::fs::create_dir_all(&model).unwrap();
+    let config = json!({"model_type": "bert", "vocab_size": 100, "hidden_size": 32,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+        "hidden_act": "gelu", "layer_norm_eps": 1e-12, "max_position_embeddings": 64,
+        "type_vocab_size": 2, "pad_token_id": 0, "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1});
+    std::fs::write(model.join("config.json"), config.to_string()).unwrap();
+    std::fs::write(model.join("tokenizer.json"), "{}").unwrap();
+    std::fs::write(model.join("model.safetensors"), "").unwrap();
+    model
+}
+
+fn checked(value: &Value) -> Result<Resolved, ConfigErrors> {
+    resolve_with(value, &ResolveOptions::default().with_base_dir("/cfg"))
+}
+
+fn checked_errors(value: &Value) -> Vec<String> {
+    match checked(value) {
+        Ok(_) => panic!("expected errors"),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn transformer(exp: &Experiment) -> polytag_config::TransformerSpec {
+    match &exp.components[0].kind {
+        ComponentKind::Transformer(spec) => spec.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn transformer_defaults_width_from_config_json_and_round_trip() {
+    use polytag_config::{Freeze, SubwordPooling};
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_dir(dir.path());
+    let pretrained = model.display().to_string();
+    let exp = checked(&with_transformer(json!({"pretrained": pretrained})))
+        .unwrap()
+        .experiment;
+    let spec = transformer(&exp);
+    // max_len defaults to 512 bounded by the model's 64 positions; stride to a quarter.
+    assert_eq!((spec.max_len, spec.stride), (64, 16));
+    assert_eq!(spec.pooling, SubwordPooling::First);
+    assert_eq!(spec.freeze, Freeze::None);
+    assert_eq!(spec.hidden, Some(32));
+    assert_eq!(spec.files.tokenizer, Some(model.join("tokenizer.json")));
+    assert_eq!(spec.files.weights, Some(model.join("model.safetensors")));
+    assert_eq!(
+        exp.components[1].d_input,
+        Some(32),
+        "the linear reads the width"
+    );
+
+    // first_last doubles the width; every option written back and read again is equal.
+    let v = with_transformer(
+        json!({"pretrained": pretrained, "subword_pooling": "first_last",
+        "freeze": "embeddings", "stride": 8, "max_len": 40, "dropout": 0.2}),
+    );
+    let exp = checked(&v).unwrap().experiment;
+    let spec = transformer(&exp);
+    assert_eq!(exp.components[1].d_input, Some(64));
+    assert_eq!(
+        (spec.max_len, spec.stride, spec.freeze),
+        (40, 8, Freeze::Embeddings)
+    );
+    let written = exp.to_json();
+    let raw: Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(
+        raw["components"][0],
+        json!({"name": "bert", "model": "transformer", "pretrained": pretrained,
+               "dropout": 0.2, "max_len": 40, "stride": 8, "subword_pooling": "first_last",
+               "freeze": "embeddings"})
+    );
+    let again = Experiment::from_json_str(&written, &[], &ResolveOptions::default())
+        .unwrap()
+        .experiment;
+    assert_eq!(again, exp);
+    for (freeze, expected) in [
+        (json!(true), Freeze::All),
+        (json!(false), Freeze::None),
+        (json!(2), Freeze::Layers(2)),
+    ] {
+        let v = with_transformer(json!({"pretrained": pretrained, "freeze": freeze}));
+        assert_eq!(
+            transformer(&checked(&v).unwrap().experiment).freeze,
+            expected
+        );
+    }
+
+    // A run's copies replace the model folder, which may be gone; no weights are named.
+    let copies = dir.path().join("run/transformers");
+    std::fs::create_dir_all(copies.join("bert")).unwrap();
+    std::fs::copy(model.join("config.json"), copies.join("bert/config.json")).unwrap();
+    std::fs::remove_dir_all(&model).unwrap();
+    let exp = resolve_with(
+        &with_transformer(json!({"pretrained": pretrained})),
+        &ResolveOptions::default().with_transformer_copies(&copies),
+    )
+    .unwrap()
+    .experiment;
+    let spec = transformer(&exp);
+    assert_eq!(
+        spec.files.tokenizer,
+        Some(copies.join("bert/tokenizer.json"))
+    );
+    assert_eq!(spec.files.weights, None);
+    assert_eq!((spec.hidden, spec.max_len), (Some(32), 64));
+}
+
+#[test]
+fn transformer_option_errors_name_their_config_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_dir(dir.path());
+    let pretrained = model.display().to_string();
+    let v = with_transformer(
+        json!({"pretrained": pretrained, "max_len": 100, "stride": 98,
+                                    "freeze": 3}),
+    );
+    assert_eq!(
+        checked_errors(&v),
+        [
+            "components[0].max_len: 100 is longer than the model's 64 positions (config.json max_position_embeddings)",
+            "components[0].stride: 98 must be below max_len - 2 = 98 (the pieces of a window)",
+            "components[0].freeze: 3 layers, and the encoder has 2; write true to freeze all",
+        ]
+    );
+    let v = with_transformer(json!({"pretrained": pretrained, "freeze": 0}));
+    assert_eq!(
+        checked_errors(&v),
+        ["components[0].freeze: 0 layers; write false to train everything or \"embeddings\""]
+    );
+    let v = with_transformer(json!({"pretrained": pretrained, "freeze": "all"}));
+    let errors = checked_errors(&v);
+    assert!(errors[0].contains("components[0].freeze"), "{errors:?}");
+    // A scratch encoder needs a tokenizer.
+    let v = with_transformer(json!({"hidden": 32, "heads": 4}));
+    assert_eq!(
+        checked_errors(&v),
+        ["components[0].tokenizer: a transformer without \"pretrained\" needs a tokenizer: give \"tokenizer\": a tokenizer.json or a model folder with one"]
+    );
+    // An unreadable config.json names the component and the file.
+    std::fs::write(model.join("config.json"), "{oops").unwrap();
+    let v = with_transformer(json!({"pretrained": pretrained}));
+    let errors = checked_errors(&v);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "components[0].pretrained: {}",
+            model.join("config.json").display()
+        )),
+        "{errors:?}"
+    );
+    // A missing model folder is a missing file at components[0].pretrained.
+    let v = with_transformer(json!({"pretrained": dir.path().join("nope").display().to_string()}));
+    let errors = checked_errors(&v);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("components[0].pretrained"),
+        "{errors:?}"
+    );
+}

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::encode::{EncodedSentence, EncodedStream};
 use crate::error::{Error, Result};
+use crate::subword::SubwordBatch;
 use crate::vocab::PAD;
 
 /// Shape options shared by training and evaluation batches.
@@ -66,6 +67,8 @@ pub enum BatchStream {
         /// `[B, T]` characters per word after truncation (0 at padded positions).
         lengths: Vec<u32>,
     },
+    /// Sub-word windows of all sentences and where each word's pieces are.
+    Subwords(SubwordBatch),
 }
 
 impl Batch {
@@ -117,10 +120,15 @@ fn pad_stream<'a>(
     t: usize,
     opts: &BatchOptions,
 ) -> BatchStream {
-    let chars = rows
-        .clone()
-        .find_map(|(_, s)| s)
-        .is_some_and(|s| matches!(s, EncodedStream::Chars { .. }));
+    let first = rows.clone().find_map(|(_, s)| s);
+    if first.is_some_and(|s| matches!(s, EncodedStream::Subwords(_))) {
+        let subwords = rows.map(|(n, s)| match s {
+            Some(EncodedStream::Subwords(e)) => (n, Some(e)),
+            _ => (n, None),
+        });
+        return BatchStream::Subwords(SubwordBatch::build(subwords, b, t));
+    }
+    let chars = first.is_some_and(|s| matches!(s, EncodedStream::Chars { .. }));
     if !chars {
         let mut ids = vec![PAD; b * t];
         for (r, (n, stream)) in rows.enumerate() {

@@ -8,13 +8,14 @@ use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::labels::LabelVocab;
 use crate::sentence::Sentence;
+use crate::subword::{EncodedSubwords, SubwordVocab};
 use crate::vocab::{CharVocab, FeatureVocab, WordVocab};
 
 /// The vocabulary one input stream goes through. A task reads one stream per feature
 /// component, in the order of its features, so two embeddings with different vocabularies
 /// (one lowercased, one not) each get their own ids, and a new kind of input (sub-word
 /// pieces) is one more variant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum InputVocab {
     /// One id per word, from an `embedding`'s own word vocabulary.
     Words(WordVocab),
@@ -28,6 +29,9 @@ pub enum InputVocab {
         /// The component's value vocabulary.
         vocab: FeatureVocab,
     },
+    /// Sub-word pieces of the words, through a `transformer`'s tokenizer, with the windows
+    /// of its `max_len`/`stride`.
+    Subwords(SubwordVocab),
 }
 
 /// One input stream of one sentence.
@@ -44,6 +48,8 @@ pub enum EncodedStream {
         /// Start of each token's characters, and the end.
         offsets: Vec<u32>,
     },
+    /// Sub-word pieces and windows of the sentence.
+    Subwords(EncodedSubwords),
 }
 
 /// One sentence as ids.
@@ -163,6 +169,21 @@ fn encode_stream(input: &InputVocab, sentence: &Sentence, path: &Path) -> Result
                 })?;
             EncodedStream::Tokens(values.iter().map(|v| vocab.id(v)).collect())
         }
+        InputVocab::Subwords(vocab) => EncodedStream::Subwords(
+            vocab
+                .encode(&sentence.tokens)
+                .map_err(|e| match e {
+                    Error::Tokenizer {
+                        path: file,
+                        message,
+                    } => Error::Tokenizer {
+                        path: file,
+                        message: format!("{}:{}: {message}", path.display(), sentence.line),
+                    },
+                    other => other,
+                })?
+                .0,
+        ),
     })
 }
 

@@ -228,6 +228,16 @@ pub enum Error {
         label: String,
     },
 
+    /// A sub-word tokenizer file that cannot be used (not a `tokenizer.json`, no special
+    /// pieces for the window frame, or a failure while tokenizing).
+    #[error("{}: {message}", .path.display())]
+    Tokenizer {
+        /// The tokenizer file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
     /// A task feature whose input table is missing.
     #[error("{slot}: component \"{component}\" has no {what}")]
     NoInput {

@@ -32,6 +32,7 @@ use crate::labels::LabelVocab;
 use crate::sample::{sample_corpus, Sample};
 use crate::scheme::Scheme;
 use crate::stats::{CorpusStats, DeclaredScheme, LabelProblem};
+use crate::subword::{SubwordCounts, SubwordTokenizer, SubwordVocab};
 use crate::vocab::{CharVocab, Counts, FeatureVocab, WordVocab, WordVocabOptions};
 
 /// The splits of one dataset, as read.
@@ -99,6 +100,12 @@ pub struct ExperimentData {
     pub labels: BTreeMap<String, LabelVocab>,
     /// Value vocabulary per `feature_embedding` component (by component index).
     pub features: BTreeMap<usize, FeatureVocab>,
+    /// Tokenizer and windows per `transformer` component (by component index).
+    pub subwords: BTreeMap<usize, SubwordVocab>,
+    /// Per `transformer` component, what its tokenizer made of the distinct training words
+    /// of the tasks that use it (words without a piece are reported like embedding
+    /// coverage).
+    pub subword_counts: BTreeMap<usize, SubwordCounts>,
 }
 
 /// Every problem found while loading, each naming its file (and line) or config path.
@@ -273,6 +280,8 @@ impl ExperimentData {
                 chars: inputs.chars,
                 labels,
                 features: inputs.features,
+                subwords: inputs.subwords,
+                subword_counts: inputs.subword_counts,
             },
         )
     }
@@ -287,6 +296,7 @@ impl ExperimentData {
             words: &self.words,
             chars: &self.chars,
             features: &self.features,
+            subwords: &self.subwords,
         };
         task_inputs(exp, task, &tables)
     }
@@ -500,6 +510,50 @@ pub struct InputVocabs {
     pub embeddings: BTreeMap<usize, LoadedEmbedding>,
     /// Value vocabulary per `feature_embedding` component.
     pub features: BTreeMap<usize, FeatureVocab>,
+    /// Tokenizer and windows per `transformer` component.
+    pub subwords: BTreeMap<usize, SubwordVocab>,
+    /// Tokenizer statistics per `transformer` component (distinct training words).
+    pub subword_counts: BTreeMap<usize, SubwordCounts>,
+}
+
+/// The tokenizer and window settings of every `transformer` component of `exp`, read from
+/// the files its resolution chose (`TransformerSpec::files`: the model folder, `tokenizer`,
+/// or a run's copies). Problems are pushed to `errors` with the component's config path.
+pub fn subword_vocabs(
+    exp: &Experiment,
+    errors: &mut Vec<DataError>,
+) -> BTreeMap<usize, SubwordVocab> {
+    let mut out = BTreeMap::new();
+    for (c, component) in exp.components.iter().enumerate() {
+        let ComponentKind::Transformer(spec) = &component.kind else {
+            continue;
+        };
+        let at = if spec.tokenizer.is_some() {
+            "tokenizer"
+        } else {
+            "pretrained"
+        };
+        let Some(file) = &spec.files.tokenizer else {
+            continue;
+        };
+        match SubwordTokenizer::load(file) {
+            Ok(tokenizer) => {
+                out.insert(
+                    c,
+                    SubwordVocab {
+                        tokenizer,
+                        max_len: spec.max_len,
+                        stride: spec.stride,
+                    },
+                );
+            }
+            Err(error) => errors.push(DataError {
+                config_path: format!("components[{c}].{at}"),
+                error,
+            }),
+        }
+    }
+    out
 }
 
 /// Builds what each feature component reads through, by what it reads
@@ -516,6 +570,8 @@ pub fn input_vocabs(
         words: BTreeMap::new(),
         embeddings: BTreeMap::new(),
         features: BTreeMap::new(),
+        subwords: subword_vocabs(exp, errors),
+        subword_counts: BTreeMap::new(),
     };
     for (c, component) in exp.components.iter().enumerate() {
         let users: Vec<&DatasetData> = exp
@@ -566,6 +622,26 @@ pub fn input_vocabs(
                 });
                 out.features.insert(c, FeatureVocab::from_columns(columns));
             }
+            ComponentKind::Transformer(_) => {
+                let Some(vocab) = out.subwords.get(&c) else {
+                    continue;
+                };
+                let counts = Counts::of_tokens(users.iter().map(|d| &d.train));
+                let mut total = SubwordCounts::default();
+                for word in counts.0.keys() {
+                    match vocab.tokenizer.encode_words(&[word], vocab.max_pieces()) {
+                        Ok((_, word_counts)) => total.add(word_counts),
+                        Err(error) => {
+                            errors.push(DataError {
+                                config_path: format!("components[{c}]"),
+                                error,
+                            });
+                            break;
+                        }
+                    }
+                }
+                out.subword_counts.insert(c, total);
+            }
             _ => {}
         }
     }
@@ -582,6 +658,8 @@ pub struct InputTables<'a> {
     pub chars: &'a CharVocab,
     /// Value vocabulary per `feature_embedding` component.
     pub features: &'a BTreeMap<usize, FeatureVocab>,
+    /// Tokenizer and windows per `transformer` component.
+    pub subwords: &'a BTreeMap<usize, SubwordVocab>,
 }
 
 /// The input vocabularies of task `task`: one per feature component, in the task's feature
@@ -636,7 +714,13 @@ pub fn task_inputs(
                     .ok_or_else(|| missing("value vocabulary"))?;
                 InputVocab::Column { column, vocab }
             }
-            Some(Input::Subwords) => return Err(missing("sub-word tokenizer (not supported yet)")),
+            Some(Input::Subwords) => InputVocab::Subwords(
+                tables
+                    .subwords
+                    .get(&c)
+                    .cloned()
+                    .ok_or_else(|| missing("sub-word tokenizer"))?,
+            ),
             Some(Input::Vectors) | None => return Err(missing("input (not a feature)")),
         };
         inputs.push(input);

@@ -63,6 +63,7 @@ pub mod scheme;
 pub mod scoreable;
 pub mod sentence;
 pub mod stats;
+pub mod subword;
 pub mod tokenize;
 pub mod vocab;
 
@@ -81,14 +82,18 @@ pub use embeddings::{
 pub use encode::{EncodedSentence, EncodedStream, Encoder, InputVocab};
 pub use error::{Error, Result};
 pub use experiment::{
-    task_inputs, DataError, DataErrors, DatasetData, ExperimentData, InputTables, InputVocabs,
-    LoadedEmbedding, TRAINING_SCHEME,
+    subword_vocabs, task_inputs, DataError, DataErrors, DatasetData, ExperimentData, InputTables,
+    InputVocabs, LoadedEmbedding, TRAINING_SCHEME,
 };
 pub use jsonl::{read_jsonl, JsonlOptions};
 pub use labels::{LabelVocab, UnseenLabel};
 pub use sample::{sample_corpus, Sample};
 pub use sentence::Sentence;
 pub use stats::{count_columns, CorpusStats, DeclaredScheme, LabelProblem};
+pub use subword::{
+    plan_windows, sha256_hex, EncodedSubwords, SubwordBatch, SubwordCounts, SubwordSentence,
+    SubwordTokenizer, SubwordVocab, WindowPlan,
+};
 pub use vocab::{
     CharVocab, Counts, FeatureVocab, Match, Vocab, WordVocab, WordVocabOptions, PAD, UNK,
 };

@@ -15,7 +15,10 @@
 use std::collections::BTreeMap;
 
 use burn::prelude::*;
-use polytag_config::{ClassWeights, ComponentKind, Constraints, Errors, Experiment, Input, Role};
+use polytag_config::{
+    ClassWeights, ComponentKind, Constraints, Errors, Experiment, Input, Role, TransformerSource,
+    TransformerSpec,
+};
 use polytag_data::scheme::{transition_allowed, Scheme, Tag};
 
 use crate::attention::AttentionConfig;
@@ -30,6 +33,8 @@ use crate::linear::OutputLayerConfig;
 use crate::rnn::{Cell, RecurrentConfig};
 use crate::softmax::SoftmaxConfig;
 use crate::tagger::{FeatureSlot, Model, ModelConfig, NamedComponent, Slot, TaskWiring};
+use crate::transformer_feature::TransformerFeatureConfig;
+use polytag_config::hf::HfModelConfig;
 
 /// The label set of one task, as the data layer built it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -57,6 +62,13 @@ pub struct BuildInputs {
     pub char_vocab_size: usize,
     /// One entry per task, in task order.
     pub labels: Vec<TaskLabels>,
+    /// The padding piece of each `transformer` component's tokenizer (its vocabulary size is
+    /// in `vocab_sizes`), by component index.
+    pub subword_pad: BTreeMap<usize, u32>,
+    /// Whether pretrained transformers read their `model.safetensors`: true for a new run,
+    /// false when a checkpoint's parameters will replace them anyway (`--resume`, `eval`,
+    /// `predict`), so a run works without its model folder.
+    pub load_pretrained: bool,
 }
 
 impl BuildInputs {
@@ -100,11 +112,20 @@ impl BuildInputs {
                 }
             })
             .collect();
+        for (&c, v) in &data.subwords {
+            vocab_sizes.insert(c, v.tokenizer.vocab_size);
+        }
         BuildInputs {
             vocab_sizes,
             pretrained,
             char_vocab_size: data.chars.len(),
             labels,
+            subword_pad: data
+                .subwords
+                .iter()
+                .map(|(&c, v)| (c, v.tokenizer.pad))
+                .collect(),
+            load_pretrained: true,
         }
     }
 }
@@ -362,11 +383,8 @@ fn component_config(
                 .with_dropout(spec.dropout)
                 .with_num_layers(spec.num_layers),
         ),
-        ComponentKind::Transformer(_) => {
-            return Err(vec![ModelError::Unsupported {
-                path,
-                kind: "transformer",
-            }]);
+        ComponentKind::Transformer(spec) => {
+            ComponentConfig::Transformer(transformer_config(&path, comp, spec, inputs, i)?)
         }
         ComponentKind::Linear(spec) => ComponentConfig::Linear(
             OutputLayerConfig::new(d_in, n_labels)
@@ -503,3 +521,65 @@ pub fn scheme_constraints(labels: &[String], scheme: Scheme, path: &str) -> Resu
 
 #[cfg(test)]
 mod tests;
+
+/// The encoder of a `transformer` component: sizes from the pretrained `config.json` (the
+/// model folder or a run's copy) or the scratch options with the tokenizer's vocabulary,
+/// dropout from the component, weights only for a new run of a pretrained model.
+fn transformer_config(
+    path: &str,
+    comp: &polytag_config::Component,
+    spec: &TransformerSpec,
+    inputs: &BuildInputs,
+    i: usize,
+) -> std::result::Result<TransformerFeatureConfig, Vec<ModelError>> {
+    let missing = |what: &'static str| {
+        vec![ModelError::MissingInput {
+            path: path.to_string(),
+            name: comp.name.clone(),
+            what,
+        }]
+    };
+    let mut model = match &spec.source {
+        TransformerSource::Pretrained(_) => {
+            let dir = spec
+                .files
+                .model_dir
+                .as_ref()
+                .ok_or_else(|| missing("model folder (config.json)"))?;
+            HfModelConfig::read(dir).map_err(|e| {
+                vec![ModelError::TransformerConfig {
+                    path: format!("{path}.pretrained"),
+                    message: e.to_string(),
+                }]
+            })?
+        }
+        TransformerSource::Scratch {
+            layers,
+            heads,
+            hidden,
+            ffn_size,
+        } => {
+            let vocab = inputs
+                .vocab_sizes
+                .get(&i)
+                .copied()
+                .ok_or_else(|| missing("sub-word vocabulary size"))?;
+            let mut m =
+                HfModelConfig::scratch(*layers, *heads, *hidden, *ffn_size, vocab, spec.max_len);
+            m.pad_token_id = inputs.subword_pad.get(&i).map_or(0, |&p| p as usize);
+            m
+        }
+    };
+    model.hidden_dropout_prob = spec.dropout;
+    model.attention_probs_dropout_prob = spec.dropout;
+    let weights = match &spec.source {
+        TransformerSource::Pretrained(_) if inputs.load_pretrained => spec.files.weights.clone(),
+        _ => None,
+    };
+    Ok(TransformerFeatureConfig {
+        model,
+        pooling: spec.pooling,
+        freeze: spec.freeze,
+        weights,
+    })
+}

@@ -25,6 +25,7 @@ use crate::input::InputStream;
 use crate::linear::{OutputLayer, OutputLayerConfig};
 use crate::rnn::{CellExt, Recurrent, RecurrentConfig};
 use crate::softmax::{SoftmaxConfig, SoftmaxDecoder};
+use crate::transformer_feature::{TransformerFeature, TransformerFeatureConfig};
 
 /// What to build for one component, all sizes known.
 #[derive(Clone, Debug)]
@@ -63,6 +64,8 @@ pub enum ComponentConfig {
     },
     /// Softmax decoder.
     Softmax(SoftmaxConfig),
+    /// BERT-style encoder read per word.
+    Transformer(TransformerFeatureConfig),
 }
 
 /// A built component.
@@ -79,6 +82,7 @@ pub enum Component {
     Linear(OutputLayer),
     Crf(Crf),
     Softmax(SoftmaxDecoder),
+    Transformer(TransformerFeature),
 }
 
 impl ComponentConfig {
@@ -95,6 +99,7 @@ impl ComponentConfig {
             ComponentConfig::Linear(_) => Kind::Linear,
             ComponentConfig::Crf { .. } => Kind::Crf,
             ComponentConfig::Softmax(_) => Kind::Softmax,
+            ComponentConfig::Transformer(_) => Kind::Transformer,
         }
     }
 
@@ -122,6 +127,7 @@ impl ComponentConfig {
             ComponentConfig::Linear(c) => c.d_output,
             ComponentConfig::Crf { config, .. } => config.num_labels,
             ComponentConfig::Softmax(c) => c.num_labels,
+            ComponentConfig::Transformer(c) => c.d_output(),
         }
     }
 
@@ -223,6 +229,22 @@ impl ComponentConfig {
                     }
                 }
             }
+            ComponentConfig::Transformer(c) => {
+                positive(c.model.vocab_size, "sub-word vocabulary size");
+                positive(c.model.hidden_size, "hidden");
+                positive(c.model.num_hidden_layers, "layers");
+                positive(c.model.num_attention_heads, "heads");
+                dropout(&mut errors, path, c.model.hidden_dropout_prob);
+                if c.model.num_attention_heads > 0
+                    && c.model.hidden_size % c.model.num_attention_heads != 0
+                {
+                    errors.push(ModelError::HeadsNotDivisible {
+                        path: path.to_string(),
+                        dimension: c.model.hidden_size,
+                        heads: c.model.num_attention_heads,
+                    });
+                }
+            }
         }
         errors
     }
@@ -261,6 +283,7 @@ impl ComponentConfig {
                 })
             }
             ComponentConfig::Softmax(c) => Component::Softmax(c.init()),
+            ComponentConfig::Transformer(c) => Component::Transformer(c.init(device)?),
         })
     }
 }
@@ -288,6 +311,7 @@ impl Component {
             Component::Linear(_) => Kind::Linear,
             Component::Crf(_) => Kind::Crf,
             Component::Softmax(_) => Kind::Softmax,
+            Component::Transformer(_) => Kind::Transformer,
         }
     }
 
@@ -310,7 +334,9 @@ impl Component {
             (Component::CharRnn(c), InputStream::Chars(ids)) => {
                 Ok(c.forward(ids.clone(), mask.clone()))
             }
+            (Component::Transformer(t), InputStream::Subwords(sub)) => Ok(t.forward(sub)),
             (Component::Embedding(_) | Component::FeatureEmbedding(_), _) => Err("token ids"),
+            (Component::Transformer(_), _) => Err("sub-word windows"),
             (Component::CharCnn(_) | Component::CharRnn(_), _) => Err("character ids"),
             _ => return None,
         })

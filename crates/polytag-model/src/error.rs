@@ -50,6 +50,14 @@ pub enum ModelError {
         /// The value given.
         value: f64,
     },
+    /// A transformer's `config.json` that cannot be used (read again when building).
+    #[error("{path}: {message}")]
+    TransformerConfig {
+        /// Config path (`components[0].pretrained`).
+        path: String,
+        /// What is wrong, naming the file.
+        message: String,
+    },
     /// The caller did not supply a size only the data can know (vocabulary, label count).
     #[error("{path}: no {what} given to the model builder for component \"{name}\"")]
     MissingInput {
@@ -231,6 +239,9 @@ pub enum ModelError {
         #[source]
         source: burn::tensor::TensorReadError,
     },
+    /// Hugging Face weights that cannot be loaded or exported (names file and tensor).
+    #[error(transparent)]
+    Weights(#[from] crate::transformer::WeightsError),
 }
 
 /// Every problem found while building a model, in config order (validation reports them all,

@@ -4,7 +4,7 @@
 //! on the model's device, once per batch.
 
 use burn::prelude::*;
-use polytag_data::{Batch, BatchStream};
+use polytag_data::{Batch, BatchStream, SubwordBatch};
 
 use crate::error::{ModelError, Result};
 use crate::sequence::length_mask;
@@ -31,6 +31,82 @@ pub enum InputStream {
     Tokens(Tensor<2, Int>),
     /// `[B, T, L]` char ids (0 = padding), right-padded per word.
     Chars(Tensor<3, Int>),
+    /// Sub-word windows of a transformer feature.
+    Subwords(SubwordInput),
+}
+
+/// The sub-word windows of a batch (polytag-data's [`SubwordBatch`]) as tensors.
+#[derive(Clone, Debug)]
+pub struct SubwordInput {
+    /// `[W, S]` piece ids, each window `CLS pieces SEP PAD…`.
+    pub ids: Tensor<2, Int>,
+    /// `[W, S]` true at padding.
+    pub pad: Tensor<2, Bool>,
+    /// `[B·T]` index into the flattened `[W·S]` windows of each word's first piece.
+    pub first: Tensor<1, Int>,
+    /// `[B·T]` the same for each word's last piece.
+    pub last: Tensor<1, Int>,
+    /// `[B, T]` of the batch the words belong to.
+    pub batch: [usize; 2],
+}
+
+impl SubwordInput {
+    /// Tensors of `sub` for a `[b, t]` batch.
+    ///
+    /// # Errors
+    /// [`ModelError::InputShape`] when a buffer does not match `W`, `S`, `B·T`, or an index
+    /// points outside the windows.
+    pub fn from_batch(sub: &SubwordBatch, b: usize, t: usize, device: &Device) -> Result<Self> {
+        let (w, s) = (sub.windows, sub.width);
+        let shape = |what: &'static str, found: usize, expected: Vec<usize>| {
+            if found == expected.iter().product::<usize>() {
+                Ok(())
+            } else {
+                Err(ModelError::InputShape {
+                    what,
+                    expected,
+                    found: vec![found],
+                })
+            }
+        };
+        shape("subword ids", sub.ids.len(), vec![w, s])?;
+        shape("subword window lengths", sub.lengths.len(), vec![w])?;
+        shape("subword first pieces", sub.first.len(), vec![b, t])?;
+        shape("subword last pieces", sub.last.len(), vec![b, t])?;
+        if let Some(&bad) = sub
+            .first
+            .iter()
+            .chain(&sub.last)
+            .find(|&&i| i as usize >= w * s)
+        {
+            return Err(ModelError::InputShape {
+                what: "subword piece index",
+                expected: vec![w * s],
+                found: vec![bad as usize],
+            });
+        }
+        let pad: Vec<bool> = (0..w * s)
+            .map(|i| i % s >= sub.lengths[i / s] as usize)
+            .collect();
+        Ok(SubwordInput {
+            ids: ids(&sub.ids, [w, s], device),
+            pad: Tensor::from_data(TensorData::new(pad, [w, s]), device),
+            first: ids(&sub.first, [b * t], device),
+            last: ids(&sub.last, [b * t], device),
+            batch: [b, t],
+        })
+    }
+
+    /// The same on the inner (non-autodiff) device.
+    pub fn inner(&self) -> SubwordInput {
+        SubwordInput {
+            ids: self.ids.clone().inner(),
+            pad: self.pad.clone().inner(),
+            first: self.first.clone().inner(),
+            last: self.last.clone().inner(),
+            batch: self.batch,
+        }
+    }
 }
 
 impl InputStream {
@@ -39,6 +115,7 @@ impl InputStream {
         match self {
             InputStream::Tokens(_) => "token ids",
             InputStream::Chars(_) => "character ids",
+            InputStream::Subwords(_) => "sub-word windows",
         }
     }
 
@@ -50,6 +127,7 @@ impl InputStream {
                 let [b, t, _] = ids.dims();
                 [b, t]
             }
+            InputStream::Subwords(sub) => sub.batch,
         }
     }
 }
@@ -118,6 +196,9 @@ impl TaskInput {
                     check("chars", v, vec![b, t, *max_chars])?;
                     InputStream::Chars(ids(v, [b, t, *max_chars], device))
                 }
+                BatchStream::Subwords(sub) => {
+                    InputStream::Subwords(SubwordInput::from_batch(sub, b, t, device)?)
+                }
             });
         }
         if batch.has_labels {
@@ -143,6 +224,7 @@ impl TaskInput {
                 .map(|stream| match stream {
                     InputStream::Tokens(ids) => InputStream::Tokens(ids.clone().inner()),
                     InputStream::Chars(ids) => InputStream::Chars(ids.clone().inner()),
+                    InputStream::Subwords(sub) => InputStream::Subwords(sub.inner()),
                 })
                 .collect(),
             mask: self.mask.clone().inner(),
@@ -181,6 +263,17 @@ impl TaskInput {
                 InputStream::Chars(ids) => {
                     let [cb, ct, cl] = ids.dims();
                     same("chars", vec![cb, ct, cl], vec![b, t, cl])?;
+                }
+                InputStream::Subwords(sub) => {
+                    same("subword batch", sub.batch.to_vec(), vec![b, t])?;
+                    let [w, s] = sub.ids.dims();
+                    same("subword padding", sub.pad.dims().to_vec(), vec![w, s])?;
+                    same(
+                        "subword first pieces",
+                        sub.first.dims().to_vec(),
+                        vec![b * t],
+                    )?;
+                    same("subword last pieces", sub.last.dims().to_vec(), vec![b * t])?;
                 }
             }
         }

@@ -11,7 +11,8 @@
 //! One file per concept: [`embedding`], [`char_cnn`], [`char_rnn`], [`highway`], [`rnn`] (one
 //! masked recurrence for LSTM / GRU / RNN), [`attention`], [`linear`] and [`gated_output`]
 //! (output layers and the per-task gate), [`crf`] and [`softmax`] (decoders), [`lattice`]
-//! (exact Viterbi / n-best / marginals on the host), [`builder`], [`tagger`], [`device`].
+//! (exact Viterbi / n-best / marginals on the host), [`builder`], [`tagger`], [`device`];
+//! [`transformer`]: a BERT-family encoder that loads and exports Hugging Face weights.
 //!
 //! On the CPU the components with per-element or per-time-step work have fast paths that
 //! compute the same functions (`cpu`, one `match cpu::Path::of(&device)` per component):
@@ -86,16 +87,19 @@ pub mod linear;
 pub mod rnn;
 pub mod sequence;
 pub mod softmax;
+pub mod subword_pool;
 pub mod summary;
 pub mod tagger;
 #[cfg(test)]
 mod test_support;
+pub mod transformer;
+pub mod transformer_feature;
 
 pub use builder::{build, model_config, BuildInputs, TaskLabels};
 pub use device::select_device;
 pub use embedding::{TokenEmbedding, TokenEmbeddingConfig};
 pub use error::{BuildErrors, ModelError, Result};
-pub use input::{InputStream, TaskInput};
+pub use input::{InputStream, SubwordInput, TaskInput};
 pub use lattice::ScoredPath;
 pub use summary::ModelSummary;
 pub use tagger::{Model, ModelConfig};

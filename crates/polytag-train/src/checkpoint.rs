@@ -186,6 +186,8 @@ pub struct CheckpointDir {
     pub manifest: Checkpoint,
     /// The bytes of each file of the manifest (but the manifest itself and optimizer states).
     files: Arc<BTreeMap<String, Vec<u8>>>,
+    /// The run directory it belongs to (its transformer copies are read from there).
+    pub run_root: PathBuf,
 }
 
 impl CheckpointDir {
@@ -247,6 +249,7 @@ impl CheckpointDir {
             path,
             manifest,
             files: Arc::new(files),
+            run_root: run_dir.path().to_path_buf(),
         })
     }
 
@@ -269,13 +272,15 @@ impl CheckpointDir {
     }
 
     /// The experiment saved with it (paths as they were; files are not checked, so a model
-    /// can be used where its training data is absent).
+    /// can be used where its training data is absent; transformer files come from the run's
+    /// copies, so it works where the model folder is absent too).
     pub fn experiment(&self) -> Result<Experiment> {
         let path = self.path.join(CONFIG_FILE);
         let text = String::from_utf8_lossy(self.bytes(CONFIG_FILE)?).into_owned();
         let options = ResolveOptions::default()
             .without_file_check()
-            .with_base_dir(&self.path);
+            .with_base_dir(&self.path)
+            .with_transformer_copies(crate::transformers::copies_dir(&self.run_root));
         Experiment::from_json_str(&text, &[], &options)
             .map(|r| r.experiment)
             .map_err(|errors| Error::Config { path, errors })

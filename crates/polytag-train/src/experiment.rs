@@ -9,7 +9,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use polytag_config::{ConfigErrors, ConfigWarning, Experiment, Override};
+use polytag_config::{ConfigErrors, ConfigWarning, Experiment, Override, ResolveOptions};
 use polytag_data::{DataErrors, ExperimentData};
 
 /// A loaded experiment with the warnings met on the way.
@@ -80,7 +80,16 @@ pub enum LoadError {
 
 /// Resolves the experiment file `config` with `overrides` and loads its corpora.
 pub fn load(config: &Path, overrides: &[Override]) -> Result<Loaded, LoadError> {
-    let resolved = Experiment::load(config, overrides).map_err(LoadError::Config)?;
+    load_with(config, overrides, &ResolveOptions::default())
+}
+
+/// [`load`] with resolution options (a resumed run reads its transformer copies).
+pub fn load_with(
+    config: &Path,
+    overrides: &[Override],
+    options: &ResolveOptions,
+) -> Result<Loaded, LoadError> {
+    let resolved = Experiment::load_with(config, overrides, options).map_err(LoadError::Config)?;
     let mut warnings: Vec<Warning> = resolved
         .warnings
         .into_iter()

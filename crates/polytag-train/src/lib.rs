@@ -61,6 +61,7 @@ pub mod optim;
 pub mod predictor;
 pub mod report;
 pub mod trainer;
+pub mod transformers;
 pub mod vocabularies;
 
 pub use polytag_run::{

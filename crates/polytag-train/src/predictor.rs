@@ -60,7 +60,9 @@ impl Predictor {
         let run = RunDir::open(run_dir)?;
         let checkpoint = CheckpointDir::open(&run, which)?;
         let exp = checkpoint.experiment()?;
-        let vocabs = checkpoint.vocabularies()?;
+        crate::transformers::verify_copies(&exp, run.path())?;
+        let mut vocabs = checkpoint.vocabularies()?;
+        vocabs.attach_subwords(&exp).map_err(Error::LoadData)?;
         let model = checkpoint.model(&exp, &vocabs, &device)?.valid();
         let tasks = (0..exp.tasks.len())
             .map(|t| {

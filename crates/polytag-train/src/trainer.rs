@@ -163,6 +163,18 @@ impl Trainer {
         device: Device,
     ) -> Result<Self> {
         crate::checkpoint::write_json(&run_dir.config_path(), &exp.to_raw())?;
+        let digests = crate::transformers::copy_into_run(&exp, run_dir.path())?;
+        for (c, vocab) in &data.subwords {
+            let copied = digests.get(c).and_then(|d| d.get("tokenizer.json"));
+            if copied != Some(&vocab.tokenizer.sha256) {
+                return Err(RunError::StateMismatch {
+                    what: "transformer tokenizer",
+                    expected: format!("{} as loaded", vocab.tokenizer.path.display()),
+                    found: "a different file when copied into the run (changed meanwhile?)".into(),
+                }
+                .into());
+            }
+        }
         let metrics = run_dir.metrics_log()?;
         Self::fresh(exp, data, run_dir, device, metrics)
     }
@@ -178,6 +190,7 @@ impl Trainer {
         device: Device,
     ) -> Result<Self> {
         run_dir.recover()?;
+        crate::transformers::verify_copies(&exp, run_dir.path())?;
         let ckpt = match CheckpointDir::open(&run_dir, CheckpointKind::Last) {
             Ok(c) => c,
             Err(Error::NoCheckpoint { .. }) => {

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use polytag_config::{ComponentKind, Experiment};
 use polytag_data::scheme::Scheme;
 use polytag_data::{
-    task_inputs, CharVocab, Encoder, ExperimentData, FeatureVocab, InputTables, InputVocab,
-    LabelVocab, WordVocab,
+    subword_vocabs, task_inputs, CharVocab, DataErrors, Encoder, ExperimentData, FeatureVocab,
+    InputTables, InputVocab, LabelVocab, SubwordVocab, WordVocab,
 };
 use polytag_model::{BuildInputs, TaskLabels};
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,36 @@ pub struct Vocabularies {
     /// Per task, the training frequency of each label id (softmax class weights use them, so
     /// a model rebuilt for prediction has the same constants).
     pub label_counts: Vec<Vec<usize>>,
+    /// Per `transformer` component (by index): its tokenizer's digest and size. A resumed run
+    /// must read the same tokenizer (compared with the rest), and a model rebuilt from a
+    /// checkpoint sizes a scratch encoder's embeddings from it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transformers: BTreeMap<usize, TransformerRecord>,
+    /// The loaded tokenizers (not saved: a run's copies are read again, [`Self::attach_subwords`]).
+    #[serde(skip)]
+    pub subwords: Attached,
+}
+
+/// What a run records of a transformer's tokenizer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransformerRecord {
+    /// SHA-256 of its `tokenizer.json`.
+    pub tokenizer_sha256: String,
+    /// Pieces in its vocabulary.
+    pub vocab_size: usize,
+    /// Its padding piece.
+    pub pad: u32,
+}
+
+/// Loaded tokenizers by component index. Always equal: vocabularies compare by what they
+/// record ([`TransformerRecord`] digests), not by what happens to be loaded.
+#[derive(Clone, Debug, Default)]
+pub struct Attached(pub BTreeMap<usize, SubwordVocab>);
+
+impl PartialEq for Attached {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Vocabularies {
@@ -63,7 +93,53 @@ impl Vocabularies {
                 })
                 .collect(),
             label_counts: inputs.labels.into_iter().map(|l| l.counts).collect(),
+            transformers: data
+                .subwords
+                .iter()
+                .map(|(&c, v)| {
+                    (
+                        c,
+                        TransformerRecord {
+                            tokenizer_sha256: v.tokenizer.sha256.clone(),
+                            vocab_size: v.tokenizer.vocab_size,
+                            pad: v.tokenizer.pad,
+                        },
+                    )
+                })
+                .collect(),
+            subwords: Attached(data.subwords.clone()),
         }
+    }
+
+    /// Loads the tokenizers of `exp` (resolved against a run's copies) for prediction, and
+    /// checks each is the one the run recorded.
+    ///
+    /// # Errors
+    /// An unreadable tokenizer, or one whose digest differs from the record.
+    pub fn attach_subwords(&mut self, exp: &Experiment) -> Result<(), DataErrors> {
+        let mut errors = Vec::new();
+        let subwords = subword_vocabs(exp, &mut errors);
+        for (c, vocab) in &subwords {
+            let recorded = self
+                .transformers
+                .get(c)
+                .map(|r| r.tokenizer_sha256.as_str());
+            if recorded != Some(vocab.tokenizer.sha256.as_str()) {
+                errors.push(polytag_data::DataError {
+                    config_path: format!("components[{c}]"),
+                    error: polytag_data::Error::Tokenizer {
+                        path: vocab.tokenizer.path.clone(),
+                        message: format!(
+                            "SHA-256 {} differs from the {} the run was trained with",
+                            vocab.tokenizer.sha256,
+                            recorded.unwrap_or("(none recorded)")
+                        ),
+                    },
+                });
+            }
+        }
+        self.subwords = Attached(subwords);
+        polytag_config::Errors::check(errors, ())
     }
 
     /// What the model builder needs, without the data: sizes from the vocabularies, and for
@@ -101,11 +177,17 @@ impl Vocabularies {
                 counts: self.label_counts.get(t).cloned().unwrap_or_default(),
             })
             .collect();
+        for (&c, record) in &self.transformers {
+            vocab_sizes.insert(c, record.vocab_size);
+        }
         BuildInputs {
             vocab_sizes,
             pretrained,
             char_vocab_size: self.chars.len(),
             labels,
+            subword_pad: self.transformers.iter().map(|(&c, r)| (c, r.pad)).collect(),
+            // Restoring a checkpoint: its parameters replace the pretrained weights.
+            load_pretrained: false,
         }
     }
 
@@ -125,6 +207,7 @@ impl Vocabularies {
             words: &self.words,
             chars: &self.chars,
             features: &self.features,
+            subwords: &self.subwords.0,
         };
         let inputs = task_inputs(exp, task, &tables)?;
         Ok(TaskVocabs {

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
-use polytag_config::{Experiment, Override};
+use polytag_config::{Experiment, Override, ResolveOptions};
 use polytag_run::{compare_corpora, CorpusFile, RunLock, CORPORA_FILE};
 use polytag_train::{
     configure_threads, NoProgress, Progress, RunDir, RunSummary, TerminalProgress, Trainer,
@@ -24,7 +24,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
 
-use crate::cmd::validate::{load_experiment, parse_overrides};
+use crate::cmd::validate::{load_experiment, load_experiment_with, parse_overrides};
 
 /// The options of `polytag train`.
 #[derive(Debug, Clone, Default)]
@@ -172,8 +172,11 @@ fn resume(dir: &Path, args: &TrainArgs) -> Result<RunSummary> {
     let mut overrides = moved.clone();
     overrides.extend(device_override(&args.device)?);
     let config = run_dir.config_path();
+    // Transformer tokenizers and sizes come from the run's own copies, not the model folder.
+    let options = ResolveOptions::default()
+        .with_transformer_copies(polytag_train::transformers::copies_dir(run_dir.path()));
     // The corpora must be the ones the run was trained on, wherever they are now.
-    if let Ok(resolved) = Experiment::load(&config, &overrides) {
+    if let Ok(resolved) = Experiment::load_with(&config, &overrides, &options) {
         let now = corpus_files(&resolved.experiment)?;
         let record = dir.join(CORPORA_FILE);
         match std::fs::read_to_string(&record) {
@@ -204,7 +207,7 @@ fn resume(dir: &Path, args: &TrainArgs) -> Result<RunSummary> {
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", record.display())),
         }
     }
-    let (exp, data) = load_experiment(&config, &overrides)?;
+    let (exp, data) = load_experiment_with(&config, &overrides, &options)?;
     if !moved.is_empty() {
         // The data root moved and the hashes match: the run's record follows the files, so
         // the next resume needs no --set.

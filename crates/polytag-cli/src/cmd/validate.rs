@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use polytag_config::{ComponentKind, Experiment, Override};
+use polytag_config::{ComponentKind, Experiment, Override, ResolveOptions};
 use polytag_data::stats::grouped;
 use polytag_data::ExperimentData;
 use polytag_train::experiment::{LoadError, Warning};
@@ -30,12 +30,22 @@ pub fn load_experiment(
     config: &Path,
     overrides: &[Override],
 ) -> Result<(Experiment, ExperimentData)> {
+    load_experiment_with(config, overrides, &ResolveOptions::default())
+}
+
+/// [`load_experiment`] with resolution options (`train --resume` reads the run's transformer
+/// copies).
+pub fn load_experiment_with(
+    config: &Path,
+    overrides: &[Override],
+    options: &ResolveOptions,
+) -> Result<(Experiment, ExperimentData)> {
     let print_warnings = |warnings: &[Warning]| {
         for w in warnings {
             errln!("polytag: warning: {w}");
         }
     };
-    match polytag_train::experiment::load(config, overrides) {
+    match polytag_train::experiment::load_with(config, overrides, options) {
         Ok(loaded) => {
             print_warnings(&loaded.warnings);
             // Data the loader accepts but that cannot be scored: empty or entity-less dev/test
@@ -165,6 +175,20 @@ fn print_experiment(config: &Path, exp: &Experiment, data: &ExperimentData) -> R
             "  words of {:<18} {} entries{coverage}",
             exp.components[*c].name,
             grouped(vocab.len())
+        );
+    }
+    for (c, vocab) in &data.subwords {
+        let counts = data
+            .subword_counts
+            .get(c)
+            .map(|n| format!("; distinct training words: {n}"))
+            .unwrap_or_default();
+        outln!(
+            "  pieces of {:<17} {} entries, windows of {} (stride {}){counts}",
+            exp.components[*c].name,
+            grouped(vocab.tokenizer.vocab_size),
+            vocab.max_len,
+            vocab.stride
         );
     }
     outln!(

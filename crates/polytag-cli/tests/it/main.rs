@@ -12,6 +12,7 @@ mod schema;
 mod score;
 mod sweep;
 mod train;
+mod transformer;
 mod validate;
 
 use std::path::{Path, PathBuf};

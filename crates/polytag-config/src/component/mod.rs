@@ -22,8 +22,8 @@ pub use raw::{
 };
 pub use spec::{
     Activation, AttentionSpec, Cell, CharCnnSpec, CharRnnSpec, ClassWeights, Constraints, CrfSpec,
-    EmbeddingSpec, FeatureEmbeddingSpec, HighwaySpec, LinearSpec, Position, RnnSpec, Scoring,
-    SoftmaxSpec, TransformerSource, TransformerSpec,
+    EmbeddingSpec, FeatureEmbeddingSpec, Freeze, HighwaySpec, LinearSpec, Position, RnnSpec,
+    Scoring, SoftmaxSpec, SubwordPooling, TransformerFiles, TransformerSource, TransformerSpec,
 };
 
 impl fmt::Display for Kind {
@@ -79,7 +79,10 @@ pub(crate) fn resolve(index: usize, raw: &RawComponent, ctx: &mut Ctx<'_>) -> Op
             "a learning rate > 0",
         );
     }
-    let kind = ComponentKind::resolve(&raw.kind, &at, ctx)?;
+    ctx.component_name = Some(raw.name.clone());
+    let kind = ComponentKind::resolve(&raw.kind, &at, ctx);
+    ctx.component_name = None;
+    let kind = kind?;
     Some(Component {
         name: raw.name.clone(),
         learning_rate: raw.learning_rate,

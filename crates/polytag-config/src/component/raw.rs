@@ -6,7 +6,9 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::spec::{Activation, Cell, ClassWeights, Constraints, Position, Scoring};
+use super::spec::{
+    Activation, Cell, ClassWeights, Constraints, Freeze, Position, Scoring, SubwordPooling,
+};
 use super::RawComponentKind;
 
 /// One `components[]` entry as written: `name`, `model` (the kind), an optional
@@ -218,6 +220,14 @@ pub struct RawTransformer {
     pub dropout: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_len: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stride: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subword_pooling: Option<SubwordPooling>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<Freeze>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<String>,
 }
 
 /// `linear` as written.

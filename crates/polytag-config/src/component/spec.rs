@@ -1,7 +1,7 @@
 //! The checked options of each component kind, defaults filled in, and the enums they use.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -252,8 +252,8 @@ pub struct AttentionSpec {
 /// Where a transformer's weights and sizes come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TransformerSource {
-    /// A folder with a BERT checkpoint (safetensors), its config and WordPiece vocabulary;
-    /// sizes come from there.
+    /// A folder with a Hugging Face BERT/RoBERTa checkpoint: `config.json`,
+    /// `model.safetensors`, `tokenizer.json`; sizes come from its `config.json`.
     Pretrained(PathBuf),
     /// Randomly initialised. Defaults: 4 layers, 4 heads, hidden 256, FFN 1024.
     Scratch {
@@ -268,24 +268,134 @@ pub enum TransformerSource {
     },
 }
 
-/// BERT-style token encoder (seed-systems D): labels go on the first sub-word of each word.
+/// How the pieces of one word become its vector (`subword_pooling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubwordPooling {
+    /// The first piece (BERT's NER recipe, HF `label_all_tokens=False`).
+    #[default]
+    First,
+    /// The last piece.
+    Last,
+    /// The mean of the word's pieces.
+    Mean,
+    /// First and last concatenated: twice the model width.
+    FirstLast,
+}
+
+impl SubwordPooling {
+    /// Output width for a model of width `hidden`.
+    pub fn width(self, hidden: usize) -> usize {
+        match self {
+            SubwordPooling::FirstLast => 2 * hidden,
+            _ => hidden,
+        }
+    }
+}
+
+/// Which encoder parameters training leaves alone (`freeze`): `false`, `true`,
+/// `"embeddings"` or a number N of lower layers (with the embeddings below them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Freeze {
+    /// Everything trains (`false`, the default: fine-tuning).
+    #[default]
+    None,
+    /// The embedding tables only (`"embeddings"`: the big CPU saving for large vocabularies).
+    Embeddings,
+    /// The embeddings and the lowest N layers.
+    Layers(usize),
+    /// The whole encoder (`true`: feature extraction).
+    All,
+}
+
+impl Serialize for Freeze {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Freeze::None => serializer.serialize_bool(false),
+            Freeze::All => serializer.serialize_bool(true),
+            Freeze::Embeddings => serializer.serialize_str("embeddings"),
+            Freeze::Layers(n) => serializer.serialize_u64(*n as u64),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Freeze {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FreezeVisitor;
+        impl serde::de::Visitor<'_> for FreezeVisitor {
+            type Value = Freeze;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("false, true, \"embeddings\" or a number of layers")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Freeze, E> {
+                Ok(if v { Freeze::All } else { Freeze::None })
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Freeze, E> {
+                usize::try_from(v)
+                    .map(Freeze::Layers)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Freeze, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Freeze, E> {
+                match v {
+                    "embeddings" => Ok(Freeze::Embeddings),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(FreezeVisitor)
+    }
+}
+
+/// Where the files of a transformer are read from once resolved: the pretrained folder and
+/// `tokenizer` as written, or a run directory's copies (`transformers/<name>/`) when a run is
+/// resumed, evaluated or used for prediction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TransformerFiles {
+    /// The `tokenizer.json` (`None` only when a path could not be expanded).
+    pub tokenizer: Option<PathBuf>,
+    /// The folder whose `config.json` describes the model (pretrained only).
+    pub model_dir: Option<PathBuf>,
+    /// The pretrained `model.safetensors`; `None` for scratch encoders and for a run's
+    /// copies (a checkpoint holds the trained weights).
+    pub weights: Option<PathBuf>,
+}
+
+/// BERT-style token encoder (seed-systems D, transformer-design.md §9.1): each word is read
+/// from its sub-word pieces (`subword_pooling`), long sentences in overlapping windows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransformerSpec {
     /// Checkpoint or sizes.
     pub source: TransformerSource,
-    /// Default 0.1.
+    /// Hidden and attention dropout; default 0.1.
     pub dropout: f64,
-    /// Longest window in sub-words; longer inputs are split and merged. Default 512.
+    /// Longest window in sub-words, `[CLS]`/`[SEP]` included; default 512 (or the model's
+    /// position limit when smaller). Longer sentences are split into windows.
     pub max_len: usize,
+    /// Pieces shared by consecutive windows; default `max_len / 4`, below `max_len - 2`.
+    pub stride: usize,
+    /// Pieces → word vector; default first.
+    pub pooling: SubwordPooling,
+    /// Parameters kept fixed; default none.
+    pub freeze: Freeze,
+    /// `tokenizer` as written (expanded): a `tokenizer.json` or a folder with one. Required
+    /// for a scratch encoder; for a pretrained one it replaces the folder's own.
+    pub tokenizer: Option<PathBuf>,
+    /// The files actually read (see [`TransformerFiles`]); not written back.
+    pub files: TransformerFiles,
+    /// Model width: `hidden`, or `hidden_size` from the pretrained `config.json` (`None` when
+    /// it could not be read because file checks were off).
+    pub hidden: Option<usize>,
 }
 
 impl TransformerSpec {
-    /// Output width, when known before loading a checkpoint.
+    /// Output width, when known: the model width, doubled for `first_last` pooling.
     pub fn d_output(&self) -> Option<usize> {
-        match self.source {
-            TransformerSource::Pretrained(_) => None,
-            TransformerSource::Scratch { hidden, .. } => Some(hidden),
-        }
+        self.hidden.map(|h| self.pooling.width(h))
     }
 }
 
@@ -579,10 +689,47 @@ impl Width for AttentionSpec {
     }
 }
 
+/// The sizes of a pretrained model that resolution needs, from its `config.json`.
+struct PretrainedDims {
+    hidden: usize,
+    layers: usize,
+    max_window: usize,
+}
+
+fn pretrained_dims(dir: &Path) -> Result<PretrainedDims, String> {
+    let config = crate::hf::HfModelConfig::read(dir).map_err(|e| e.to_string())?;
+    Ok(PretrainedDims {
+        hidden: config.hidden_size,
+        layers: config.num_hidden_layers,
+        max_window: config.max_window(),
+    })
+}
+
 impl Spec<RawTransformer> for TransformerSpec {
     fn resolve(r: &RawTransformer, at: &str, ctx: &mut Ctx<'_>) -> Option<Self> {
         let dropout = r.dropout.unwrap_or(0.1);
         ctx.probability(key(at, "dropout"), dropout);
+        // A run's copies stand in for the files named here once the run exists.
+        let copies = ctx.transformer_copies();
+        let mut files = TransformerFiles::default();
+        let tokenizer = match &r.tokenizer {
+            Some(path) => {
+                // A file or a folder: the file is checked below.
+                let p = ctx.path(&key(at, "tokenizer"), path, Entry::Output)?;
+                let file = if p.is_dir() {
+                    p.join("tokenizer.json")
+                } else {
+                    p.clone()
+                };
+                if copies.is_none() {
+                    ctx.check_file(&key(at, "tokenizer"), &file);
+                }
+                files.tokenizer = Some(file);
+                Some(p)
+            }
+            None => None,
+        };
+        let mut dims = None;
         let source = match &r.pretrained {
             Some(dir) => {
                 for (name, given) in [
@@ -598,9 +745,48 @@ impl Spec<RawTransformer> for TransformerSpec {
                         );
                     }
                 }
-                TransformerSource::Pretrained(ctx.path(&key(at, "pretrained"), dir, Entry::Dir)?)
+                let entry = if copies.is_some() {
+                    Entry::Output
+                } else {
+                    Entry::Dir
+                };
+                let dir = ctx.path(&key(at, "pretrained"), dir, entry)?;
+                let model_dir = copies.clone().unwrap_or_else(|| dir.clone());
+                if files.tokenizer.is_none() {
+                    files.tokenizer = Some(model_dir.join("tokenizer.json"));
+                    if copies.is_none() && dir.is_dir() {
+                        ctx.check_file(&key(at, "pretrained"), &model_dir.join("tokenizer.json"));
+                    }
+                }
+                if copies.is_none() {
+                    files.weights = Some(dir.join("model.safetensors"));
+                    if dir.is_dir() {
+                        ctx.check_file(&key(at, "pretrained"), &dir.join("model.safetensors"));
+                    }
+                }
+                if model_dir.join("config.json").is_file() || ctx.check_files {
+                    match pretrained_dims(&model_dir) {
+                        Ok(d) => dims = Some(d),
+                        // The message names the file.
+                        Err(problem) if model_dir.is_dir() => {
+                            ctx.invalid(key(at, "pretrained"), problem)
+                        }
+                        // The missing folder is reported already.
+                        Err(_) => {}
+                    }
+                }
+                files.model_dir = Some(model_dir);
+                TransformerSource::Pretrained(dir)
             }
             None => {
+                if r.tokenizer.is_none() {
+                    ctx.invalid(
+                        key(at, "tokenizer"),
+                        "a transformer without \"pretrained\" needs a tokenizer: give \"tokenizer\": a tokenizer.json or a model folder with one",
+                    );
+                } else if let Some(copy) = &copies {
+                    files.tokenizer = Some(copy.join("tokenizer.json"));
+                }
                 let heads = dim(ctx, &key(at, "heads"), r.heads, 4);
                 let hidden = dim(ctx, &key(at, "hidden"), r.hidden, 256);
                 if heads > 0 && !hidden.is_multiple_of(heads) {
@@ -617,10 +803,68 @@ impl Spec<RawTransformer> for TransformerSpec {
                 }
             }
         };
+        if let (Some(copy), TransformerSource::Pretrained(_)) = (&copies, &source) {
+            files.tokenizer = Some(copy.join("tokenizer.json"));
+        }
+        let (hidden, layers, max_window) = match (&source, &dims) {
+            (TransformerSource::Scratch { hidden, layers, .. }, _) => {
+                (Some(*hidden), Some(*layers), None)
+            }
+            (_, Some(d)) => (Some(d.hidden), Some(d.layers), Some(d.max_window)),
+            _ => (None, None, None),
+        };
+        let max_len = match (r.max_len, max_window) {
+            (Some(m), Some(limit)) if m > limit => {
+                ctx.invalid(
+                    key(at, "max_len"),
+                    format!("{m} is longer than the model's {limit} positions (config.json max_position_embeddings)"),
+                );
+                m
+            }
+            (Some(m), _) => m,
+            (None, Some(limit)) => limit.min(512),
+            (None, None) => 512,
+        };
+        if max_len < 3 {
+            ctx.range(
+                key(at, "max_len"),
+                max_len as f64,
+                false,
+                "an integer >= 3 ([CLS], one piece, [SEP])",
+            );
+        }
+        let stride = r.stride.unwrap_or(max_len / 4);
+        if max_len >= 3 && stride >= max_len - 2 {
+            ctx.invalid(
+                key(at, "stride"),
+                format!(
+                    "{stride} must be below max_len - 2 = {} (the pieces of a window)",
+                    max_len - 2
+                ),
+            );
+        }
+        let freeze = r.freeze.unwrap_or_default();
+        match (freeze, layers) {
+            (Freeze::Layers(0), _) => ctx.invalid(
+                key(at, "freeze"),
+                "0 layers; write false to train everything or \"embeddings\"",
+            ),
+            (Freeze::Layers(n), Some(l)) if n > l => ctx.invalid(
+                key(at, "freeze"),
+                format!("{n} layers, and the encoder has {l}; write true to freeze all"),
+            ),
+            _ => {}
+        }
         Some(TransformerSpec {
             source,
             dropout,
-            max_len: dim(ctx, &key(at, "max_len"), r.max_len, 512),
+            max_len,
+            stride,
+            pooling: r.subword_pooling.unwrap_or_default(),
+            freeze,
+            tokenizer,
+            files,
+            hidden,
         })
     }
 
@@ -628,6 +872,10 @@ impl Spec<RawTransformer> for TransformerSpec {
         let mut raw = RawTransformer {
             dropout: Some(self.dropout),
             max_len: Some(self.max_len),
+            stride: Some(self.stride),
+            subword_pooling: Some(self.pooling),
+            freeze: Some(self.freeze),
+            tokenizer: self.tokenizer.as_deref().map(paths::escape),
             ..RawTransformer::default()
         };
         match &self.source {

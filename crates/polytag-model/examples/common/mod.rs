@@ -285,7 +285,9 @@ pub fn paper_parts(model: &Model) -> Result<PaperParts<'_>, Box<dyn std::error::
 pub fn words(input: &TaskInput) -> Tensor<2, Int> {
     match &input.streams[0] {
         InputStream::Tokens(ids) => ids.clone(),
-        InputStream::Chars(_) => panic!("the paper model's stream 0 holds words"),
+        InputStream::Chars(_) | InputStream::Subwords(_) => {
+            panic!("the paper model's stream 0 holds words")
+        }
     }
 }
 
@@ -293,7 +295,9 @@ pub fn words(input: &TaskInput) -> Tensor<2, Int> {
 pub fn chars(input: &TaskInput) -> Tensor<3, Int> {
     match &input.streams[1] {
         InputStream::Chars(ids) => ids.clone(),
-        InputStream::Tokens(_) => panic!("the paper model's stream 1 holds chars"),
+        InputStream::Tokens(_) | InputStream::Subwords(_) => {
+            panic!("the paper model's stream 1 holds chars")
+        }
     }
 }
 
@@ -303,7 +307,7 @@ pub fn max_chars(b: &Batch) -> usize {
         .iter()
         .find_map(|s| match s {
             BatchStream::Chars { max_chars, .. } => Some(*max_chars),
-            BatchStream::Tokens(_) => None,
+            BatchStream::Tokens(_) | BatchStream::Subwords(_) => None,
         })
         .unwrap_or(0)
 }

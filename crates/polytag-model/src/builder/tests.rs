@@ -88,6 +88,7 @@ fn paper_inputs() -> BuildInputs {
             labels(&NER, Some(Scheme::Bio)),
             labels(&POS, None),
         ],
+        ..BuildInputs::default()
     }
 }
 
@@ -319,6 +320,7 @@ fn tagger_with_features_attention_and_softmax() {
             counts: vec![10, 1, 5],
             ..labels(&["O", "B-X", "I-X"], Some(Scheme::Bio))
         }],
+        ..BuildInputs::default()
     };
     // the embedding names a file: its vectors are required
     let err = model_config(&exp, &inputs).unwrap_err().to_string();

@@ -166,6 +166,7 @@ fn alone(input: &TaskInput, bi: usize) -> TaskInput {
                     let [_, _, l] = ids.dims();
                     InputStream::Chars(ids.clone().slice(s![bi..bi + 1, 0..n, 0..l]))
                 }
+                InputStream::Subwords(_) => unreachable!("these tests build no sub-word stream"),
             })
             .collect(),
         vec![n],
