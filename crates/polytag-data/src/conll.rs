@@ -19,7 +19,7 @@ use crate::columns::{is_comment, ColumnOptions, ColumnSplitter};
 use crate::corpus::Corpus;
 use crate::error::Result;
 use crate::lines::Lines;
-use crate::sentence::{Sentence, SentenceBuilder};
+use crate::sentence::{drain, Sentence, SentenceBuilder};
 
 /// The document marker of the CoNLL shared tasks.
 const DOCSTART: &str = "-DOCSTART-";
@@ -28,6 +28,24 @@ const DOCSTART: &str = "-DOCSTART-";
 ///
 /// Streams line by line; memory is the sentences kept, time is linear in the file size.
 pub fn read_conll<R: BufRead>(reader: R, path: &Path, opts: &ColumnOptions) -> Result<Corpus> {
+    let mut kept = Vec::new();
+    let mut corpus = read_conll_each(reader, path, opts, &mut |s| {
+        kept.push(s);
+        Ok(())
+    })?;
+    corpus.sentences = kept;
+    Ok(corpus)
+}
+
+/// [`read_conll`] one sentence at a time: each goes to `sink` as soon as it is read, and the
+/// corpus returned holds the documents and warnings but no sentence (memory is bounded by
+/// the longest sentence: `data stats` on a file of any size).
+pub fn read_conll_each<R: BufRead>(
+    reader: R,
+    path: &Path,
+    opts: &ColumnOptions,
+    sink: &mut dyn FnMut(Sentence) -> Result<()>,
+) -> Result<Corpus> {
     let mut lines = Lines::new(reader, path);
     let mut corpus = Corpus::new(path);
     let mut builder = SentenceBuilder::new(opts.extra_cols.len());
@@ -35,10 +53,12 @@ pub fn read_conll<R: BufRead>(reader: R, path: &Path, opts: &ColumnOptions) -> R
     while let Some((line_no, line)) = lines.next_line()? {
         if line.trim_matches([' ', '\t']).is_empty() {
             builder.finish(&mut corpus.sentences);
+            drain(&mut corpus.sentences, sink)?;
             continue;
         }
         if is_docstart(line) {
             builder.finish(&mut corpus.sentences);
+            drain(&mut corpus.sentences, sink)?;
             corpus.documents += 1;
             continue;
         }
@@ -62,6 +82,7 @@ pub fn read_conll<R: BufRead>(reader: R, path: &Path, opts: &ColumnOptions) -> R
         builder.push(line_no, token, label, features);
     }
     builder.finish(&mut corpus.sentences);
+    drain(&mut corpus.sentences, sink)?;
     Ok(corpus)
 }
 

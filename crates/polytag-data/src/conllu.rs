@@ -16,7 +16,7 @@ use crate::columns::{ColumnSplitter, Separator};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::lines::Lines;
-use crate::sentence::SentenceBuilder;
+use crate::sentence::{drain, Sentence, SentenceBuilder};
 
 /// Column of the word form (0-based).
 const FORM: usize = 1;
@@ -45,6 +45,24 @@ impl Default for ConlluOptions {
 
 /// Reads a CoNLL-U file from `reader`; `path` names it in messages and in the result.
 pub fn read_conllu<R: BufRead>(reader: R, path: &Path, opts: &ConlluOptions) -> Result<Corpus> {
+    let mut kept = Vec::new();
+    let mut corpus = read_conllu_each(reader, path, opts, &mut |s| {
+        kept.push(s);
+        Ok(())
+    })?;
+    corpus.sentences = kept;
+    Ok(corpus)
+}
+
+/// [`read_conllu`] one sentence at a time: each goes to `sink` as soon as it is read, and the
+/// corpus returned holds the documents and warnings but no sentence (memory is bounded by
+/// the longest sentence: `data stats` on a file of any size).
+pub fn read_conllu_each<R: BufRead>(
+    reader: R,
+    path: &Path,
+    opts: &ConlluOptions,
+    sink: &mut dyn FnMut(Sentence) -> Result<()>,
+) -> Result<Corpus> {
     let mut lines = Lines::new(reader, path);
     let mut corpus = Corpus::new(path);
     let mut builder = SentenceBuilder::new(opts.extra_cols.len());
@@ -59,6 +77,7 @@ pub fn read_conllu<R: BufRead>(reader: R, path: &Path, opts: &ConlluOptions) -> 
     while let Some((line_no, line)) = lines.next_line()? {
         if line.trim_matches([' ', '\t']).is_empty() {
             builder.finish(&mut corpus.sentences);
+            drain(&mut corpus.sentences, sink)?;
             next_id = 1;
             continue;
         }
@@ -93,6 +112,7 @@ pub fn read_conllu<R: BufRead>(reader: R, path: &Path, opts: &ConlluOptions) -> 
         builder.push(line_no, token, label, features);
     }
     builder.finish(&mut corpus.sentences);
+    drain(&mut corpus.sentences, sink)?;
     Ok(corpus)
 }
 

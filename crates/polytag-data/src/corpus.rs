@@ -184,6 +184,51 @@ pub fn read_corpus(path: &Path, opts: &ReaderOptions) -> Result<Corpus> {
     read_corpus_from(reader, path, opts)
 }
 
+/// [`read_corpus`] one sentence at a time: each sentence goes to `sink` as soon as it is read
+/// (Penn brackets mapped when asked); the corpus returned has the documents and warnings but
+/// no sentence. Memory is bounded by the longest sentence (`data stats` streams files).
+pub fn for_each_sentence(
+    path: &Path,
+    opts: &ReaderOptions,
+    sink: &mut dyn FnMut(Sentence) -> Result<()>,
+) -> Result<Corpus> {
+    check_options(opts)?;
+    let reader = lines::open(path)?;
+    let mut count = 0usize;
+    let mut each = |mut sentence: Sentence| {
+        count += 1;
+        if opts.penn_brackets {
+            normalize_penn_brackets(std::slice::from_mut(&mut sentence));
+        }
+        sink(sentence)
+    };
+    let mut corpus = match opts.format {
+        Format::Conll => crate::conll::read_conll_each(reader, path, &opts.columns, &mut each)?,
+        Format::Conllu => {
+            let conllu = ConlluOptions {
+                upos: opts.upos,
+                extra_cols: opts.columns.extra_cols.clone(),
+            };
+            crate::conllu::read_conllu_each(reader, path, &conllu, &mut each)?
+        }
+        Format::Jsonl => {
+            let jsonl = JsonlOptions {
+                token_field: opts.token_field.clone(),
+                tag_field: opts.tag_field.clone(),
+                label_names: opts.label_names.clone(),
+            };
+            crate::jsonl::read_jsonl_each(reader, path, &jsonl, &mut each)?
+        }
+    };
+    if count == 0 {
+        corpus.warnings.push(Warning {
+            line: 0,
+            kind: WarningKind::EmptyFile,
+        });
+    }
+    Ok(corpus)
+}
+
 /// Like [`read_corpus`] but from any reader (stdin, a test string); `path` names it.
 /// Input is taken as uncompressed.
 pub fn read_corpus_from<R: BufRead>(

@@ -42,6 +42,24 @@ impl Default for JsonlOptions {
 ///
 /// Blank lines are skipped; a record with an empty token list is skipped with a warning.
 pub fn read_jsonl<R: BufRead>(reader: R, path: &Path, opts: &JsonlOptions) -> Result<Corpus> {
+    let mut kept = Vec::new();
+    let mut corpus = read_jsonl_each(reader, path, opts, &mut |s| {
+        kept.push(s);
+        Ok(())
+    })?;
+    corpus.sentences = kept;
+    Ok(corpus)
+}
+
+/// [`read_jsonl`] one sentence at a time: each goes to `sink` as soon as it is read, and the
+/// corpus returned holds the documents and warnings but no sentence (memory is bounded by
+/// the longest sentence: `data stats` on a file of any size).
+pub fn read_jsonl_each<R: BufRead>(
+    reader: R,
+    path: &Path,
+    opts: &JsonlOptions,
+    sink: &mut dyn FnMut(Sentence) -> Result<()>,
+) -> Result<Corpus> {
     let mut lines = Lines::new(reader, path);
     let mut corpus = Corpus::new(path);
     while let Some((line, text)) = lines.next_line()? {
@@ -109,12 +127,12 @@ pub fn read_jsonl<R: BufRead>(reader: R, path: &Path, opts: &JsonlOptions) -> Re
             };
             labels.push(label);
         }
-        corpus.sentences.push(Sentence {
+        sink(Sentence {
             tokens,
             labels,
             features: Vec::new(),
             line,
-        });
+        })?;
     }
     Ok(corpus)
 }

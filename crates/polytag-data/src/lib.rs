@@ -73,7 +73,8 @@ pub use columns::{ColumnOptions, Separator};
 pub use conll::{read_conll, write_conll};
 pub use conllu::{read_conllu, ConlluOptions};
 pub use corpus::{
-    read_corpus, read_corpus_from, Corpus, Format, ReaderOptions, Warning, WarningKind,
+    for_each_sentence, read_corpus, read_corpus_from, Corpus, Format, ReaderOptions, Warning,
+    WarningKind,
 };
 pub use embeddings::{
     load_embeddings, read_embeddings, Coverage, CoverageCounts, EmbeddingOptions, EmbeddingTable,

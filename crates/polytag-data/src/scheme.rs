@@ -409,32 +409,60 @@ where
     S: AsRef<[T]>,
     T: AsRef<str>,
 {
-    let mut any_chunk = false;
-    let mut i_openings = 0usize;
-    let mut b_openings = 0usize;
+    let mut detector = SchemeDetector::default();
     for sentence in sentences {
+        detector.add(sentence.as_ref());
+    }
+    detector.scheme()
+}
+
+/// [`detect`] one sentence at a time, for input read as a stream (`score`, `data stats`):
+/// the same answer as `detect` over all the sentences added.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemeDetector {
+    any_chunk: bool,
+    bioes: bool,
+    i_openings: usize,
+    b_openings: usize,
+}
+
+impl SchemeDetector {
+    /// Adds one sentence's tags.
+    pub fn add<T: AsRef<str>>(&mut self, sentence: &[T]) {
+        if self.bioes {
+            return;
+        }
         let mut prev = Tag::Outside;
-        for raw in sentence.as_ref() {
+        for raw in sentence {
             let tag = Tag::parse(raw.as_ref());
             if let Tag::Chunk { prefix, label } = tag {
-                any_chunk = true;
+                self.any_chunk = true;
                 let after_same = prev.opens_into(label);
                 match prefix {
-                    Prefix::E | Prefix::S => return Some(Scheme::Bioes),
-                    Prefix::I if !after_same => i_openings += 1,
-                    Prefix::B if !after_same => b_openings += 1,
+                    Prefix::E | Prefix::S => {
+                        self.bioes = true;
+                        return;
+                    }
+                    Prefix::I if !after_same => self.i_openings += 1,
+                    Prefix::B if !after_same => self.b_openings += 1,
                     _ => {}
                 }
             }
             prev = tag;
         }
     }
-    if !any_chunk {
-        None
-    } else if i_openings > b_openings {
-        Some(Scheme::Iob1)
-    } else {
-        Some(Scheme::Bio)
+
+    /// The scheme of everything added so far (see [`detect`]).
+    pub fn scheme(&self) -> Option<Scheme> {
+        if self.bioes {
+            Some(Scheme::Bioes)
+        } else if !self.any_chunk {
+            None
+        } else if self.i_openings > self.b_openings {
+            Some(Scheme::Iob1)
+        } else {
+            Some(Scheme::Bio)
+        }
     }
 }
 

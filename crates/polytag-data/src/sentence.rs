@@ -85,6 +85,18 @@ impl SentenceBuilder {
     }
 }
 
+/// Hands every sentence of `done` to `sink`, leaving `done` empty (the streaming readers'
+/// staging buffer).
+pub(crate) fn drain(
+    done: &mut Vec<Sentence>,
+    sink: &mut dyn FnMut(Sentence) -> crate::error::Result<()>,
+) -> crate::error::Result<()> {
+    for sentence in done.drain(..) {
+        sink(sentence)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

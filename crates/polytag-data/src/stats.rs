@@ -12,10 +12,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::columns::Separator;
-use crate::corpus::Corpus;
+use crate::corpus::{for_each_sentence, Corpus, ReaderOptions};
 use crate::error::{Error, Result};
 use crate::lines;
-use crate::scheme::{self, Scheme, Violation};
+use crate::scheme::{self, Scheme, SchemeDetector, Violation};
 
 /// Which tag scheme a file is declared to use (the config's `parser.scheme`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +113,83 @@ impl CorpusStats {
             problems,
             max_len: corpus.sentences.iter().map(|s| s.len()).max().unwrap_or(0),
         }
+    }
+}
+
+impl CorpusStats {
+    /// [`CorpusStats::compute`] of the file at `path`, streamed: the file is read once (twice
+    /// when the scheme is to be detected), one sentence at a time, so memory is bounded by its
+    /// longest sentence and the problems found. Also returns the corpus without its sentences
+    /// (documents, warnings). The figures equal `compute` on the whole corpus.
+    pub fn compute_file(
+        path: &Path,
+        opts: &ReaderOptions,
+        declared: DeclaredScheme,
+    ) -> Result<(CorpusStats, Corpus)> {
+        let (scheme, detected) = match declared {
+            DeclaredScheme::Auto => {
+                let mut detector = SchemeDetector::default();
+                for_each_sentence(path, opts, &mut |s| {
+                    detector.add(&s.labels);
+                    Ok(())
+                })?;
+                (detector.scheme(), true)
+            }
+            DeclaredScheme::None => (None, false),
+            DeclaredScheme::Scheme(s) => (Some(s), false),
+        };
+        let (mut sentences, mut tokens, mut max_len) = (0usize, 0usize, 0usize);
+        let mut labels: BTreeMap<String, usize> = BTreeMap::new();
+        let mut entities: BTreeMap<String, usize> = BTreeMap::new();
+        let mut problems = Vec::new();
+        let corpus = for_each_sentence(path, opts, &mut |s| {
+            sentences += 1;
+            tokens += s.len();
+            max_len = max_len.max(s.len());
+            for label in &s.labels {
+                match labels.get_mut(label) {
+                    Some(n) => *n += 1,
+                    None => {
+                        labels.insert(label.clone(), 1);
+                    }
+                }
+            }
+            if let Some(scheme) = scheme {
+                let one = [&s.labels[..]];
+                for (t, n) in scheme::count_chunks(&one) {
+                    *entities.entry(t).or_insert(0) += n;
+                }
+                for v in scheme::validate(&one, scheme) {
+                    problems.push(problem_at(s.line, &v));
+                }
+            }
+            Ok(())
+        })?;
+        let stats = CorpusStats {
+            file: path.display().to_string(),
+            sentences,
+            tokens,
+            documents: corpus.documents,
+            scheme,
+            detected,
+            entities,
+            labels,
+            problems,
+            max_len,
+        };
+        Ok((stats, corpus))
+    }
+}
+
+/// A violation in the sentence starting at `line` as a file line and a message.
+fn problem_at(line: usize, v: &Violation) -> LabelProblem {
+    let text = v.to_string();
+    let message = text
+        .split_once(": ")
+        .map_or(text.clone(), |(_, rest)| rest.to_string());
+    LabelProblem {
+        line: line + v.token,
+        message,
     }
 }
 
@@ -239,7 +316,7 @@ pub fn count_columns(path: &Path, separator: Separator) -> Result<Option<usize>>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::{read_corpus_from, ReaderOptions};
+    use crate::corpus::{read_corpus, read_corpus_from, ReaderOptions};
     use crate::ColumnOptions;
     use std::io::Cursor;
 
@@ -256,6 +333,46 @@ mod tests {
 
     /// Two sentences, one document: `New York` (LOC), `EU` (ORG), `Peter` opened by `I-PER`
     /// after `O` (a chunk leniently; a violation in BIO at line 8 = sentence line 6 + token 2).
+    #[test]
+    fn streamed_stats_equal_whole_corpus_stats() {
+        let texts = [
+            "-DOCSTART- O\n\nNew B-LOC\nYork I-LOC\n\nEU B-ORG\nsaw O\nPeter I-PER\n",
+            "a S-X\nb B-Y\nc E-Y\n\nd I-Z\ne O\n",
+            "a I-X\nb I-X\nc B-X\n\n",
+            "a NN\nb VB\n\n\n",
+            "",
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let opts = ReaderOptions {
+            columns: ColumnOptions {
+                label_col: 1,
+                ..ColumnOptions::default()
+            },
+            ..ReaderOptions::default()
+        };
+        for (i, text) in texts.iter().enumerate() {
+            let path = dir.path().join(format!("{i}.conll"));
+            std::fs::write(&path, text).unwrap();
+            let whole = read_corpus(&path, &opts).unwrap();
+            for declared in [
+                DeclaredScheme::Auto,
+                DeclaredScheme::None,
+                DeclaredScheme::Scheme(Scheme::Bio),
+                DeclaredScheme::Scheme(Scheme::Bioes),
+                DeclaredScheme::Scheme(Scheme::Iob1),
+            ] {
+                let (streamed, head) = CorpusStats::compute_file(&path, &opts, declared).unwrap();
+                assert_eq!(
+                    streamed,
+                    CorpusStats::compute(&whole, declared),
+                    "{text:?} {declared:?}"
+                );
+                assert_eq!(head.warnings, whole.warnings);
+                assert!(head.sentences.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn counts_entities_leniently_and_locates_problems() {
         let text = "-DOCSTART- O\n\nNew B-LOC\nYork I-LOC\n\nEU B-ORG\nsaw O\nPeter I-PER\n";

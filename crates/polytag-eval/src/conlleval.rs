@@ -120,6 +120,8 @@ pub struct Conlleval {
     per_type: BTreeMap<String, TypeCounts>,
     gold_track: SpanTrack,
     pred_track: SpanTrack,
+    /// Spans moved out of the tracks by [`Conlleval::flush_spans`], already tallied.
+    flushed: Confusion,
 }
 
 impl Default for Conlleval {
@@ -140,6 +142,7 @@ impl Conlleval {
             per_type: BTreeMap::new(),
             gold_track: SpanTrack::default(),
             pred_track: SpanTrack::default(),
+            flushed: Confusion::default(),
         }
     }
 
@@ -151,6 +154,20 @@ impl Conlleval {
     /// A sentence boundary line: tags `O O`, not counted as a token.
     pub fn boundary(&mut self) {
         self.step("O", "O", true);
+    }
+
+    /// Tallies the chunks completed so far into the confusion table and forgets them, so a
+    /// long input is scored in memory bounded by its longest sentence. Call it right after
+    /// [`boundary`](Self::boundary) (no chunk is open there); elsewhere it waits for one.
+    /// The figures are the same with or without it; only [`ConllevalCounts::gold_spans`] and
+    /// `pred_spans` then hold just the chunks after the last flush.
+    pub fn flush_spans(&mut self) {
+        if self.gold_track.open.is_none() && self.pred_track.open.is_none() {
+            self.flushed
+                .add(&self.gold_track.spans, &self.pred_track.spans);
+            self.gold_track.spans.clear();
+            self.pred_track.spans.clear();
+        }
     }
 
     fn step(&mut self, gold: &str, pred: &str, boundary: bool) {
@@ -205,6 +222,7 @@ impl Conlleval {
             per_type: self.per_type,
             gold_spans: self.gold_track.finish(self.tokens),
             pred_spans: self.pred_track.finish(self.tokens),
+            flushed: self.flushed,
         }
     }
 }
@@ -223,6 +241,9 @@ pub struct ConllevalCounts {
     pub gold_spans: Vec<Span>,
     /// Predicted chunks, same positions.
     pub pred_spans: Vec<Span>,
+    /// The confusion table of chunks flushed before `gold_spans`/`pred_spans` (see
+    /// [`Conlleval::flush_spans`]); empty unless the input was streamed.
+    pub flushed: Confusion,
 }
 
 impl ConllevalCounts {
@@ -244,7 +265,7 @@ impl ConllevalCounts {
 
     /// The counts as [`SpanMetrics`] (fractions), with the confusion table of the chunks.
     pub fn span_metrics(&self) -> SpanMetrics {
-        let mut confusion = Confusion::default();
+        let mut confusion = self.flushed.clone();
         confusion.add(&self.gold_spans, &self.pred_spans);
         SpanMetrics::from_counts(&self.per_type, confusion)
     }

@@ -57,75 +57,115 @@ fn is_boundary(first: Option<&str>) -> bool {
 }
 
 /// Reads `reader` to the end; `name` (a path or `<stdin>`) is used in error messages.
-pub fn read_columns<R: BufRead>(mut reader: R, name: &str) -> Result<Columns> {
+pub fn read_columns<R: BufRead>(reader: R, name: &str) -> Result<Columns> {
+    let mut sentences = SentenceReader::new(reader, name);
     let mut out = Columns::default();
-    let mut current: Option<TaggedSentence> = None;
-    let mut expected: Option<(usize, usize)> = None; // (columns, line that fixed it)
-    let mut buf = Vec::new();
-    let mut line_no = 0usize;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|source| Error::Read {
-                name: name.to_string(),
-                source,
-            })?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let line = std::str::from_utf8(&buf).map_err(|_| Error::Utf8 {
+    while let Some(s) = sentences.next_sentence()? {
+        out.sentences.push(s);
+    }
+    out.ends_with_boundary = sentences.ends_with_boundary();
+    Ok(out)
+}
+
+/// The input one sentence at a time ([`read_columns`] without holding the file: memory is
+/// bounded by the longest sentence).
+pub struct SentenceReader<R> {
+    reader: R,
+    name: String,
+    buf: Vec<u8>,
+    line_no: usize,
+    expected: Option<(usize, usize)>, // (columns, line that fixed it)
+    ends_with_boundary: bool,
+    done: bool,
+}
+
+impl<R: BufRead> SentenceReader<R> {
+    /// Reads from `reader`; `name` (a path or `<stdin>`) is used in error messages.
+    pub fn new(reader: R, name: &str) -> Self {
+        SentenceReader {
+            reader,
             name: name.to_string(),
-            line: line_no,
-        })?;
-        let mut fields = line.split_whitespace();
-        let first = fields.clone().next();
-        if is_boundary(first) {
-            if let Some(s) = current.take() {
-                out.sentences.push(s);
+            buf: Vec::new(),
+            line_no: 0,
+            expected: None,
+            ends_with_boundary: false,
+            done: false,
+        }
+    }
+
+    /// Whether a boundary line followed the last token line read so far (see
+    /// [`Columns::ends_with_boundary`]).
+    pub fn ends_with_boundary(&self) -> bool {
+        self.ends_with_boundary
+    }
+
+    /// The next sentence, `None` at the end of the input.
+    pub fn next_sentence(&mut self) -> Result<Option<TaggedSentence>> {
+        let mut current: Option<TaggedSentence> = None;
+        while !self.done {
+            self.buf.clear();
+            let n = self
+                .reader
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|source| Error::Read {
+                    name: self.name.clone(),
+                    source,
+                })?;
+            if n == 0 {
+                self.done = true;
+                break;
             }
-            out.ends_with_boundary = true;
-            continue;
-        }
-        let count = fields.clone().count();
-        if count < 2 {
-            return Err(Error::TooFewColumns {
-                name: name.to_string(),
+            self.line_no += 1;
+            let line_no = self.line_no;
+            let line = std::str::from_utf8(&self.buf).map_err(|_| Error::Utf8 {
+                name: self.name.clone(),
                 line: line_no,
-                found: count,
-            });
-        }
-        match expected {
-            None => expected = Some((count, line_no)),
-            Some((columns, first_line)) if columns != count => {
-                return Err(Error::Columns {
-                    name: name.to_string(),
+            })?;
+            let mut fields = line.split_whitespace();
+            let first = fields.clone().next();
+            if is_boundary(first) {
+                self.ends_with_boundary = true;
+                if current.is_some() {
+                    return Ok(current);
+                }
+                continue;
+            }
+            let count = fields.clone().count();
+            if count < 2 {
+                return Err(Error::TooFewColumns {
+                    name: self.name.clone(),
                     line: line_no,
-                    expected: columns,
-                    first_line,
                     found: count,
                 });
             }
-            Some(_) => {}
+            match self.expected {
+                None => self.expected = Some((count, line_no)),
+                Some((columns, first_line)) if columns != count => {
+                    return Err(Error::Columns {
+                        name: self.name.clone(),
+                        line: line_no,
+                        expected: columns,
+                        first_line,
+                        found: count,
+                    });
+                }
+                Some(_) => {}
+            }
+            // count >= 2 was checked above, so both tags exist.
+            let (Some(pred), Some(gold)) = (fields.next_back(), fields.next_back()) else {
+                continue;
+            };
+            let sentence = current.get_or_insert_with(|| TaggedSentence {
+                first_line: line_no,
+                gold: Vec::new(),
+                pred: Vec::new(),
+            });
+            sentence.gold.push(gold.to_string());
+            sentence.pred.push(pred.to_string());
+            self.ends_with_boundary = false;
         }
-        // count >= 2 was checked above, so both tags exist.
-        let (Some(pred), Some(gold)) = (fields.next_back(), fields.next_back()) else {
-            continue;
-        };
-        let sentence = current.get_or_insert_with(|| TaggedSentence {
-            first_line: line_no,
-            gold: Vec::new(),
-            pred: Vec::new(),
-        });
-        sentence.gold.push(gold.to_string());
-        sentence.pred.push(pred.to_string());
-        out.ends_with_boundary = false;
+        Ok(current)
     }
-    if let Some(s) = current.take() {
-        out.sentences.push(s);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub mod span;
 pub use accuracy::{token_accuracy, Accuracy};
 pub use conlleval::{Conlleval, ConllevalCounts};
 pub use error::{Error, Result};
-pub use input::{read_columns, Columns, TaggedSentence};
+pub use input::{read_columns, Columns, SentenceReader, TaggedSentence};
 pub use polytag_data::scheme::Scheme;
 pub use report::{
     score_columns, score_path, score_reader, Decoding, Metrics, Report, SchemeChoice, ScoreOptions,

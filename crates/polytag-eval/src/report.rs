@@ -25,15 +25,15 @@ use std::io::BufRead;
 use std::path::Path;
 use std::str::FromStr;
 
-use polytag_data::scheme::{convert, detect, Scheme};
+use polytag_data::scheme::{convert, detect, Scheme, SchemeDetector};
 use serde::{Deserialize, Serialize};
 
 use crate::accuracy::Accuracy;
 use crate::conlleval::{Conlleval, ConllevalCounts};
 use crate::error::{Error, Result};
-use crate::input::{read_columns, Columns};
+use crate::input::{Columns, SentenceReader, TaggedSentence};
 use crate::seqeval::{evaluate, SpanRule};
-use crate::span::SpanMetrics;
+use crate::span::{SpanMetrics, SpanTally};
 
 /// The `--scheme` option of `score`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -153,9 +153,118 @@ impl Report {
 }
 
 /// Reads conlleval input from `reader` and scores it (see the module doc for `--scheme`).
+///
+/// The input is streamed: one sentence is held at a time, so memory is bounded by the
+/// longest sentence whatever the file's size. The figures are those of [`score_columns`] on
+/// the whole input (the scheme detected from all of it): every decoding the detection could
+/// pick is tallied as the sentences go by, and the detected one is kept at the end.
 pub fn score_reader<R: BufRead>(reader: R, opts: &ScoreOptions) -> Result<Report> {
-    let columns = read_columns(reader, &opts.name)?;
-    Ok(score_columns(&columns, opts.scheme))
+    let mut sentences = SentenceReader::new(reader, &opts.name);
+    let mut stream = StreamScore::new(opts.scheme);
+    while let Some(s) = sentences.next_sentence()? {
+        stream.add(&s);
+    }
+    Ok(stream.finish(sentences.ends_with_boundary()))
+}
+
+/// The state of [`score_reader`]: conlleval machines for the literal and the BIO-normalised
+/// decoding (only those the choice may need), and strict tallies for each possible scheme.
+struct StreamScore {
+    choice: SchemeChoice,
+    gold_scheme: SchemeDetector,
+    pred_scheme: SchemeDetector,
+    sentences: usize,
+    literal: Option<Conlleval>,
+    normalised: Option<Conlleval>,
+    strict: Vec<(Scheme, SpanTally)>,
+}
+
+impl StreamScore {
+    fn new(choice: SchemeChoice) -> Self {
+        let all = [Scheme::Iob1, Scheme::Bio, Scheme::Bioes];
+        let (literal, normalised, strict): (bool, bool, Vec<Scheme>) = match choice {
+            SchemeChoice::Conlleval => (true, false, all.to_vec()),
+            SchemeChoice::Auto => (true, true, all.to_vec()),
+            SchemeChoice::Scheme(s) => (false, true, vec![s]),
+        };
+        StreamScore {
+            choice,
+            gold_scheme: SchemeDetector::default(),
+            pred_scheme: SchemeDetector::default(),
+            sentences: 0,
+            literal: literal.then(Conlleval::new),
+            normalised: normalised.then(Conlleval::new),
+            strict: strict.into_iter().map(|s| (s, SpanTally::new())).collect(),
+        }
+    }
+
+    fn add(&mut self, s: &TaggedSentence) {
+        self.gold_scheme.add(&s.gold);
+        self.pred_scheme.add(&s.pred);
+        let first = self.sentences == 0;
+        self.sentences += 1;
+        if let Some(machine) = &mut self.literal {
+            if !first {
+                machine.boundary();
+                machine.flush_spans();
+            }
+            for (g, p) in s.gold.iter().zip(&s.pred) {
+                machine.token(g, p);
+            }
+        }
+        if let Some(machine) = &mut self.normalised {
+            if !first {
+                machine.boundary();
+                machine.flush_spans();
+            }
+            let g = convert(&s.gold, Scheme::Bio);
+            let p = convert(&s.pred, Scheme::Bio);
+            for (g, p) in g.iter().zip(&p) {
+                machine.token(g, p);
+            }
+        }
+        let pred = &s.pred[..s.pred.len().min(s.gold.len())];
+        for (scheme, tally) in &mut self.strict {
+            let rule = SpanRule::Strict(*scheme);
+            tally.add(&rule.spans(&s.gold), &rule.spans(pred));
+        }
+    }
+
+    fn finish(self, ends_with_boundary: bool) -> Report {
+        let (decoding, scheme) = match self.choice {
+            SchemeChoice::Conlleval => (Decoding::Conlleval, self.gold_scheme.scheme()),
+            SchemeChoice::Scheme(s) => (Decoding::Scheme(s), Some(s)),
+            SchemeChoice::Auto => match self.gold_scheme.scheme().or(self.pred_scheme.scheme()) {
+                Some(s) => (Decoding::Scheme(s), Some(s)),
+                None => (Decoding::Conlleval, None),
+            },
+        };
+        let machine = match decoding {
+            Decoding::Conlleval => self.literal,
+            Decoding::Scheme(_) => self.normalised,
+        };
+        let mut machine = machine.unwrap_or_default();
+        if ends_with_boundary && self.sentences > 0 {
+            machine.boundary();
+        }
+        let counts = machine.finish();
+        let strict = scheme.and_then(|s| {
+            self.strict
+                .into_iter()
+                .find(|(t, _)| *t == s)
+                .map(|(_, tally)| tally.finish())
+        });
+        let metrics = Metrics {
+            decoding,
+            scheme,
+            sentences: self.sentences,
+            tokens: counts.tokens,
+            accuracy: counts.accuracy(),
+            spans: counts.span_metrics(),
+            strict,
+        };
+        Report { metrics, counts }
+    }
 }
 
 /// [`score_reader`] on a file; errors name the path.

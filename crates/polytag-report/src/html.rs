@@ -54,7 +54,8 @@ pub fn html(runs: &[Run]) -> String {
         .rows
         .iter()
         .map(|r| match r.get(1) {
-            Some(s) if s.starts_with("running") => Some("running"),
+            // A stopped run's scores are partial, as a running one's.
+            Some(s) if s.starts_with("running") || s.starts_with("stopped") => Some("running"),
             Some(s) if s.starts_with("failed") => Some("failed"),
             _ => None,
         })

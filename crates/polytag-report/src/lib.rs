@@ -13,8 +13,9 @@
 //!     dir.path().join("metrics.jsonl"),
 //!     "{\"step\":10,\"task\":\"ner\",\"split\":\"dev\",\"score\":0.5,\"metrics\":{\"train_loss\":2.0}}\n",
 //! )?;
+//! // No report.json and no live process holding its `lock`: the run was stopped.
 //! let runs = polytag_report::load_runs(&[dir.path().to_path_buf()])?;
-//! assert!(polytag_report::markdown(&runs).contains("running (step 10)"));
+//! assert!(polytag_report::markdown(&runs).contains("stopped at step 10"));
 //! assert_eq!(polytag_report::html(&runs).matches("<svg").count(), 1);
 //! # Ok(()) }
 //! ```

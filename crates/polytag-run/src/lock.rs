@@ -1,8 +1,9 @@
 //! The run-directory lock: one process trains a run directory at a time.
 //!
 //! `train` and `train --resume` take `<run_dir>/lock` before writing anything there; a second
-//! process refuses, naming the holder's pid. The file holds the holder's pid; a lock whose pid
-//! is no longer alive (the holder was killed) is stale and taken over. Readers (`eval`,
+//! process refuses, naming the holder's pid. The file holds the holder's pid and, on Linux, its
+//! start time (so a pid reused by an unrelated process after a kill does not keep the lock); a
+//! lock whose process is gone (the holder was killed) is stale and taken over. Readers (`eval`,
 //! `predict`, `report`) never take it; `report` asks [`holder`] whether a run without
 //! `report.json` is still being trained or was stopped.
 
@@ -27,10 +28,14 @@ impl RunLock {
     pub fn acquire(run_dir: &Path) -> Result<RunLock> {
         let path = run_dir.join(LOCK_FILE);
         let me = std::process::id();
+        let record = match start_time(me) {
+            Some(start) => format!("{me} {start}\n"),
+            None => format!("{me}\n"),
+        };
         for _ in 0..5 {
             match fs::File::options().write(true).create_new(true).open(&path) {
                 Ok(mut file) => {
-                    file.write_all(format!("{me}\n").as_bytes())
+                    file.write_all(record.as_bytes())
                         .and_then(|()| file.sync_all())
                         .map_err(|source| Error::Write {
                             path: path.clone(),
@@ -38,8 +43,8 @@ impl RunLock {
                         })?;
                     return Ok(RunLock { path });
                 }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => match read_pid(&path) {
-                    Some(pid) if pid != me && is_alive(pid) => {
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => match read_lock(&path) {
+                    Some((pid, start)) if pid != me && holds(pid, start) => {
                         return Err(Error::Locked {
                             path: run_dir.to_path_buf(),
                             pid,
@@ -85,11 +90,42 @@ impl Drop for RunLock {
 
 /// The pid of the live process holding `run_dir`'s lock, if any (a stale lock gives `None`).
 pub fn holder(run_dir: &Path) -> Option<u32> {
-    read_pid(&run_dir.join(LOCK_FILE)).filter(|&pid| is_alive(pid))
+    read_lock(&run_dir.join(LOCK_FILE))
+        .filter(|&(pid, start)| holds(pid, start))
+        .map(|(pid, _)| pid)
 }
 
 fn read_pid(path: &Path) -> Option<u32> {
-    fs::read_to_string(path).ok()?.trim().parse().ok()
+    read_lock(path).map(|(pid, _)| pid)
+}
+
+/// `pid [start time]`.
+fn read_lock(path: &Path) -> Option<(u32, Option<u64>)> {
+    let text = fs::read_to_string(path).ok()?;
+    let mut fields = text.split_whitespace();
+    let pid = fields.next()?.parse().ok()?;
+    Some((pid, fields.next().and_then(|s| s.parse().ok())))
+}
+
+/// Whether the process that wrote a lock is still the one running as `pid`.
+fn holds(pid: u32, start: Option<u64>) -> bool {
+    is_alive(pid)
+        && match (start, start_time(pid)) {
+            (Some(recorded), Some(now)) => recorded == now,
+            _ => true,
+        }
+}
+
+/// The start time of process `pid` (clock ticks since boot, `/proc/<pid>/stat` field 22).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after `comm`: state is field 3, so starttime (22) is the 20th from there.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
 }
 
 /// Whether process `pid` exists (and is not a zombie). On Linux from `/proc`; elsewhere a
@@ -130,6 +166,31 @@ mod tests {
         drop(lock);
         assert!(!dir.path().join(LOCK_FILE).exists());
         assert_eq!(holder(dir.path()), None);
+    }
+
+    #[test]
+    fn a_live_pid_with_another_start_time_is_a_reused_pid_not_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = std::os::unix::process::parent_id();
+        let start = start_time(other).expect("Linux /proc");
+        fs::write(dir.path().join(LOCK_FILE), format!("{other} {start}\n")).unwrap();
+        assert_eq!(holder(dir.path()), Some(other));
+        fs::write(
+            dir.path().join(LOCK_FILE),
+            format!("{other} {}\n", start + 1),
+        )
+        .unwrap();
+        assert_eq!(holder(dir.path()), None);
+        let _lock = RunLock::acquire(dir.path()).unwrap();
+        let text = fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "{} {}\n",
+                std::process::id(),
+                start_time(std::process::id()).unwrap()
+            )
+        );
     }
 
     #[test]

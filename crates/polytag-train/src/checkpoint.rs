@@ -191,8 +191,24 @@ pub struct CheckpointDir {
 }
 
 impl CheckpointDir {
-    /// The newest complete checkpoint of `kind` in `run_dir`.
+    /// The newest complete checkpoint of `kind` in `run_dir`, every file read and checked
+    /// against the manifest. A reader racing the trainer's swap (files of two checkpoints, or
+    /// a folder renamed away mid-read) tries again, a few times; a corrupt checkpoint fails
+    /// every time and its error is returned.
     pub fn open(run_dir: &RunDir, kind: CheckpointKind) -> Result<Self> {
+        let mut tries = 0;
+        loop {
+            match Self::open_once(run_dir, kind) {
+                Err(Error::Run(_)) if tries < 3 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(run_dir: &RunDir, kind: CheckpointKind) -> Result<Self> {
         let path = run_dir
             .checkpoint(kind)
             .ok_or_else(|| Error::NoCheckpoint {

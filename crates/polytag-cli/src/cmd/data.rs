@@ -63,8 +63,9 @@ pub fn stats(
     let declared = declared(args)?;
     let mut invalid = 0usize;
     for path in files {
-        let corpus = read_corpus(path, &reader_options(path, args, false)?)?;
-        let stats = CorpusStats::compute(&corpus, declared);
+        // Streamed: memory is bounded by the longest sentence, whatever the file's size.
+        let (stats, corpus) =
+            CorpusStats::compute_file(path, &reader_options(path, args, false)?, declared)?;
         match format {
             OutputFormat::Text => out!("{stats}"),
             OutputFormat::Json => outln!("{}", serde_json::to_string(&stats)?),

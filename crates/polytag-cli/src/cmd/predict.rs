@@ -2,11 +2,11 @@
 //!
 //! Each input line is one sentence and gives exactly one output record, in order (a blank
 //! line gives an empty record, so output lines up with input); it is tokenised with
-//! punctuation split off
-//! (`polytag_data::tokenize`), tagged, and printed with character offsets. Confidence is the
-//! model's marginal probability of the predicted label at each token (forward-backward for a
-//! CRF, the softmax for a softmax decoder); an entity's confidence is the lowest of its
-//! tokens', a conservative figure that is exactly right for one-token entities.
+//! punctuation split off (`polytag_data::tokenize`), tagged, and printed with character
+//! offsets. Confidence is the model's marginal probability of the predicted label at each
+//! token (forward-backward for a CRF, the softmax for a softmax decoder); an entity's
+//! confidence is the lowest of its tokens', a conservative figure that is exactly right for
+//! one-token entities.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -45,7 +45,7 @@ pub fn run(
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let interactive = input.is_none() && std::io::stdin().is_terminal();
-    let reader: Box<dyn BufRead> = match input {
+    let mut reader: Box<dyn BufRead> = match input {
         Some(p) if p != Path::new("-") => Box::new(std::io::BufReader::new(
             std::fs::File::open(p).with_context(|| format!("cannot read {}", p.display()))?,
         )),
@@ -63,7 +63,6 @@ pub fn run(
         Some(p) if p != Path::new("-") => p.display().to_string(),
         _ => "<stdin>".to_string(),
     };
-    let mut reader = reader;
     let mut buf = Vec::new();
     let mut line_no = 0usize;
     loop {

@@ -170,6 +170,74 @@ fn cases() -> Vec<(&'static str, Case)> {
                 vec![format!("bad.conllu:6: CoNLL-U ID \"4\"")],
             )
         }),
+        ("CoNLL-U with a backwards range", |_, d| {
+            let row = |id: &str, w: &str| format!("{id}\t{w}\t{w}\tNOUN\t_\t_\t0\troot\t_\t_\n");
+            let good = format!("{}{}\n", row("1", "a"), row("2", "b"));
+            write(d, "good.conllu", &good);
+            write(
+                d,
+                "bad.conllu",
+                format!("{}{}{}\n", row("1", "a"), row("2-1", "ab"), row("2", "b")),
+            );
+            (
+                conllu_sets(d, "bad.conllu", "good.conllu"),
+                vec!["bad.conllu:2: CoNLL-U ID \"2-1\"".to_string()],
+            )
+        }),
+        ("NUL byte in a CoNLL-U file", |_, d| {
+            let row = |id: &str, w: &str| format!("{id}\t{w}\t{w}\tNOUN\t_\t_\t0\troot\t_\t_\n");
+            let good = format!("{}{}\n", row("1", "a"), row("2", "b"));
+            write(d, "good.conllu", &good);
+            write(
+                d,
+                "bad.conllu",
+                format!("{good}{}{}\n", row("1", "x\0y"), row("2", "b")),
+            );
+            (
+                conllu_sets(d, "bad.conllu", "good.conllu"),
+                vec!["bad.conllu:4: a NUL byte".to_string()],
+            )
+        }),
+        ("JSONL line that is not JSON", |_, d| {
+            write(
+                d,
+                "good.jsonl",
+                "{\"tokens\":[\"a\",\"b\"],\"tags\":[\"NOUN\",\"VERB\"]}\n",
+            );
+            write(
+                d,
+                "bad.jsonl",
+                "{\"tokens\":[\"a\"],\"tags\":[\"NOUN\"]}\n{\"tokens\": [\n",
+            );
+            (jsonl_sets(d), vec!["bad.jsonl:2".to_string()])
+        }),
+        ("JSONL with more tags than tokens", |_, d| {
+            write(
+                d,
+                "good.jsonl",
+                "{\"tokens\":[\"a\",\"b\"],\"tags\":[\"NOUN\",\"VERB\"]}\n",
+            );
+            write(
+                d,
+                "bad.jsonl",
+                "{\"tokens\":[\"a\"],\"tags\":[\"NOUN\",\"VERB\"]}\n",
+            );
+            (jsonl_sets(d), vec!["bad.jsonl:1".to_string()])
+        }),
+        ("gzip file that is not gzip inside", |_, d| {
+            let mut bytes = vec![0x1f, 0x8b, 8, 0];
+            bytes.extend_from_slice(b"definitely not deflate data");
+            write(d, "nld/dev.conll.gz", bytes);
+            let f = p(d, "nld/dev.conll.gz").display().to_string();
+            (vec![format!("datasets.0.files.dev={f}")], vec![f])
+        }),
+        ("corpus path that is a directory", |_, d| {
+            let f = p(d, "nld").display().to_string();
+            (
+                vec![format!("datasets.0.files.test={f}")],
+                vec!["datasets[0].files.test".into(), f],
+            )
+        }),
         ("missing corpus file", |_, d| {
             std::fs::remove_file(p(d, "eng/dev.conll")).unwrap();
             (
@@ -200,6 +268,33 @@ fn cases() -> Vec<(&'static str, Case)> {
             std::fs::write(e, text.replacen("\"seed\": 1,", "\"seed\": 1,,", 1)).unwrap();
             (vec![], vec!["exp.json:3:".into()])
         }),
+    ]
+}
+
+/// `--set`s that make dataset 1 read CoNLL-U: `bad` for training, `good` for dev and test.
+fn conllu_sets(d: &Path, bad: &str, good: &str) -> Vec<String> {
+    vec![
+        format!(
+            "datasets.1.files={{\"train\":\"{}\",\"dev\":\"{}\",\"test\":\"{}\"}}",
+            p(d, bad).display(),
+            p(d, good).display(),
+            p(d, good).display()
+        ),
+        "datasets.1.parser={\"format\":\"conllu\"}".into(),
+    ]
+}
+
+/// `--set`s that make dataset 1 read JSONL (`tokens`, `tags`): bad.jsonl for training.
+fn jsonl_sets(d: &Path) -> Vec<String> {
+    vec![
+        format!(
+            "datasets.1.files={{\"train\":\"{}\",\"dev\":\"{}\",\"test\":\"{}\"}}",
+            p(d, "bad.jsonl").display(),
+            p(d, "good.jsonl").display(),
+            p(d, "good.jsonl").display()
+        ),
+        "datasets.1.parser={\"format\":\"jsonl\",\"tokens_field\":\"tokens\",\"labels_field\":\"tags\"}"
+            .into(),
     ]
 }
 

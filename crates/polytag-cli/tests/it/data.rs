@@ -117,3 +117,29 @@ fn stats_reads_the_shipped_sample() {
     assert_eq!(v["sentences"], 400);
     assert_eq!(v["scheme"], "bio");
 }
+
+/// Malformed chunk tags (`B-`, `-PER`, `BPER`, `b-per`) are flagged by `data stats` with their
+/// line, and fail it under `--strict`.
+#[test]
+fn malformed_tags_are_flagged_and_fail_under_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "m.conll",
+        "Jan B-PER\nx B-\n\ny -PER\nz BPER\nw b-per\nv O\n",
+    );
+    let o = polytag(dir.path(), &["data", "stats", "m.conll"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("problems: 4"), "{out}");
+    let o = polytag(dir.path(), &["data", "stats", "m.conll", "--strict"]);
+    assert_fails_with(&o, "m.conll:2: tag `B-` is not a BIO tag");
+    for line in [
+        "m.conll:4: tag `-PER`",
+        "m.conll:5: tag `BPER`",
+        "m.conll:6: tag `b-per`",
+    ] {
+        assert_fails_with(&o, line);
+    }
+    assert_fails_with(&o, "4 label(s) invalid in the declared scheme (--strict)");
+}

@@ -105,10 +105,12 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The pid in `run/lock` (`pid start-time`).
 fn lock_pid(run: &Path) -> Option<u32> {
     std::fs::read_to_string(run.join("lock"))
         .ok()?
-        .trim()
+        .split_whitespace()
+        .next()?
         .parse()
         .ok()
 }

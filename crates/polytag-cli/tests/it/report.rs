@@ -40,10 +40,21 @@ fn prints_markdown_by_default_with_running_runs_marked() {
     let dir = tempfile::tempdir().unwrap();
     run_dir(dir.path(), "s1", 1, true);
     run_dir(dir.path(), "s2", 2, false);
-    let o = polytag(dir.path(), &["report", "s1", "s2"]);
+    // s2 is being trained (its lock names a live process: this test); s3's process is gone.
+    write(dir.path(), "s2/lock", format!("{}\n", std::process::id()));
+    run_dir(dir.path(), "s3", 3, false);
+    let o = polytag(dir.path(), &["report", "s1", "s2", "s3"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = stdout(&o);
-    assert!(md.starts_with("# polytag report: 2 runs\n"), "{md}");
+    assert!(md.starts_with("# polytag report: 3 runs\n"), "{md}");
+    assert!(
+        md.contains("| s3 | stopped at step 5 (resume with polytag train --resume) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("1 still running") && md.contains("1 stopped unfinished"),
+        "{md}"
+    );
     assert!(
         md.contains("| s1 | done | ner (ref) | 80.00 | 75.00 | 10 | 12.0 s | 100 | 40 |"),
         "{md}"
@@ -59,7 +70,7 @@ fn prints_markdown_by_default_with_running_runs_marked() {
         "{md}"
     );
     assert!(
-        md.contains("| run | seed |\n| --- | --- |\n| s1 | 1 |\n| s2 | 2 |\n"),
+        md.contains("| run | seed |\n| --- | --- |\n| s1 | 1 |\n| s2 | 2 |\n| s3 | 3 |\n"),
         "{md}"
     );
 }

@@ -5,6 +5,7 @@
 use std::io::Cursor;
 
 use super::*;
+use crate::input::read_columns;
 
 struct Edge {
     name: &'static str,
