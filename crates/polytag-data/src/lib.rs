@@ -56,7 +56,7 @@ pub mod error;
 pub mod experiment;
 pub mod jsonl;
 pub mod labels;
-mod lines;
+pub mod lines;
 pub mod penn;
 pub mod sample;
 pub mod scheme;
