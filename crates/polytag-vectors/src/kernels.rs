@@ -10,14 +10,14 @@
 //! the context rows) each context row moves by −α ∂L/∂h, not ∂L/∂h / count, again as
 //! word2vec.c and gensim (`cbow_mean=1`) do; the tests pin exactly this.
 
-use crate::matrix::Matrix;
+use crate::matrix::{Matrix, Row};
 
 /// Per-thread scratch rows, so the hot loops allocate nothing.
 #[derive(Debug)]
 pub struct Scratch {
-    h: Vec<f32>,
-    v: Vec<f32>,
-    neu1e: Vec<f32>,
+    h: Row,
+    v: Row,
+    neu1e: Row,
     scores: Vec<f32>,
 }
 
@@ -25,9 +25,9 @@ impl Scratch {
     /// Buffers for rows of width `dim`.
     pub fn new(dim: usize) -> Self {
         Self {
-            h: vec![0.0; dim],
-            v: vec![0.0; dim],
-            neu1e: vec![0.0; dim],
+            h: Row::new(dim),
+            v: Row::new(dim),
+            neu1e: Row::new(dim),
             scores: Vec::new(),
         }
     }
@@ -85,14 +85,20 @@ pub fn skipgram_ns(
     s: &mut Scratch,
 ) {
     syn0.load(input as usize, &mut s.h);
-    s.neu1e.fill(0.0);
+    s.neu1e.floats_mut().fill(0.0);
     for (k, &t) in targets.iter().enumerate() {
         let label = if k == 0 { 1.0 } else { 0.0 };
         syn1.load(t as usize, &mut s.v);
-        ns_output(&s.h, &mut s.v, label, alpha, &mut s.neu1e);
+        ns_output(
+            s.h.floats(),
+            s.v.floats_mut(),
+            label,
+            alpha,
+            s.neu1e.floats_mut(),
+        );
         syn1.store(t as usize, &s.v);
     }
-    axpy(1.0, &s.neu1e, &mut s.h);
+    axpy(1.0, s.neu1e.floats(), s.h.floats_mut());
     syn0.store(input as usize, &s.h);
 }
 
@@ -108,23 +114,29 @@ pub fn cbow_ns(
     if context.is_empty() {
         return;
     }
-    s.h.fill(0.0);
+    s.h.floats_mut().fill(0.0);
     for &c in context {
         syn0.load(c as usize, &mut s.v);
-        axpy(1.0, &s.v, &mut s.h);
+        axpy(1.0, s.v.floats(), s.h.floats_mut());
     }
     let inv = 1.0 / context.len() as f32;
-    s.h.iter_mut().for_each(|x| *x *= inv);
-    s.neu1e.fill(0.0);
+    s.h.floats_mut().iter_mut().for_each(|x| *x *= inv);
+    s.neu1e.floats_mut().fill(0.0);
     for (k, &t) in targets.iter().enumerate() {
         let label = if k == 0 { 1.0 } else { 0.0 };
         syn1.load(t as usize, &mut s.v);
-        ns_output(&s.h, &mut s.v, label, alpha, &mut s.neu1e);
+        ns_output(
+            s.h.floats(),
+            s.v.floats_mut(),
+            label,
+            alpha,
+            s.neu1e.floats_mut(),
+        );
         syn1.store(t as usize, &s.v);
     }
     for &c in context {
         syn0.load(c as usize, &mut s.v);
-        axpy(1.0, &s.neu1e, &mut s.v);
+        axpy(1.0, s.neu1e.floats(), s.v.floats_mut());
         syn0.store(c as usize, &s.v);
     }
 }
@@ -145,7 +157,7 @@ pub fn skipgram_softmax(
     s.scores.resize(rows, 0.0);
     for j in 0..rows {
         syn1.load(j, &mut s.v);
-        s.scores[j] = dot(&s.h, &s.v);
+        s.scores[j] = dot(s.h.floats(), s.v.floats());
     }
     let max = s.scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0f32;
@@ -153,16 +165,16 @@ pub fn skipgram_softmax(
         *x = (*x - max).exp();
         sum += *x;
     }
-    s.neu1e.fill(0.0);
+    s.neu1e.floats_mut().fill(0.0);
     for j in 0..rows {
         let p = s.scores[j] / sum;
         let g = alpha * (f32::from(j == target as usize) - p);
         syn1.load(j, &mut s.v);
-        axpy(g, &s.v, &mut s.neu1e);
-        axpy(g, &s.h, &mut s.v);
+        axpy(g, s.v.floats(), s.neu1e.floats_mut());
+        axpy(g, s.h.floats(), s.v.floats_mut());
         syn1.store(j, &s.v);
     }
-    axpy(1.0, &s.neu1e, &mut s.h);
+    axpy(1.0, s.neu1e.floats(), s.h.floats_mut());
     syn0.store(input as usize, &s.h);
 }
 

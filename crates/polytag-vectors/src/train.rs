@@ -301,8 +301,9 @@ impl Shared<'_> {
         let mut rng = Rng::new(opts.seed, thread as u64, epoch as u64);
         let mut scratch = Scratch::new(opts.dim);
         let mut sentence: Vec<u32> = Vec::new();
-        let mut context: Vec<u32> = Vec::new();
-        let mut targets: Vec<u32> = Vec::with_capacity(opts.negative + 1);
+        let mut steps: Vec<(usize, usize)> = Vec::new();
+        let mut inputs: Vec<u32> = Vec::new();
+        let mut targets: Vec<u32> = Vec::new();
         let start = if first == 0 {
             0
         } else {
@@ -325,6 +326,11 @@ impl Shared<'_> {
                 self.keep[w as usize] == u32::MAX || rng.next_u32() <= self.keep[w as usize]
             }));
             let n = sentence.len();
+            // Steps (input rows → target rows) of the whole sentence are drawn first, so that
+            // the rows of step k + 1 can be fetched while step k computes (`Matrix::touch`).
+            steps.clear();
+            inputs.clear();
+            targets.clear();
             for i in 0..n {
                 let shrink = if opts.shrink_window {
                     rng.below(widest)
@@ -337,29 +343,15 @@ impl Shared<'_> {
                 match opts.model {
                     Model::SkipGram => {
                         for j in (lo..hi).filter(|&j| j != i) {
+                            inputs.push(sentence[j]);
                             self.draw_targets(word, &mut targets, &mut rng);
-                            kernels::skipgram_ns(
-                                self.syn0,
-                                self.syn1,
-                                sentence[j],
-                                &targets,
-                                alpha,
-                                &mut scratch,
-                            );
+                            steps.push((inputs.len(), targets.len()));
                         }
                     }
                     Model::Cbow => {
-                        context.clear();
-                        context.extend((lo..hi).filter(|&j| j != i).map(|j| sentence[j]));
+                        inputs.extend((lo..hi).filter(|&j| j != i).map(|j| sentence[j]));
                         self.draw_targets(word, &mut targets, &mut rng);
-                        kernels::cbow_ns(
-                            self.syn0,
-                            self.syn1,
-                            &context,
-                            &targets,
-                            alpha,
-                            &mut scratch,
-                        );
+                        steps.push((inputs.len(), targets.len()));
                     }
                     Model::Softmax => {
                         for j in (lo..hi).filter(|&j| j != i) {
@@ -375,6 +367,40 @@ impl Shared<'_> {
                     }
                 }
             }
+            let (mut input_start, mut target_start) = (0, 0);
+            for (k, &(input_end, target_end)) in steps.iter().enumerate() {
+                if let Some(&(next_inputs, next_targets)) = steps.get(k + 1) {
+                    let mut sink = 0;
+                    for &row in &inputs[input_end..next_inputs] {
+                        sink ^= self.syn0.touch(row as usize);
+                    }
+                    for &row in &targets[target_end..next_targets] {
+                        sink ^= self.syn1.touch(row as usize);
+                    }
+                    std::hint::black_box(sink);
+                }
+                let step_inputs = &inputs[input_start..input_end];
+                let step_targets = &targets[target_start..target_end];
+                match opts.model {
+                    Model::SkipGram => kernels::skipgram_ns(
+                        self.syn0,
+                        self.syn1,
+                        step_inputs[0],
+                        step_targets,
+                        alpha,
+                        &mut scratch,
+                    ),
+                    _ => kernels::cbow_ns(
+                        self.syn0,
+                        self.syn1,
+                        step_inputs,
+                        step_targets,
+                        alpha,
+                        &mut scratch,
+                    ),
+                }
+                (input_start, target_start) = (input_end, target_end);
+            }
             local += raw.len() as u64;
             unreported += raw.len() as u64;
             if unreported >= REPORT_EVERY {
@@ -387,11 +413,10 @@ impl Shared<'_> {
         }
     }
 
-    /// `targets` = [word, negatives…]; a negative equal to the word is skipped, as in
-    /// word2vec.c, so there may be fewer than `negative`.
+    /// Appends [word, negatives…] to `targets`; a negative equal to the word is skipped, as
+    /// in word2vec.c, so there may be fewer than `negative`.
     #[inline]
     fn draw_targets(&self, word: u32, targets: &mut Vec<u32>, rng: &mut Rng) {
-        targets.clear();
         targets.push(word);
         for _ in 0..self.opts.negative {
             let n = self.negatives.draw(rng);

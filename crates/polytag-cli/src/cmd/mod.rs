@@ -10,6 +10,7 @@ pub mod score;
 pub mod sweep;
 pub mod train;
 pub mod validate;
+pub mod vectors;
 
 use anyhow::Result;
 use polytag_config::Experiment;
