@@ -530,6 +530,23 @@ fn initial_rows(
     data
 }
 
+/// Tokens (with their counts) by the match level of the entry they map to; tokens that map
+/// to UNK count as missing. `matches` is [`EmbeddingTable::matches`] for `vocab`.
+pub fn token_coverage(vocab: &WordVocab, matches: &[Match], counts: &Counts) -> CoverageCounts {
+    let reserved = vocab.vocab().num_reserved();
+    let mut by_token = CoverageCounts::default();
+    for (token, &n) in &counts.0 {
+        let (id, _) = vocab.lookup(token);
+        let level = if (id as usize) < reserved {
+            Match::Unknown
+        } else {
+            matches.get(id as usize).copied().unwrap_or(Match::Unknown)
+        };
+        by_token.add(level, n);
+    }
+    by_token
+}
+
 fn coverage(
     path: &Path,
     vocab: &WordVocab,
@@ -544,19 +561,7 @@ fn coverage(
     for &level in matches.iter().skip(reserved) {
         by_entry.add(level, 1);
     }
-    let tokens = train_counts.map(|counts| {
-        let mut by_token = CoverageCounts::default();
-        for (token, &n) in &counts.0 {
-            let (id, _) = vocab.lookup(token);
-            let level = if (id as usize) < reserved {
-                Match::Unknown
-            } else {
-                matches.get(id as usize).copied().unwrap_or(Match::Unknown)
-            };
-            by_token.add(level, n);
-        }
-        by_token
-    });
+    let tokens = train_counts.map(|counts| token_coverage(vocab, matches, counts));
     Coverage {
         path: path.to_path_buf(),
         vocab: by_entry,

@@ -74,14 +74,14 @@ pub use corpus::{
     read_corpus, read_corpus_from, Corpus, Format, ReaderOptions, Warning, WarningKind,
 };
 pub use embeddings::{
-    load_embeddings, read_embeddings, Coverage, CoverageCounts, EmbeddingOptions, EmbeddingTable,
-    Header, MissingInit,
+    load_embeddings, read_embeddings, token_coverage, Coverage, CoverageCounts, EmbeddingOptions,
+    EmbeddingTable, Header, MissingInit,
 };
 pub use encode::{EncodedSentence, EncodedStream, Encoder, InputVocab};
 pub use error::{Error, Result};
 pub use experiment::{
     task_inputs, DataError, DataErrors, DatasetData, ExperimentData, InputTables, InputVocabs,
-    LoadedEmbedding, TRAINING_SCHEME,
+    LoadedEmbedding, SplitCoverage, TRAINING_SCHEME,
 };
 pub use jsonl::{read_jsonl, JsonlOptions};
 pub use labels::{LabelVocab, UnseenLabel};

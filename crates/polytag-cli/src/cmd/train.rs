@@ -97,6 +97,7 @@ fn start(args: &TrainArgs) -> Result<RunSummary> {
     };
     let root = run_dir.path().to_path_buf();
     let _log = log_to(&run_dir)?;
+    super::vectors::write_embedding_coverage(&root, &exp, &data)?;
     eprintln!("polytag: training {} in {}", exp.name, root.display());
     let trainer = match Trainer::new(exp, data, run_dir, device) {
         Ok(t) => t,

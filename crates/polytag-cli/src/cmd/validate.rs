@@ -148,6 +148,9 @@ fn print_experiment(config: &Path, exp: &Experiment, data: &ExperimentData) {
             exp.components[*c].name,
             grouped(vocab.len())
         );
+        if let Some(e) = data.embeddings.get(c) {
+            print!("{}", super::vectors::split_coverage_lines(e));
+        }
     }
     println!(
         "  characters              {} entries",

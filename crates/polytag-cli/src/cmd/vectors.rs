@@ -490,3 +490,53 @@ fn pos_embed(args: &PosEmbedArgs) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// Per-split token coverage of a loaded embedding file, one indented line per split, for
+/// `polytag validate`.
+pub fn split_coverage_lines(e: &polytag_data::LoadedEmbedding) -> String {
+    let mut out = String::new();
+    if e.added_words > 0 {
+        out.push_str(&format!(
+            "    + {} dev/test words found in the file (extend_vocab)\n",
+            e.added_words
+        ));
+    }
+    for s in &e.splits {
+        out.push_str(&format!(
+            "    {} {:<5} tokens: {}\n",
+            s.dataset, s.split, s.tokens
+        ));
+    }
+    out
+}
+
+/// Writes `embeddings.json` into a new run directory: for each `embedding` component with a
+/// file, what the file covered (vocabulary, training tokens, every split) and how many
+/// dev/test words it added. Written before training, atomically (temp + rename).
+pub fn write_embedding_coverage(
+    run_dir: &Path,
+    exp: &polytag_config::Experiment,
+    data: &polytag_data::ExperimentData,
+) -> Result<()> {
+    if data.embeddings.is_empty() {
+        return Ok(());
+    }
+    let entries: Vec<serde_json::Value> = data
+        .embeddings
+        .iter()
+        .map(|(c, e)| {
+            serde_json::json!({
+                "component": exp.components.get(*c).map(|c| c.name.as_str()),
+                "coverage": e.coverage,
+                "added_words": e.added_words,
+                "splits": e.splits,
+            })
+        })
+        .collect();
+    let path = run_dir.join("embeddings.json");
+    let tmp = run_dir.join(".embeddings.json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&entries)? + "\n")
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
