@@ -11,6 +11,7 @@ mod score;
 mod sweep;
 mod train;
 mod validate;
+mod vectors;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
