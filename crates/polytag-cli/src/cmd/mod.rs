@@ -1,6 +1,7 @@
 //! One module per subcommand; each `run` returns the process exit code or an error to render.
 
 pub mod bench;
+pub mod char_regress;
 pub mod data;
 pub mod eval;
 pub mod predict;

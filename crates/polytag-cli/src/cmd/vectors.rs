@@ -56,6 +56,9 @@ pub enum VectorsCommand {
     /// Seed 000's PoS embedding: one vector per word type, trained to predict the PoS tags of
     /// its occurrences (the corpus's label column, or --pos-col).
     PosEmbed(PosEmbedArgs),
+    /// Seed 000's char table: a char BiLSTM trained per word type by MSE onto the word
+    /// vectors, then computed for every word of the table.
+    CharRegress(super::char_regress::CharRegressArgs),
 }
 
 /// How corpus files are read (`train`, `stats`, `pos-embed`).
@@ -218,6 +221,7 @@ pub fn run(command: &VectorsCommand) -> Result<ExitCode> {
             format,
         } => concat(tables, out, *format),
         VectorsCommand::PosEmbed(args) => pos_embed(args),
+        VectorsCommand::CharRegress(args) => super::char_regress::run(args),
     }
 }
 
@@ -333,12 +337,14 @@ fn train(args: &TrainArgs) -> Result<ExitCode> {
     let vectors = polytag_vectors::train(&corpus, &opts, &|n| bar.inc(n))?;
     let seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    // One machine-readable line for scripts/bench.
+    // One machine-readable line for scripts/bench. Words/s counts the corpus tokens as read
+    // (before min_count and subsampling), as word2vec and gensim report it.
     eprintln!(
-        "polytag: trained {} words x {} epochs in {seconds:.2}s: {:.0} words/s",
+        "polytag: trained {} tokens ({} kept) x {} epochs in {seconds:.2}s: {:.0} words/s",
+        corpus.tokens_read,
         corpus.ids.len(),
         opts.epochs,
-        total as f64 / seconds.max(1e-9)
+        (corpus.tokens_read * opts.epochs as u64) as f64 / seconds.max(1e-9)
     );
     vectors.save(&args.out, args.format.into())?;
     eprintln!(

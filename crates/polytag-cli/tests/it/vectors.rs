@@ -277,3 +277,60 @@ fn bad_input_is_named() {
         &format!("{}:3: expected 2 values, found 1", vec.display()),
     );
 }
+
+#[test]
+fn char_regress_gives_every_word_a_vector_of_the_table_width() {
+    let dir = tempfile::tempdir().unwrap();
+    // "abcdefghijklmnopq" is longer than --max-len 15: not trained on, but still computed.
+    let table = write(
+        dir.path(),
+        "w.txt",
+        "3 4\nab 1 0 0 1\nba 0 1 1 0\nabcdefghijklmnopq 1 1 1 1\n",
+    );
+    let out = dir.path().join("c.txt");
+    let o = polytag(
+        dir.path(),
+        &[
+            "vectors",
+            "char-regress",
+            table.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "30",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--char-dim",
+            "3",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let mse = |epoch: &str| -> f64 {
+        let line = err
+            .lines()
+            .find(|l| l.contains(&format!("epoch {epoch}:")))
+            .unwrap();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(mse("30") < mse("1"), "{err}");
+    let c = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = c.lines().collect();
+    assert_eq!(lines[0], "3 4");
+    assert_eq!(lines.len(), 4);
+    assert!(lines[3].starts_with("abcdefghijklmnopq ") && lines[3].split(' ').count() == 5);
+    let odd = write(dir.path(), "odd.txt", "a 1 2 3\n");
+    let o = polytag(
+        dir.path(),
+        &[
+            "vectors",
+            "char-regress",
+            odd.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_fails_with(&o, "dimension 3 is odd");
+}
