@@ -134,7 +134,7 @@ fn train_then_neighbors_stats_and_validate_use_the_file() {
         text.contains("eng_ner dev   tokens: 1185 exact (100.0%)"),
         "{text}"
     );
-    let off = format!("components.eng_word_embed.extend_vocab=false");
+    let off = "components.eng_word_embed.extend_vocab=false";
     let o = polytag(
         dir.path(),
         &[
@@ -143,7 +143,7 @@ fn train_then_neighbors_stats_and_validate_use_the_file() {
             "--set",
             &set,
             "--set",
-            &off,
+            off,
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
