@@ -47,7 +47,8 @@ static SIGMOID_TABLE: std::sync::LazyLock<Vec<f32>> = std::sync::LazyLock::new(|
         .collect()
 });
 
-/// Logistic function from a table with linear interpolation (error below 2e-6), as
+/// Logistic function from a table with linear interpolation (error below 3e-6:
+/// h²/8 · max σ″ with h = 1/64), as
 /// word2vec.c and gensim use a table: `expf` was 7 % of a training step (perf). Outside
 /// ±8 the table's end values are used.
 #[inline]
@@ -357,7 +358,7 @@ mod tests {
             let x = i as f32 / 200.0;
             let exact = 1.0 / (1.0 + (-f64::from(x)).exp());
             let err = (f64::from(sigmoid(x)) - exact).abs();
-            let bound = if x.abs() <= 8.0 { 2e-6 } else { 3.4e-4 };
+            let bound = if x.abs() <= 8.0 { 4e-6 } else { 3.4e-4 };
             assert!(err < bound, "σ({x}): {} vs {exact}", sigmoid(x));
         }
     }
