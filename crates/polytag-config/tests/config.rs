@@ -1357,3 +1357,37 @@ fn seed003_configs_follow_the_seed() {
         assert_eq!(exp.training, lstm.training, "{schedule}");
     }
 }
+
+/// Issue 14: `extend_vocab` is on by default with a file, can be switched off, and is an
+/// error without a file (it would be silently ignored).
+#[test]
+fn extend_vocab_defaults_on_and_needs_a_file() {
+    let exp = resolve(&paper()).unwrap().experiment;
+    let c = exp.component_index("nld_word_embed").unwrap();
+    let ComponentKind::Embedding(spec) = &exp.components[c].kind else {
+        panic!("nld_word_embed is an embedding");
+    };
+    assert!(spec.extend_vocab);
+    let mut v = paper();
+    let i = v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["name"] == "nld_word_embed")
+        .unwrap();
+    v["components"][i]["extend_vocab"] = json!(false);
+    let exp = resolve(&v).unwrap().experiment;
+    let ComponentKind::Embedding(spec) = &exp.components[c].kind else {
+        panic!("nld_word_embed is an embedding");
+    };
+    assert!(!spec.extend_vocab);
+    v["components"][i].as_object_mut().unwrap().remove("file");
+    v["components"][i].as_object_mut().unwrap().remove("stats");
+    let errors = errors(&v);
+    assert!(
+        errors.iter().any(|e| e.ends_with(
+            "extend_vocab: adds the words an embedding file covers, and no \"file\" is given"
+        )),
+        "{errors:?}"
+    );
+}
