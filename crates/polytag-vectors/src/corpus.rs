@@ -60,7 +60,7 @@ impl Vocab {
     }
 }
 
-/// The training text as ids, ready for [`crate::train`].
+/// The training text as ids, ready for [`crate::train()`].
 #[derive(Debug, Clone)]
 pub struct TrainCorpus {
     /// The kept words.
