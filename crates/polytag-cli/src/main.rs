@@ -176,6 +176,11 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Word vectors: train, inspect, concatenate; seed 000's feature tables.
+    Vectors {
+        #[command(subcommand)]
+        command: cmd::vectors::VectorsCommand,
+    },
     /// Print the JSON Schema of the experiment file (for editors: see configs/README.md).
     Schema,
     /// Score `token … gold pred` lines like conlleval.pl (a drop-in replacement).
@@ -405,6 +410,7 @@ fn main() -> ExitCode {
             format,
         } => cmd::score::run(&file, &scheme, strict, format),
         Command::Schema => cmd::schema::run(),
+        Command::Vectors { command } => cmd::vectors::run(&command),
     };
     match result {
         Ok(code) => code,

@@ -3,7 +3,8 @@
 //!
 //! Format: one `word v1 v2 ... vdim` line per word, optionally preceded by a `count dim` header
 //! (word2vec and fastText `.vec` write one, GloVe does not; the paper's `stats: true` says it is
-//! there, seed-systems.md A.6). Plain or gzip. The file is streamed: only vectors of words that
+//! there, seed-systems.md A.6), or word2vec binary (the same header, then `word␠` + raw
+//! little-endian f32s; recognised from the bytes after the header). Plain or gzip. The file is streamed: only vectors of words that
 //! some vocabulary entry can use are parsed and kept, so a multi-GB file costs one pass and
 //! `vocab × dim` floats of memory.
 //!
@@ -224,15 +225,20 @@ pub fn read_embeddings<R: BufRead>(
 ) -> Result<(EmbeddingTable, Coverage)> {
     let wanted = wanted_keys(vocab);
     let num_rows = vocab.len();
-    let mut matches = vec![Match::Unknown; num_rows];
-    // Vectors found so far, row-major per vocabulary row; allocated once the dim is known.
-    let mut found: Vec<f32> = Vec::new();
+    let mut entries = Entries {
+        wanted: &wanted,
+        lowercase: opts.lowercase,
+        matches: vec![Match::Unknown; num_rows],
+        found: Vec::new(),
+        lowered: String::new(),
+        vector: Vec::new(),
+    };
     let mut dim = opts.dim;
     let mut declared_count = None;
     let mut file_vectors = 0usize;
     let mut skipped_not_utf8 = 0usize;
     let mut lines = Lines::new(reader, path);
-    let mut lowered = String::new();
+    let mut binary = false;
 
     while let Some((line_no, bytes)) = lines.next_bytes()? {
         let Ok(text) = std::str::from_utf8(bytes) else {
@@ -255,6 +261,10 @@ pub fn read_embeddings<R: BufRead>(
                 }
                 dim = Some(header_dim);
                 declared_count = Some(count);
+                binary = looks_binary(lines.reader_mut(), header_dim);
+                if binary {
+                    break;
+                }
                 continue;
             }
             if opts.header == Header::Present {
@@ -273,44 +283,30 @@ pub fn read_embeddings<R: BufRead>(
                 found: num_values,
             });
         }
-        if found.is_empty() {
-            found = vec![0.0; num_rows * dim];
-        }
         file_vectors += 1;
-
-        let key = if opts.lowercase {
-            lowered.clear();
-            lowered.extend(word.chars().flat_map(char::to_lowercase));
-            lowered.as_str()
-        } else {
-            word
-        };
-        let Some(targets) = wanted.get(key) else {
-            continue;
-        };
-        // Parse only now: most lines of a large file belong to no vocabulary word.
-        let mut vector = Vec::with_capacity(dim);
-        for value in fields {
-            match value.parse::<f32>() {
-                Ok(v) if v.is_finite() => vector.push(v),
-                _ => {
-                    return Err(Error::EmbeddingValue {
-                        path: path.to_path_buf(),
-                        line: line_no,
-                        value: value.to_string(),
-                    })
+        entries.add(word, dim, num_rows, |vector| {
+            for value in fields {
+                match value.parse::<f32>() {
+                    Ok(v) if v.is_finite() => vector.push(v),
+                    _ => {
+                        return Err(Error::EmbeddingValue {
+                            path: path.to_path_buf(),
+                            line: line_no,
+                            value: value.to_string(),
+                        })
+                    }
                 }
             }
-        }
-        for &(row, level) in targets {
-            let row = row as usize;
-            // Strictly better only: the first file word at a level keeps the row.
-            if level < matches[row] {
-                matches[row] = level;
-                found[row * dim..(row + 1) * dim].copy_from_slice(&vector);
-            }
-        }
+            Ok(())
+        })?;
     }
+    if binary {
+        // `binary` is only set after a header, which set both.
+        let (count, dim) = (declared_count.unwrap_or(0), dim.unwrap_or(0));
+        file_vectors =
+            read_binary_entries(lines.reader_mut(), path, count, dim, num_rows, &mut entries)?;
+    }
+    let Entries { matches, found, .. } = entries;
 
     let Some(dim) = dim.filter(|_| file_vectors > 0) else {
         return Err(Error::EmbeddingEmpty {
@@ -345,6 +341,138 @@ fn parse_header(line: &str) -> Option<(usize, usize)> {
     let count = fields.next()?.parse().ok()?;
     let dim = fields.next()?.parse().ok()?;
     fields.next().is_none().then_some((count, dim))
+}
+
+/// Vectors found so far for the vocabulary rows, and how (the per-entry part of the reader,
+/// shared by the text and the binary format).
+struct Entries<'a> {
+    wanted: &'a HashMap<String, Vec<(u32, Match)>>,
+    lowercase: bool,
+    matches: Vec<Match>,
+    /// Row-major per vocabulary row; allocated at the first vector.
+    found: Vec<f32>,
+    lowered: String,
+    vector: Vec<f32>,
+}
+
+impl Entries<'_> {
+    /// Offers the file's vector for `word`; `parse` fills it, and is called only when some
+    /// row wants the word (most lines of a large file belong to no vocabulary word).
+    fn add(
+        &mut self,
+        word: &str,
+        dim: usize,
+        num_rows: usize,
+        parse: impl FnOnce(&mut Vec<f32>) -> Result<()>,
+    ) -> Result<()> {
+        if self.found.is_empty() {
+            self.found = vec![0.0; num_rows * dim];
+        }
+        let key = if self.lowercase {
+            self.lowered.clear();
+            self.lowered
+                .extend(word.chars().flat_map(char::to_lowercase));
+            self.lowered.as_str()
+        } else {
+            word
+        };
+        let Some(targets) = self.wanted.get(key) else {
+            return Ok(());
+        };
+        self.vector.clear();
+        parse(&mut self.vector)?;
+        for &(row, level) in targets {
+            let row = row as usize;
+            // Strictly better only: the first file word at a level keeps the row.
+            if level < self.matches[row] {
+                self.matches[row] = level;
+                self.found[row * dim..(row + 1) * dim].copy_from_slice(&self.vector);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// After a `count dim` header: true unless the next line reads as a text entry of `dim`
+/// numbers (word2vec binary puts raw floats there, which essentially never do).
+fn looks_binary<R: BufRead>(reader: &mut R, dim: usize) -> bool {
+    let Ok(buf) = reader.fill_buf() else {
+        return false;
+    };
+    if buf.is_empty() {
+        return false;
+    }
+    let (line, complete) = match buf.iter().position(|&b| b == b'\n') {
+        Some(end) => (&buf[..end], true),
+        None => (buf, false),
+    };
+    let text = match std::str::from_utf8(line) {
+        Ok(text) => text,
+        // A buffer that ends inside a character: judge the part before it.
+        Err(e) if !complete && e.error_len().is_none() => {
+            std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return true,
+    };
+    if text.trim().is_empty() {
+        // A blank line: text (skipped); a binary entry starts with its word.
+        return false;
+    }
+    let values: Vec<&str> = text.split_ascii_whitespace().skip(1).collect();
+    let numeric = values.iter().all(|v| v.parse::<f32>().is_ok());
+    // A line longer than the buffer shows only its first values.
+    !(numeric && (values.len() == dim || !complete && values.len() < dim))
+}
+
+/// word2vec binary entries (`word␠` + `dim` little-endian f32, optionally followed by
+/// word2vec.c's newline); errors name the entry as line `entry + 1` (the header is line 1).
+/// Returns the number of vectors read. Words that are not UTF-8 are skipped, as in text.
+fn read_binary_entries<R: BufRead>(
+    reader: &mut R,
+    path: &Path,
+    count: usize,
+    dim: usize,
+    num_rows: usize,
+    entries: &mut Entries<'_>,
+) -> Result<usize> {
+    let mut word = Vec::new();
+    let mut bytes = vec![0u8; dim * 4];
+    for entry in 1..=count {
+        let line = entry + 1;
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            line,
+            source,
+        };
+        word.clear();
+        reader.read_until(b' ', &mut word).map_err(io)?;
+        if word.pop() != Some(b' ') {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("file ends after {} of {count} binary vectors", entry - 1),
+            )));
+        }
+        reader.read_exact(&mut bytes).map_err(io)?;
+        let start = usize::from(word.first() == Some(&b'\n'));
+        let Ok(text) = std::str::from_utf8(&word[start..]) else {
+            continue;
+        };
+        entries.add(text, dim, num_rows, |vector| {
+            for b in bytes.chunks_exact(4) {
+                let v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                if !v.is_finite() {
+                    return Err(Error::EmbeddingValue {
+                        path: path.to_path_buf(),
+                        line,
+                        value: v.to_string(),
+                    });
+                }
+                vector.push(v);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(count)
 }
 
 /// For every file word that could serve some entry: the rows it serves and at which level.
@@ -402,6 +530,23 @@ fn initial_rows(
     data
 }
 
+/// Tokens (with their counts) by the match level of the entry they map to; tokens that map
+/// to UNK count as missing. `matches` is [`EmbeddingTable::matches`] for `vocab`.
+pub fn token_coverage(vocab: &WordVocab, matches: &[Match], counts: &Counts) -> CoverageCounts {
+    let reserved = vocab.vocab().num_reserved();
+    let mut by_token = CoverageCounts::default();
+    for (token, &n) in &counts.0 {
+        let (id, _) = vocab.lookup(token);
+        let level = if (id as usize) < reserved {
+            Match::Unknown
+        } else {
+            matches.get(id as usize).copied().unwrap_or(Match::Unknown)
+        };
+        by_token.add(level, n);
+    }
+    by_token
+}
+
 fn coverage(
     path: &Path,
     vocab: &WordVocab,
@@ -416,19 +561,7 @@ fn coverage(
     for &level in matches.iter().skip(reserved) {
         by_entry.add(level, 1);
     }
-    let tokens = train_counts.map(|counts| {
-        let mut by_token = CoverageCounts::default();
-        for (token, &n) in &counts.0 {
-            let (id, _) = vocab.lookup(token);
-            let level = if (id as usize) < reserved {
-                Match::Unknown
-            } else {
-                matches.get(id as usize).copied().unwrap_or(Match::Unknown)
-            };
-            by_token.add(level, n);
-        }
-        by_token
-    });
+    let tokens = train_counts.map(|counts| token_coverage(vocab, matches, counts));
     Coverage {
         path: path.to_path_buf(),
         vocab: by_entry,
@@ -667,6 +800,48 @@ mod tests {
             "3 exact (30.0%), 0 lowercase (0.0%), 0 digits (0.0%), 7 missing (70.0%)"
         );
         assert_eq!((cov.vocab.exact, cov.vocab.missing), (1, 1));
+    }
+
+    /// word2vec binary, as gensim writes it (no newline after a vector) and as word2vec.c
+    /// does (a newline): `2 2\n`, then `word␠` + two little-endian f32 each.
+    #[test]
+    fn reads_word2vec_binary_and_names_a_truncated_entry() {
+        let v = vocab(&["Paris", "b"]);
+        for newline in [false, true] {
+            let mut bytes = b"2 2\nparis ".to_vec();
+            bytes.extend(1.5f32.to_le_bytes());
+            bytes.extend((-2.0f32).to_le_bytes());
+            if newline {
+                bytes.push(b'\n');
+            }
+            bytes.extend(b"b ");
+            bytes.extend(0.25f32.to_le_bytes());
+            bytes.extend(4.0f32.to_le_bytes());
+            let (t, cov) = read_embeddings(
+                Cursor::new(bytes.clone()),
+                Path::new("vec.bin"),
+                &v,
+                &EmbeddingOptions::default(),
+                None,
+            )
+            .unwrap();
+            assert_eq!(row(&t, &v, "Paris"), [1.5, -2.0], "newline {newline}");
+            assert_eq!(row(&t, &v, "b"), [0.25, 4.0]);
+            assert_eq!(
+                (cov.vocab.lowercase, cov.vocab.exact, cov.file_vectors),
+                (1, 1, 2)
+            );
+            bytes.truncate(bytes.len() - 3);
+            let err = read_embeddings(
+                Cursor::new(bytes),
+                Path::new("vec.bin"),
+                &v,
+                &EmbeddingOptions::default(),
+                None,
+            )
+            .unwrap_err();
+            assert_eq!(err.to_string(), "vec.bin:3: read error");
+        }
     }
 
     #[test]

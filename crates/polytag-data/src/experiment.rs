@@ -25,7 +25,10 @@ use polytag_config::{
 use crate::bucket::Batching;
 use crate::columns::{ColumnOptions, Separator};
 use crate::corpus::{read_corpus, Corpus, Format, ReaderOptions};
-use crate::embeddings::{load_embeddings, Coverage, EmbeddingOptions, EmbeddingTable, Header};
+use crate::embeddings::{
+    load_embeddings, token_coverage, Coverage, CoverageCounts, EmbeddingOptions, EmbeddingTable,
+    Header,
+};
 use crate::encode::InputVocab;
 use crate::error::Error;
 use crate::labels::LabelVocab;
@@ -83,6 +86,22 @@ pub struct LoadedEmbedding {
     pub table: EmbeddingTable,
     /// What the file covered.
     pub coverage: Coverage,
+    /// Dev/test words given a row because the file has them (`extend_vocab`).
+    pub added_words: usize,
+    /// Token coverage of every split of every dataset using the component, after the
+    /// vocabulary was extended: what the model will actually see.
+    pub splits: Vec<SplitCoverage>,
+}
+
+/// Token coverage of one split by an embedding file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SplitCoverage {
+    /// Dataset name.
+    pub dataset: String,
+    /// `train`, `dev` or `test`.
+    pub split: String,
+    /// Tokens by the match level of the entry they map to.
+    pub tokens: CoverageCounts,
 }
 
 /// Everything the model builder and the trainer need from the corpora of an experiment.
@@ -586,7 +605,7 @@ pub fn input_vocabs(
                     lowercase: spec.lowercase,
                     ..WordVocabOptions::default()
                 };
-                let vocab = WordVocab::build(&counts, &options);
+                let mut vocab = WordVocab::build(&counts, &options);
                 if let Some(file) = &spec.file {
                     let opts = EmbeddingOptions {
                         dim: Some(spec.dimension),
@@ -599,10 +618,55 @@ pub fn input_vocabs(
                         seed: exp.seed,
                         ..EmbeddingOptions::default()
                     };
-                    match load_embeddings(file, &vocab, &opts, Some(&counts)) {
-                        Ok((table, coverage)) => {
-                            out.embeddings
-                                .insert(c, LoadedEmbedding { table, coverage });
+                    let held_out: Vec<&Corpus> = users
+                        .iter()
+                        .flat_map(|d| std::iter::once(&d.dev).chain(d.test.as_ref()))
+                        .collect();
+                    match load_extended(
+                        file,
+                        &counts,
+                        &options,
+                        &held_out,
+                        spec.extend_vocab,
+                        &opts,
+                    ) {
+                        Ok((extended, table, mut coverage, added_words)) => {
+                            vocab = extended;
+                            // The file pass saw the candidates too; those it did not cover
+                            // were dropped again and are no vocabulary entries.
+                            coverage.vocab = token_free_entry_counts(&table);
+                            let mut user_ids: Vec<usize> = exp
+                                .tasks_using(c)
+                                .iter()
+                                .map(|&t| exp.tasks[t].dataset)
+                                .collect();
+                            user_ids.sort_unstable();
+                            user_ids.dedup();
+                            let splits = user_ids
+                                .iter()
+                                .filter_map(|&i| Some((exp.datasets.get(i)?, datasets.get(i)?)))
+                                .flat_map(|(spec, d)| {
+                                    d.splits().map(move |(split, corpus)| (spec, split, corpus))
+                                })
+                                .map(|(spec, split, corpus)| SplitCoverage {
+                                    dataset: spec.name.clone(),
+                                    split: split.to_string(),
+                                    tokens: token_coverage(
+                                        &vocab,
+                                        &table.matches,
+                                        &Counts::of_tokens([corpus]),
+                                    ),
+                                })
+                                .collect();
+                            out.embeddings.insert(
+                                c,
+                                LoadedEmbedding {
+                                    table,
+                                    coverage,
+                                    added_words,
+                                    splits,
+                                },
+                            );
                         }
                         Err(error) => errors.push(DataError {
                             config_path: format!("components[{c}].file"),
@@ -646,6 +710,72 @@ pub fn input_vocabs(
         }
     }
     out
+}
+
+/// Loads `file` for the vocabulary of `counts`, first extended (when `extend`) by the
+/// held-out words that would be unknown; of those, only the ones the file covers keep a row
+/// (seed-systems A.6). Returns the vocabulary, its table, the file's coverage and how many
+/// words were added. One pass over the file either way.
+fn load_extended(
+    file: &std::path::Path,
+    counts: &Counts,
+    options: &WordVocabOptions,
+    held_out: &[&Corpus],
+    extend: bool,
+    opts: &EmbeddingOptions,
+) -> Result<(WordVocab, EmbeddingTable, Coverage, usize), Error> {
+    let mut vocab = WordVocab::build(counts, options);
+    let base = vocab.len();
+    let mut candidates: Vec<&str> = Vec::new();
+    if extend {
+        let mut seen = std::collections::HashSet::new();
+        for corpus in held_out {
+            for token in corpus.sentences.iter().flat_map(|s| s.tokens.iter()) {
+                if vocab.lookup(token).1 == crate::vocab::Match::Unknown
+                    && seen.insert(token.as_str())
+                {
+                    candidates.push(token);
+                }
+            }
+        }
+        vocab.extend(candidates.iter().copied());
+    }
+    let (table, coverage) = load_embeddings(file, &vocab, opts, Some(counts))?;
+    if vocab.len() == base {
+        return Ok((vocab, table, coverage, 0));
+    }
+    // Keep the candidates the file covered, in first-seen order.
+    let kept: Vec<usize> = (base..vocab.len())
+        .filter(|&row| table.matches[row] != crate::vocab::Match::Unknown)
+        .collect();
+    let mut final_vocab = WordVocab::build(counts, options);
+    let items = vocab.vocab().items();
+    final_vocab.extend(kept.iter().map(|&row| items[row].as_str()));
+    let dim = table.dim;
+    let rows: Vec<usize> = (0..base).chain(kept.iter().copied()).collect();
+    let table = EmbeddingTable {
+        dim,
+        data: rows
+            .iter()
+            .flat_map(|&r| table.data[r * dim..(r + 1) * dim].iter().copied())
+            .collect(),
+        matches: rows.iter().map(|&r| table.matches[r]).collect(),
+    };
+    Ok((final_vocab, table, coverage, kept.len()))
+}
+
+/// Vocabulary entries (reserved rows excluded) by match level.
+fn token_free_entry_counts(table: &EmbeddingTable) -> CoverageCounts {
+    let mut counts = CoverageCounts::default();
+    for &level in table.matches.iter().skip(crate::vocab::RESERVED.len()) {
+        match level {
+            crate::vocab::Match::Exact => counts.exact += 1,
+            crate::vocab::Match::Lowercase => counts.lowercase += 1,
+            crate::vocab::Match::Digits => counts.digits += 1,
+            crate::vocab::Match::Unknown => counts.missing += 1,
+        }
+    }
+    counts
 }
 
 /// The tables one task's input streams are encoded with (held by [`ExperimentData`] after

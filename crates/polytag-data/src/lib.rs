@@ -56,7 +56,7 @@ pub mod error;
 pub mod experiment;
 pub mod jsonl;
 pub mod labels;
-mod lines;
+pub mod lines;
 pub mod penn;
 pub mod sample;
 pub mod scheme;
@@ -77,14 +77,14 @@ pub use corpus::{
     WarningKind,
 };
 pub use embeddings::{
-    load_embeddings, read_embeddings, Coverage, CoverageCounts, EmbeddingOptions, EmbeddingTable,
-    Header, MissingInit,
+    load_embeddings, read_embeddings, token_coverage, Coverage, CoverageCounts, EmbeddingOptions,
+    EmbeddingTable, Header, MissingInit,
 };
 pub use encode::{EncodedSentence, EncodedStream, Encoder, InputVocab};
 pub use error::{Error, Result};
 pub use experiment::{
     subword_vocabs, task_inputs, DataError, DataErrors, DatasetData, ExperimentData, InputTables,
-    InputVocabs, LoadedEmbedding, TRAINING_SCHEME,
+    InputVocabs, LoadedEmbedding, SplitCoverage, TRAINING_SCHEME,
 };
 pub use jsonl::{read_jsonl, JsonlOptions};
 pub use labels::{LabelVocab, UnseenLabel};

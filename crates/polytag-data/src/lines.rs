@@ -66,6 +66,17 @@ impl<R: BufRead> Lines<R> {
         }
     }
 
+    /// The underlying reader, positioned after the last line returned (for a file that
+    /// switches to binary after a text header: word2vec's binary format).
+    pub fn reader_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
+
+    /// Number of the last line returned (0 before the first).
+    pub fn line_number(&self) -> usize {
+        self.line
+    }
+
     /// The next line, with its 1-based number, without its `\n` / `\r\n`; `None` at the end.
     pub fn next_line(&mut self) -> Result<Option<(usize, &str)>> {
         let Some((start, end)) = self.fill()? else {

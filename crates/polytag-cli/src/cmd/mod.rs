@@ -1,6 +1,7 @@
 //! One module per subcommand; each `run` returns the process exit code or an error to render.
 
 pub mod bench;
+pub mod char_regress;
 pub mod data;
 pub mod eval;
 pub mod predict;
@@ -10,6 +11,7 @@ pub mod score;
 pub mod sweep;
 pub mod train;
 pub mod validate;
+pub mod vectors;
 
 use anyhow::Result;
 use polytag_config::Experiment;

@@ -140,6 +140,7 @@ fn start(args: &TrainArgs) -> Result<RunSummary> {
     let _lock = RunLock::acquire(&root)?;
     write_corpora(&root, &corpus_files(&exp)?)?;
     let _log = log_to(&run_dir)?;
+    super::vectors::write_embedding_coverage(&root, &exp, &data)?;
     errln!("polytag: training {} in {}", exp.name, root.display());
     let trainer = match Trainer::new(exp, data, run_dir, device) {
         Ok(t) => t,

@@ -176,6 +176,9 @@ fn print_experiment(config: &Path, exp: &Experiment, data: &ExperimentData) -> R
             exp.components[*c].name,
             grouped(vocab.len())
         );
+        if let Some(e) = data.embeddings.get(c) {
+            out!("{}", super::vectors::split_coverage_lines(e));
+        }
     }
     for (c, vocab) in &data.subwords {
         let counts = data

@@ -14,6 +14,7 @@ mod sweep;
 mod train;
 mod transformer;
 mod validate;
+mod vectors;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

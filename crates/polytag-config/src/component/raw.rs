@@ -85,6 +85,8 @@ pub struct RawEmbedding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lowercase: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend_vocab: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Ignored (see the struct doc).
     #[serde(skip_serializing_if = "Option::is_none")]

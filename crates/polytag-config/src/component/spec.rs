@@ -138,6 +138,10 @@ pub struct EmbeddingSpec {
     /// Lower-case every token before lookup (the paper's old path); default false: the
     /// lookup falls back exact → lowercase → digits→0 instead (seed-systems A′.1).
     pub lowercase: bool,
+    /// With a `file`: dev/test words that would be unknown but have a vector in the file get
+    /// their own row with that vector (seed-systems A.6: the paper's scripts build the
+    /// vocabulary so); default true, false keeps the vocabulary to the training words.
+    pub extend_vocab: bool,
     /// The language it is for, if declared; tasks of another language may not use it.
     pub language: Option<String>,
 }
@@ -448,6 +452,12 @@ impl Spec<RawEmbedding> for EmbeddingSpec {
             Some(file) => Some(ctx.path(&key(at, "file"), file, Entry::File)?),
             None => None,
         };
+        if r.extend_vocab.is_some() && file.is_none() {
+            ctx.invalid(
+                key(at, "extend_vocab"),
+                "adds the words an embedding file covers, and no \"file\" is given",
+            );
+        }
         if r.stats.is_some() && file.is_none() {
             ctx.invalid(
                 key(at, "stats"),
@@ -460,6 +470,7 @@ impl Spec<RawEmbedding> for EmbeddingSpec {
             stats: r.stats,
             trainable: r.trainable.unwrap_or(true),
             lowercase: r.lowercase.unwrap_or(false),
+            extend_vocab: r.extend_vocab.unwrap_or(true),
             language: r.language.clone(),
         })
     }
@@ -471,6 +482,7 @@ impl Spec<RawEmbedding> for EmbeddingSpec {
             stats: self.stats,
             trainable: Some(self.trainable),
             lowercase: Some(self.lowercase),
+            extend_vocab: self.file.is_some().then_some(self.extend_vocab),
             language: self.language.clone(),
             ..RawEmbedding::default()
         }
