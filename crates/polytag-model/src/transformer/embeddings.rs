@@ -12,7 +12,9 @@ pub enum Positions {
     /// BERT: `0, 1, …, S−1` for every window (padding included; its rows are never used).
     FromZero,
     /// RoBERTa/XLM-R (HF `create_position_ids_from_input_ids`): real tokens count from
-    /// `pad + 1`, padding gets `pad` itself.
+    /// `pad + 1`, padding gets `pad` itself. HF finds padding by comparing ids with
+    /// `pad_token_id`; here the `pad` mask says it, which is the same for every input whose
+    /// real tokens never use the pad id.
     AfterPad {
         /// `pad_token_id`.
         pad: usize,

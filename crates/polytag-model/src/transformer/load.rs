@@ -94,84 +94,66 @@ pub struct HfParam {
 /// loading and export use).
 pub fn hf_params(cfg: &HfModelConfig) -> Vec<HfParam> {
     let (h, f) = (cfg.hidden_size, cfg.intermediate_size);
-    let mut out = Vec::new();
-    let mut push = |hf: String, burn: String, shape: Vec<usize>, transposed| {
-        out.push(HfParam {
-            hf,
-            burn,
-            shape,
-            transposed,
-        })
-    };
+    let mut t = Table(Vec::new());
     for (name, rows) in [
         ("word_embeddings", cfg.vocab_size),
         ("position_embeddings", cfg.max_position_embeddings),
         ("token_type_embeddings", cfg.type_vocab_size),
     ] {
-        push(
-            format!("embeddings.{name}.weight"),
-            format!("embeddings.{name}.weight"),
-            vec![rows, h],
-            false,
-        );
+        let path = format!("embeddings.{name}.weight");
+        t.push(&path, &path, vec![rows, h], false);
     }
-    let norm = |push: &mut dyn FnMut(String, String, Vec<usize>, bool), hf: &str, burn: &str| {
-        push(
-            format!("{hf}.weight"),
-            format!("{burn}.gamma"),
-            vec![h],
-            false,
-        );
-        push(format!("{hf}.bias"), format!("{burn}.beta"), vec![h], false);
-    };
-    norm(&mut push, "embeddings.LayerNorm", "embeddings.layer_norm");
+    t.norm("embeddings.LayerNorm", "embeddings.layer_norm", h);
     for i in 0..cfg.num_hidden_layers {
         let hf = |s: &str| format!("encoder.layer.{i}.{s}");
         let burn = |s: &str| format!("layers.{i}.{s}");
-        let linear = |push: &mut dyn FnMut(String, String, Vec<usize>, bool),
-                      hf: String,
-                      burn: String,
-                      d_in: usize,
-                      d_out: usize| {
-            push(
-                format!("{hf}.weight"),
-                format!("{burn}.weight"),
-                vec![d_out, d_in],
-                true,
-            );
-            push(
-                format!("{hf}.bias"),
-                format!("{burn}.bias"),
-                vec![d_out],
-                false,
-            );
-        };
         for qkv in ["query", "key", "value"] {
-            linear(
-                &mut push,
-                hf(&format!("attention.self.{qkv}")),
-                burn(qkv),
-                h,
-                h,
-            );
+            t.linear(&hf(&format!("attention.self.{qkv}")), &burn(qkv), h, h);
         }
-        linear(
-            &mut push,
-            hf("attention.output.dense"),
-            burn("attn_out"),
-            h,
-            h,
-        );
-        norm(
-            &mut push,
-            &hf("attention.output.LayerNorm"),
-            &burn("attn_norm"),
-        );
-        linear(&mut push, hf("intermediate.dense"), burn("ffn_in"), h, f);
-        linear(&mut push, hf("output.dense"), burn("ffn_out"), f, h);
-        norm(&mut push, &hf("output.LayerNorm"), &burn("out_norm"));
+        t.linear(&hf("attention.output.dense"), &burn("attn_out"), h, h);
+        t.norm(&hf("attention.output.LayerNorm"), &burn("attn_norm"), h);
+        t.linear(&hf("intermediate.dense"), &burn("ffn_in"), h, f);
+        t.linear(&hf("output.dense"), &burn("ffn_out"), f, h);
+        t.norm(&hf("output.LayerNorm"), &burn("out_norm"), h);
     }
-    out
+    t.0
+}
+
+/// Builds [`hf_params`].
+struct Table(Vec<HfParam>);
+
+impl Table {
+    fn push(&mut self, hf: &str, burn: &str, shape: Vec<usize>, transposed: bool) {
+        self.0.push(HfParam {
+            hf: hf.to_string(),
+            burn: burn.to_string(),
+            shape,
+            transposed,
+        });
+    }
+
+    /// HF `weight [out, in]`, `bias [out]`; burn keeps the weight as `[in, out]`.
+    fn linear(&mut self, hf: &str, burn: &str, d_in: usize, d_out: usize) {
+        let (w, b) = (format!("{hf}.weight"), format!("{hf}.bias"));
+        self.push(&w, &format!("{burn}.weight"), vec![d_out, d_in], true);
+        self.push(&b, &format!("{burn}.bias"), vec![d_out], false);
+    }
+
+    /// HF `LayerNorm.{weight,bias}` = burn `{gamma,beta}`.
+    fn norm(&mut self, hf: &str, burn: &str, d: usize) {
+        self.push(
+            &format!("{hf}.weight"),
+            &format!("{burn}.gamma"),
+            vec![d],
+            false,
+        );
+        self.push(
+            &format!("{hf}.bias"),
+            &format!("{burn}.beta"),
+            vec![d],
+            false,
+        );
+    }
 }
 
 /// The name after the `bert.`/`roberta.` prefix (unchanged without one).

@@ -69,7 +69,7 @@ pub enum Freeze {
     /// The embedding tables and their LayerNorm are fixed (the big CPU saving: the word
     /// embedding gradient is dense, transformer-design.md §7).
     Embeddings,
-    /// The embeddings and the lowest `n` layers are fixed.
+    /// The embeddings and the lowest `n` layers are fixed (`n` ≥ the layer count = all).
     Layers(usize),
     /// Nothing is trained (feature extraction).
     All,
@@ -128,7 +128,9 @@ impl Bert {
         out
     }
 
-    /// Stops gradients of the parameters `freeze` names (see [`Freeze`]).
+    /// Stops gradients of the parameters `freeze` names (see [`Freeze`]). (It shadows
+    /// burn's `Module::freeze`, which also turns dropout off; call that as
+    /// `Module::freeze(bert)` if wanted.)
     pub fn freeze(mut self, freeze: Freeze) -> Bert {
         let frozen_layers = match freeze {
             Freeze::None => return self,
@@ -243,6 +245,7 @@ fn key_pad(pad: Tensor<2, Bool>) -> Tensor<4, Bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::RNG;
 
     fn tiny() -> HfModelConfig {
         HfModelConfig::scratch(3, 2, 8, 12, 20, 16)
@@ -250,6 +253,7 @@ mod tests {
 
     #[test]
     fn shapes_and_hidden_states() {
+        let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
         device.seed(3);
         let bert = Bert::new(&tiny(), &device);
@@ -265,6 +269,7 @@ mod tests {
 
     #[test]
     fn init_is_hf_like_and_seeded() {
+        let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
         // parameters are lazy: drawn from the device RNG on first use
         device.seed(11);
