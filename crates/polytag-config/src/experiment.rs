@@ -77,8 +77,8 @@ pub struct ResolveOptions {
     /// Where `${VAR}` comes from (default: the process environment).
     pub env: Env,
     /// A run's `transformers/` folder: each transformer's `tokenizer.json` and `config.json`
-    /// are read from its `<name>/` copy there, and no pretrained weights are named (a run's
-    /// checkpoint holds them), so a run works after its model folder is gone.
+    /// are read from its `<name>/` copy there and the model folder is not checked (a run's
+    /// checkpoint holds the weights), so a run works after its model folder is gone.
     pub transformers_dir: Option<PathBuf>,
 }
 

@@ -1547,7 +1547,7 @@ fn transformer_defaults_width_from_config_json_and_round_trip() {
         );
     }
 
-    // A run's copies replace the model folder, which may be gone; no weights are named.
+    // A run's copies replace the model folder, which may be gone.
     let copies = dir.path().join("run/transformers");
     std::fs::create_dir_all(copies.join("bert")).unwrap();
     std::fs::copy(model.join("config.json"), copies.join("bert/config.json")).unwrap();
@@ -1563,7 +1563,7 @@ fn transformer_defaults_width_from_config_json_and_round_trip() {
         spec.files.tokenizer,
         Some(copies.join("bert/tokenizer.json"))
     );
-    assert_eq!(spec.files.weights, None);
+    assert_eq!(spec.files.model_dir, Some(copies.join("bert")));
     assert_eq!((spec.hidden, spec.max_len), (Some(32), 64));
 }
 

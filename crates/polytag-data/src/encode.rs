@@ -73,6 +73,20 @@ impl EncodedSentence {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// The length training batches bucket by: the sub-word pieces of its longest sub-word
+    /// stream when it has one (a transformer's cost, and the padding of its windows, follow
+    /// the pieces, not the words), else its words.
+    pub fn bucket_len(&self) -> usize {
+        self.streams
+            .iter()
+            .filter_map(|s| match s {
+                EncodedStream::Subwords(e) => Some(e.sentence.pieces.len()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(self.len)
+    }
 }
 
 impl EncodedStream {
@@ -258,6 +272,39 @@ mod tests {
             EncodedStream::Tokens(vec![UNK, words.id("rejects")])
         );
         assert_eq!(e.streams[1].word_chars(0)[1], UNK, "C never seen");
+    }
+
+    #[test]
+    fn bucket_length_is_pieces_with_a_subword_stream_else_words() {
+        let c = corpus();
+        let words = WordVocab::build(&Counts::of_tokens([&c]), &WordVocabOptions::default());
+        let only_words = [InputVocab::Words(words.clone())];
+        let enc = Encoder {
+            inputs: &only_words,
+            labels: None,
+        };
+        assert_eq!(
+            enc.encode(&c.sentences[0], Path::new("x"))
+                .unwrap()
+                .bucket_len(),
+            2
+        );
+        let subwords = [
+            InputVocab::Words(words),
+            InputVocab::Subwords(crate::subword::SubwordVocab {
+                tokenizer: crate::subword::tests::tiny(),
+                max_len: 16,
+                stride: 2,
+            }),
+        ];
+        let enc = Encoder {
+            inputs: &subwords,
+            labels: None,
+        };
+        let mut s = c.sentences[0].clone();
+        s.tokens = vec!["unbelievable".into(), "café".into()];
+        // un ##believ ##able | café: 4 pieces for 2 words.
+        assert_eq!(enc.encode(&s, Path::new("x")).unwrap().bucket_len(), 4);
     }
 
     #[test]

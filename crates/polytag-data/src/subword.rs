@@ -464,4 +464,4 @@ impl SubwordBatch {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

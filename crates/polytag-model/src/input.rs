@@ -31,8 +31,8 @@ pub enum InputStream {
     Tokens(Tensor<2, Int>),
     /// `[B, T, L]` char ids (0 = padding), right-padded per word.
     Chars(Tensor<3, Int>),
-    /// Sub-word windows of a transformer feature.
-    Subwords(SubwordInput),
+    /// Sub-word windows of a transformer feature (boxed: four tensors and the batch shape).
+    Subwords(Box<SubwordInput>),
 }
 
 /// The sub-word windows of a batch (polytag-data's [`SubwordBatch`]) as tensors.
@@ -197,7 +197,7 @@ impl TaskInput {
                     InputStream::Chars(ids(v, [b, t, *max_chars], device))
                 }
                 BatchStream::Subwords(sub) => {
-                    InputStream::Subwords(SubwordInput::from_batch(sub, b, t, device)?)
+                    InputStream::Subwords(Box::new(SubwordInput::from_batch(sub, b, t, device)?))
                 }
             });
         }
@@ -224,7 +224,7 @@ impl TaskInput {
                 .map(|stream| match stream {
                     InputStream::Tokens(ids) => InputStream::Tokens(ids.clone().inner()),
                     InputStream::Chars(ids) => InputStream::Chars(ids.clone().inner()),
-                    InputStream::Subwords(sub) => InputStream::Subwords(sub.inner()),
+                    InputStream::Subwords(sub) => InputStream::Subwords(Box::new(sub.inner())),
                 })
                 .collect(),
             mask: self.mask.clone().inner(),

@@ -44,9 +44,9 @@ mod tests {
     use super::*;
     use polytag_data::SubwordBatch;
 
-    /// Two windows of width 4 with H = 2: piece p of window k holds (10k + p, -(10k + p)).
-    /// Batch of B = 2, T = 2: sentence 0 = one word of pieces 1..=2 of window 0; sentence 1 =
-    /// words at piece 1 of window 1 and pieces 1..=3 of window 1... hand-written indices.
+    /// Two windows of width 4 with H = 2: position p of window k holds (10k + p, -(10k + p)).
+    /// B = 2, T = 2: sentence 0 has one word (window 0, positions 1..=2) and a padded slot;
+    /// sentence 1 has words at window 1 position 1 and positions 2..=3.
     fn case() -> (Tensor<3>, SubwordInput) {
         let device = Device::flex();
         let mut h = Vec::new();

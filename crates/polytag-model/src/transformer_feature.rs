@@ -171,4 +171,56 @@ mod tests {
             }
         }
     }
+
+    /// `freeze` stops exactly the gradients it names; `true` leaves the output untracked
+    /// (the encoder ran without autodiff).
+    #[test]
+    fn freeze_stops_the_gradients_it_names() {
+        let device = Device::flex().autodiff();
+        let s = sentence(&[1, 2, 1], 1, 6, 2);
+        let batch = SubwordBatch::build(std::iter::once((3, Some(&s))), 1, 3);
+        let sub = SubwordInput::from_batch(&batch, 1, 3, &device).unwrap();
+        for (freeze, embeddings, layer0, layer1) in [
+            (Freeze::None, true, true, true),
+            (Freeze::Embeddings, false, true, true),
+            (Freeze::Layers(1), false, false, true),
+        ] {
+            let feature = TransformerFeatureConfig {
+                model: HfModelConfig::scratch(2, 2, 8, 16, 20, 16),
+                pooling: SubwordPooling::Mean,
+                freeze,
+                weights: None,
+            }
+            .init(&device)
+            .unwrap();
+            let grads = feature.forward(&sub).powf_scalar(2.0).sum().backward();
+            let bert = &feature.bert;
+            let has = |g: Option<Tensor<2>>| g.is_some();
+            assert_eq!(
+                has(bert.embeddings.word_embeddings.weight.grad(&grads)),
+                embeddings,
+                "{freeze:?}"
+            );
+            assert_eq!(
+                has(bert.layers[0].query.weight.grad(&grads)),
+                layer0,
+                "{freeze:?}"
+            );
+            assert_eq!(
+                has(bert.layers[1].query.weight.grad(&grads)),
+                layer1,
+                "{freeze:?}"
+            );
+        }
+        let frozen = TransformerFeatureConfig {
+            model: HfModelConfig::scratch(2, 2, 8, 16, 20, 16),
+            pooling: SubwordPooling::First,
+            freeze: Freeze::All,
+            weights: None,
+        }
+        .init(&device)
+        .unwrap();
+        let out = frozen.forward(&sub);
+        assert!(out.is_autodiff() && !out.is_tracked());
+    }
 }

@@ -242,7 +242,7 @@ impl Trainer {
             .into());
         }
         for (t, task) in trainer.tasks.iter().enumerate() {
-            let lengths = task.train.iter().map(EncodedSentence::len).collect();
+            let lengths = task.train.iter().map(EncodedSentence::bucket_len).collect();
             let dataset = trainer.exp.dataset_of(t);
             trainer.batches[t] = TrainBatches::resume(
                 lengths,
@@ -366,7 +366,11 @@ impl Trainer {
                     other => other,
                 })?,
             );
-            let lengths = tasks[t].train.iter().map(EncodedSentence::len).collect();
+            let lengths = tasks[t]
+                .train
+                .iter()
+                .map(EncodedSentence::bucket_len)
+                .collect();
             batches.push(
                 TrainBatches::new(
                     lengths,

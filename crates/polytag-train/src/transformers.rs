@@ -23,9 +23,13 @@ pub fn copies_dir(run_root: &Path) -> PathBuf {
     run_root.join(TRANSFORMERS_DIR)
 }
 
+/// The files of one transformer component that a run keeps: `(file name in the copy,
+/// source)`.
+type Files = Vec<(&'static str, PathBuf)>;
+
 /// The files of each transformer component of `exp` that a run keeps: `(component index,
-/// component name, [(file name in the copy, source)])`.
-fn sources(exp: &Experiment) -> Vec<(usize, String, Vec<(&'static str, PathBuf)>)> {
+/// component name, files)`.
+fn sources(exp: &Experiment) -> Vec<(usize, String, Files)> {
     exp.components
         .iter()
         .enumerate()

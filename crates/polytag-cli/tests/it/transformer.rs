@@ -1,7 +1,8 @@
 //! A `transformer` feature end to end: train a tiny BERT (the model crate's `tiny-bert`
-//! fixture, copied to a temporary model folder) on the English sample with windows shorter
-//! than many sentences, kill it after a checkpoint, delete the model folder, resume, and check
-//! the resumed run equals an uninterrupted one; then `eval` and `predict` from the run alone.
+//! fixture, copied to a temporary model folder) shared by English NER and POS on the sample,
+//! with windows shorter than many sentences; kill it after a checkpoint, delete the model
+//! folder, resume, and check the resumed run equals an uninterrupted one; then `eval` and
+//! `predict` from the run alone.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -33,21 +34,31 @@ fn config(dir: &Path, model: &Path) -> PathBuf {
     let file = |split: &str| sample.join(format!("{split}.conll")).display().to_string();
     let v = json!({
         "name": "tiny-bert", "seed": 5,
-        "training": {"max_step": 240, "eval_freq": 60, "checkpoint_freq": 60, "device": "cpu",
+        "training": {"max_step": 360, "eval_freq": 60, "checkpoint_freq": 60, "device": "cpu",
                      "eval_batch_size": 50},
         "datasets": [{"name": "eng_ner", "language": "eng", "task": "ner",
                       "parser": {"token_col": 0, "label_col": 2, "scheme": "bio"},
                       "batch_size": 8,
-                      "files": {"train": file("train"), "dev": file("dev"), "test": file("test")}}],
+                      "files": {"train": file("train"), "dev": file("dev"), "test": file("test")}},
+                     {"name": "eng_pos", "language": "eng", "task": "pos",
+                      "parser": {"token_col": 0, "label_col": 1, "scheme": "none"},
+                      "batch_size": 8,
+                      "files": {"train": file("train"), "dev": file("dev")}}],
         "tasks": [{"name": "English NER", "dataset": "eng_ner", "optimizer": "adam",
-                   "learning_rate": 0.002,
+                   "learning_rate": 0.002, "ref": true,
                    "model": {"model": "tagger", "features": ["bert"], "spec_layer": "out",
-                             "decoder": "crf", "embed_dropout": 0.1}}],
+                             "decoder": "crf", "embed_dropout": 0.1}},
+                  {"name": "English POS", "dataset": "eng_pos", "optimizer": "adam",
+                   "learning_rate": 0.002,
+                   "model": {"model": "tagger", "features": ["bert"], "spec_layer": "pos_out",
+                             "decoder": "pos_crf", "embed_dropout": 0.1}}],
         "components": [
             {"name": "bert", "model": "transformer", "pretrained": model.display().to_string(),
              "max_len": 12, "stride": 3, "subword_pooling": "mean"},
             {"name": "out", "model": "linear"},
-            {"name": "crf", "model": "crf"}
+            {"name": "crf", "model": "crf"},
+            {"name": "pos_out", "model": "linear"},
+            {"name": "pos_crf", "model": "crf"}
         ]
     });
     let path = dir.join("tiny-bert.json");
@@ -78,6 +89,18 @@ fn a_transformer_trains_resumes_exactly_and_predicts_without_its_model_folder() 
     copy_dir(&fixture(), &model);
     let config = config(dir.path(), &model);
     let cfg = config.display().to_string();
+
+    // One encoder, shared by both tasks.
+    let o = polytag(dir.path(), &["validate", &cfg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = stdout(&o);
+    let rows: Vec<&str> = summary
+        .lines()
+        .filter(|l| l.contains("transformer"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{summary}");
+    assert!(rows[0].contains("English NER, English POS"), "{summary}");
+    assert!(summary.contains("pieces of bert"), "{summary}");
 
     let whole = dir.path().join("whole");
     let o = polytag(
@@ -121,7 +144,7 @@ fn a_transformer_trains_resumes_exactly_and_predicts_without_its_model_folder() 
     child.wait().expect("reaped");
     let at_kill = last_step(&killed).unwrap();
     assert!(
-        at_kill < 240 && !killed.join("report.json").exists(),
+        at_kill < 360 && !killed.join("report.json").exists(),
         "the run finished before it was killed (step {at_kill}); the test proves nothing"
     );
 
@@ -163,9 +186,20 @@ fn a_transformer_trains_resumes_exactly_and_predicts_without_its_model_folder() 
         assert!((0.0..=1.0).contains(&c), "{t}");
     }
 
-    // A changed copy is refused, naming the file.
+    // A changed copy is refused, naming the file (input from a file: the refusal comes
+    // before any input is read).
+    let input = dir.path().join("input.txt");
+    std::fs::write(&input, text).unwrap();
     std::fs::write(killed.join("transformers/bert/tokenizer.json"), "{}").unwrap();
-    let o = polytag_with_stdin(&["predict", killed.to_str().unwrap()], text);
+    let o = polytag(
+        dir.path(),
+        &[
+            "predict",
+            killed.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ],
+    );
     assert_fails_with(&o, "transformers/bert/tokenizer.json");
 }
 

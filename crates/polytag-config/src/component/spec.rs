@@ -364,8 +364,8 @@ pub struct TransformerFiles {
     pub tokenizer: Option<PathBuf>,
     /// The folder whose `config.json` describes the model (pretrained only).
     pub model_dir: Option<PathBuf>,
-    /// The pretrained `model.safetensors`; `None` for scratch encoders and for a run's
-    /// copies (a checkpoint holds the trained weights).
+    /// The pretrained `model.safetensors` (`None` for a scratch encoder). Only a new run
+    /// reads it; restoring a checkpoint does not (the model builder is told which).
     pub weights: Option<PathBuf>,
 }
 
@@ -770,11 +770,11 @@ impl Spec<RawTransformer> for TransformerSpec {
                         ctx.check_file(&key(at, "pretrained"), &model_dir.join("tokenizer.json"));
                     }
                 }
-                if copies.is_none() {
-                    files.weights = Some(dir.join("model.safetensors"));
-                    if dir.is_dir() {
-                        ctx.check_file(&key(at, "pretrained"), &dir.join("model.safetensors"));
-                    }
+                // Named even for a run's copies: a resumed run without a checkpoint yet starts
+                // over from them; a checkpoint restore never reads them.
+                files.weights = Some(dir.join("model.safetensors"));
+                if copies.is_none() && dir.is_dir() {
+                    ctx.check_file(&key(at, "pretrained"), &dir.join("model.safetensors"));
                 }
                 if model_dir.join("config.json").is_file() || ctx.check_files {
                     match pretrained_dims(&model_dir) {
