@@ -133,6 +133,21 @@ enum Command {
         #[arg(long)]
         skip_bad_lines: bool,
     },
+    /// Write a trained run's task in another framework's format: `hf` is a Hugging Face
+    /// `AutoModelForTokenClassification` directory (a transformer + softmax task; a CRF or
+    /// gated task is refused with the reason).
+    Export {
+        /// The run directory (its best checkpoint is used).
+        run_dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: cmd::export::ExportFormat,
+        /// The folder to write (new or empty).
+        out: PathBuf,
+        /// Task name; default the experiment's target (ref) task.
+        #[arg(long)]
+        task: Option<String>,
+    },
     /// Compare run directories: scores, per-type P/R/F1, config differences, learning curves.
     Report {
         /// Run directories (finished or still running).
@@ -365,6 +380,12 @@ fn main() -> ExitCode {
             nbest,
             skip_bad_lines,
         ),
+        Command::Export {
+            run_dir,
+            format,
+            out,
+            task,
+        } => cmd::export::run(&run_dir, format, &out, task.as_deref()),
         Command::Report { run_dirs, html, md } => {
             cmd::report::run(&run_dirs, html.as_deref(), md.as_deref())
         }

@@ -1168,11 +1168,13 @@ fn shipped_configs_resolve() {
     assert_eq!((count("seed000"), count("seed003")), (12, 8), "{files:?}");
     assert!(files.len() >= 24, "{files:?}");
     let data = tempfile::tempdir().unwrap();
+    let models = common::stand_in_models(data.path());
     let opts = ResolveOptions::default()
         .without_file_check()
         .with_env(Env::from_pairs([
             ("POLYTAG_DATA", data.path().to_str().unwrap()),
             ("POLYTAG_VECTORS", data.path().to_str().unwrap()),
+            ("POLYTAG_MODELS", models.to_str().unwrap()),
         ]));
     for file in &files {
         let resolved = Experiment::load_with(file, &[], &opts)
@@ -1185,10 +1187,10 @@ fn shipped_configs_resolve() {
 
     // With the real corpora beside the repository (skipped in CI), every file must exist.
     if let Some(shared) = common::shared("datasets") {
-        let real = ResolveOptions::default().with_env(Env::from_pairs([(
-            "POLYTAG_DATA",
-            shared.to_str().unwrap(),
-        )]));
+        let real = ResolveOptions::default().with_env(Env::from_pairs([
+            ("POLYTAG_DATA", shared.to_str().unwrap()),
+            ("POLYTAG_MODELS", models.to_str().unwrap()),
+        ]));
         // configs/seed000-pretrained/ reads tables that scripts/seed000-tables builds first.
         let pretrained = configs.join("seed000-pretrained");
         for file in files.iter().filter(|f| !f.starts_with(&pretrained)) {

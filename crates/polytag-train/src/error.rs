@@ -92,6 +92,14 @@ pub enum Error {
         /// The experiment's task names, comma-separated.
         known: String,
     },
+    /// `polytag export --format hf`: the task has no Hugging Face equivalent.
+    #[error("cannot export task {task:?} as a Hugging Face token classifier: {why}")]
+    Export {
+        /// The task.
+        task: String,
+        /// What HF cannot represent.
+        why: String,
+    },
     /// The training loss is NaN or infinite: the run diverged.
     #[error("step {step}, task {task:?}: the training loss is {loss}; lower the learning rate or enable gradient clipping")]
     Diverged {

@@ -19,6 +19,9 @@ use crate::error::{Error, Result};
 use crate::run_dir::{CheckpointKind, RunDir};
 use crate::vocabularies::{TaskVocabs, Vocabularies};
 
+mod export;
+pub use export::HfExport;
+
 /// Sentences per batch when tagging (the paper's evaluation batch, A.5, unless the config
 /// says otherwise).
 const DEFAULT_BATCH: usize = 100;

@@ -18,6 +18,10 @@ pub const TRANSFORMERS_DIR: &str = "transformers";
 /// The digests of the copied files, per folder.
 pub const DIGESTS_FILE: &str = "sha256.json";
 
+/// Tokenizer settings of a HF model folder that a run keeps beside `tokenizer.json` when the
+/// model folder has them.
+const OPTIONAL_FILES: [&str; 2] = ["tokenizer_config.json", "special_tokens_map.json"];
+
 /// `RUN/transformers`.
 pub fn copies_dir(run_root: &Path) -> PathBuf {
     run_root.join(TRANSFORMERS_DIR)
@@ -43,6 +47,13 @@ fn sources(exp: &Experiment) -> Vec<(usize, String, Files)> {
             }
             if let Some(dir) = &spec.files.model_dir {
                 files.push(("config.json", dir.join("config.json")));
+                // Kept when present: how `transformers` reads the tokenizer (e.g. its case
+                // handling), so `polytag export --format hf` gives back a complete folder.
+                for optional in OPTIONAL_FILES {
+                    if dir.join(optional).is_file() {
+                        files.push((optional, dir.join(optional)));
+                    }
+                }
             }
             Some((c, component.name.clone(), files))
         })

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod char_regress;
 pub mod data;
 pub mod eval;
+pub mod export;
 pub mod predict;
 pub mod report;
 pub mod schema;

@@ -392,7 +392,9 @@ fn stats_cmd(file: &Path, corpus: &[PathBuf], input: &CorpusArgs) -> Result<Exit
     );
     outln!(
         "norms: min {:.4}, mean {:.4}, max {:.4}",
-        s.norm_min, s.norm_mean, s.norm_max
+        s.norm_min,
+        s.norm_mean,
+        s.norm_max
     );
     for path in corpus {
         let file = input_file(path, input)?;

@@ -12,12 +12,12 @@ use serde_json::{json, Value};
 
 use crate::*;
 
-fn fixture() -> PathBuf {
+pub(crate) fn fixture() -> PathBuf {
     root().join("crates/polytag-model/tests/fixtures/tiny-bert")
 }
 
 /// Copies the files of `from` (flat) into `to`.
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -206,4 +206,212 @@ fn a_transformer_trains_resumes_exactly_and_predicts_without_its_model_folder() 
 /// SHA-256 of a file, as the run records it.
 fn polytag_data_sha256(path: &Path) -> String {
     polytag_data::sha256_hex(&std::fs::read(path).unwrap())
+}
+
+/// The peer venv's python (`POLYTAG_PEER_PYTHON`, else `target/peer-venv`) when it can import
+/// transformers.
+fn peer_python() -> Option<PathBuf> {
+    let python = std::env::var_os("POLYTAG_PEER_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/peer-venv/bin/python"));
+    Command::new(&python)
+        .args(["-c", "import torch, transformers"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+        .then_some(python)
+}
+
+/// Tags each line's words (JSON lists on stdin) with an exported model: the argmax label at
+/// each word's first sub-word, as HF token classification reads it; `null` for a sentence
+/// longer than the model's positions.
+const HF_TAG: &str = r#"
+import json, sys, torch
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+path = sys.argv[1]
+tok = AutoTokenizer.from_pretrained(path)
+model = AutoModelForTokenClassification.from_pretrained(path).eval()
+for line in sys.stdin:
+    words = json.loads(line)
+    enc = tok(words, is_split_into_words=True, return_tensors="pt")
+    if enc["input_ids"].shape[1] > model.config.max_position_embeddings:
+        print("null")  # HF has no windows: longer than the model's positions
+        continue
+    with torch.no_grad():
+        logits = model(**enc).logits[0]
+    labels, seen = [], set()
+    for i, w in enumerate(enc.word_ids()):
+        if w is not None and w not in seen:
+            seen.add(w)
+            labels.append(model.config.id2label[int(logits[i].argmax())])
+    print(json.dumps(labels))
+"#;
+
+/// POS (softmax, the target task) and NER (CRF) share a tiny BERT. The POS task exports to a
+/// directory that `transformers` loads and tags exactly as `polytag eval` does; NER is refused
+/// because of its CRF, and so is a non-empty output folder.
+#[test]
+fn a_softmax_transformer_task_exports_to_hugging_face() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    copy_dir(&fixture(), &model);
+    let sample = root().join("datasets/sample/eng");
+    let file = |split: &str| sample.join(format!("{split}.conll")).display().to_string();
+    let files = json!({"train": file("train"), "dev": file("dev")});
+    let v = json!({
+        "name": "export", "seed": 3,
+        "training": {"max_step": 600, "eval_freq": 200, "device": "cpu"},
+        "datasets": [
+            {"name": "ner", "language": "eng", "task": "ner", "batch_size": 8,
+             "parser": {"token_col": 0, "label_col": 2, "scheme": "bio"}, "files": files},
+            {"name": "pos", "language": "eng", "task": "pos", "batch_size": 8,
+             "parser": {"token_col": 0, "label_col": 1, "scheme": "none"}, "files": files}],
+        "tasks": [
+            {"name": "NER", "dataset": "ner", "optimizer": "adam", "learning_rate": 0.003,
+             "model": {"model": "tagger", "features": ["bert"], "univ_layer": "ner_out",
+                       "decoder": "crf"}},
+            {"name": "POS", "dataset": "pos", "optimizer": "adam", "learning_rate": 0.003,
+             "ref": true,
+             "model": {"model": "tagger", "features": ["bert"], "univ_layer": "pos_out",
+                       "decoder": "softmax"}}],
+        "components": [
+            {"name": "bert", "model": "transformer", "pretrained": model.display().to_string()},
+            {"name": "ner_out", "model": "linear"}, {"name": "pos_out", "model": "linear"},
+            {"name": "crf", "model": "crf"}, {"name": "softmax", "model": "softmax"}]
+    });
+    let config = write(dir.path(), "export.json", v.to_string());
+    let run = dir.path().join("run");
+    let o = polytag(
+        dir.path(),
+        &[
+            "train",
+            config.to_str().unwrap(),
+            "--run-dir",
+            run.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = run.to_str().unwrap();
+
+    let out = dir.path().join("hf");
+    let o = polytag(
+        dir.path(),
+        &[
+            "export",
+            run,
+            "--format",
+            "hf",
+            "--task",
+            "NER",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_fails_with(&o, "\"crf\" is a CRF");
+    assert!(!out.exists(), "a refused export writes nothing");
+    let o = polytag(
+        dir.path(),
+        &["export", run, "--format", "hf", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let hf: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(hf["architectures"], json!(["BertForTokenClassification"]));
+    assert!(hf["id2label"]["0"].is_string(), "{hf}");
+    let o = polytag(
+        dir.path(),
+        &[
+            "export",
+            run,
+            "--format",
+            "hf",
+            "--task",
+            "POS",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_fails_with(&o, "not an empty folder");
+
+    // Same labels from polytag and from transformers on the sample's test sentences.
+    let predictions = dir.path().join("pos.txt");
+    let o = polytag(
+        dir.path(),
+        &[
+            "eval",
+            run,
+            "--task",
+            "POS",
+            "--file",
+            &file("test"),
+            "--predictions",
+            predictions.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // `token gold pred` lines, a blank line between sentences.
+    let text = std::fs::read_to_string(&predictions).unwrap();
+    let (sentences, ours): (Vec<Vec<String>>, Vec<Vec<String>>) = text
+        .split("\n\n")
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let f: Vec<&str> = l.split(' ').collect();
+                    (f[0].to_string(), f[f.len() - 1].to_string())
+                })
+                .unzip()
+        })
+        .filter(|(w, _): &(Vec<String>, Vec<String>)| !w.is_empty())
+        .take(30)
+        .unzip();
+    let distinct: std::collections::BTreeSet<&String> = ours.iter().flatten().collect();
+    assert!(
+        distinct.len() > 2,
+        "the model must have learnt something: {distinct:?}"
+    );
+    assert_eq!(ours.len(), sentences.len());
+    let Some(python) = peer_python() else {
+        eprintln!("skipped: no python with torch + transformers (target/peer-venv or POLYTAG_PEER_PYTHON); the export is not read back");
+        return;
+    };
+    let words: String = sentences
+        .iter()
+        .map(|s| serde_json::to_string(s).unwrap() + "\n")
+        .collect();
+    let mut child = Command::new(python)
+        .args(["-c", HF_TAG])
+        .arg(&out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(words.as_bytes())
+            .unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let theirs: Vec<Option<Vec<String>>> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(theirs.len(), ours.len());
+    let mut compared = 0;
+    for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+        if let Some(b) = b {
+            assert_eq!(a, b, "sentence {i}: {:?}", sentences[i]);
+            compared += 1;
+        }
+    }
+    assert!(
+        compared >= 10,
+        "only {compared} sentences fit the tiny model"
+    );
 }

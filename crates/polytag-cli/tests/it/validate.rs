@@ -145,16 +145,28 @@ fn the_quickstart_validates_and_prints_the_model_summary() {
 
 #[test]
 fn every_shipped_config_resolves() {
+    // ${POLYTAG_MODELS}: the transformer configs' model folders, each the tiny BERT fixture.
+    let models = tempfile::tempdir().unwrap();
+    for name in [
+        "bert-base-multilingual-cased",
+        "bert-base-cased",
+        "all-MiniLM-L6-v2",
+    ] {
+        crate::transformer::copy_dir(&crate::transformer::fixture(), &models.path().join(name));
+    }
     for entry in walk(&root().join("configs")) {
-        let o = polytag(
-            &root(),
-            &[
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_polytag"))
+            .args([
                 "validate",
                 entry.to_str().unwrap(),
                 "--set",
                 "training.max_step=1",
-            ],
-        );
+            ])
+            .current_dir(root())
+            .env_remove("POLYTAG_LOG")
+            .env("POLYTAG_MODELS", models.path())
+            .output()
+            .expect("the polytag binary runs");
         let err = stderr(&o);
         // Real-corpus configs name ${POLYTAG_DATA} files that CI may not have, and
         // seed000-pretrained/ ${POLYTAG_VECTORS} tables built by scripts/seed000-tables: only

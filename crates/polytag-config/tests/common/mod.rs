@@ -11,7 +11,7 @@
 //! polytag-data and polytag-eval include this same file by path (`#[path]`).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `../shared/<relative>` if it exists; `None` (with a note) where the test should skip.
 pub fn shared(relative: &str) -> Option<PathBuf> {
@@ -69,4 +69,28 @@ pub fn shipped_configs() -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+/// A stand-in for `${POLYTAG_MODELS}`: every model folder the shipped configs name
+/// (`configs/seed001`, `seed004`, `transformer`), each a copy of the model crate's tiny BERT
+/// fixture, so those configs resolve (widths from `config.json`, tokenizers) without the real
+/// checkpoints.
+#[allow(dead_code)] // not every test crate that includes this module uses it
+pub fn stand_in_models(dir: &Path) -> PathBuf {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../polytag-model/tests/fixtures/tiny-bert");
+    let models = dir.join("models");
+    for name in [
+        "bert-base-multilingual-cased",
+        "bert-base-cased",
+        "all-MiniLM-L6-v2",
+    ] {
+        let to = models.join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        for entry in std::fs::read_dir(&fixture).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    models
 }
