@@ -208,6 +208,12 @@ fn polytag_data_sha256(path: &Path) -> String {
     polytag_data::sha256_hex(&std::fs::read(path).unwrap())
 }
 
+/// Says on stderr why part of a test did not run.
+#[allow(clippy::print_stderr)]
+fn skipped(why: &str) {
+    eprintln!("{why}");
+}
+
 /// The peer venv's python (`POLYTAG_PEER_PYTHON`, else `target/peer-venv`) when it can import
 /// transformers.
 fn peer_python() -> Option<PathBuf> {
@@ -372,8 +378,7 @@ fn a_softmax_transformer_task_exports_to_hugging_face() {
     );
     assert_eq!(ours.len(), sentences.len());
     let Some(python) = peer_python() else {
-        #[allow(clippy::print_stderr)] // says why the read-back was not checked
-        eprintln!("skipped: no python with torch + transformers (target/peer-venv or POLYTAG_PEER_PYTHON); the export is not read back");
+        skipped("skipped: no python with torch + transformers (target/peer-venv or POLYTAG_PEER_PYTHON); the export is not read back");
         return;
     };
     let words: String = sentences
