@@ -70,7 +70,10 @@ pub enum ComponentConfig {
 
 /// A built component.
 #[derive(Module, Debug)]
-#[allow(missing_docs)] // each variant holds the module of the same name
+#[allow(missing_docs)]
+// each variant holds the module of the same name
+// one per model component, built once: the size of the enum does not matter
+#[allow(clippy::large_enum_variant)]
 pub enum Component {
     Embedding(TokenEmbedding),
     FeatureEmbedding(TokenEmbedding),

@@ -25,6 +25,7 @@ pub fn copies_dir(run_root: &Path) -> PathBuf {
 
 /// The files of each transformer component of `exp` that a run keeps: `(component index,
 /// component name, [(file name in the copy, source)])`.
+#[allow(clippy::type_complexity)] // the tuple is described above, read in one place
 fn sources(exp: &Experiment) -> Vec<(usize, String, Vec<(&'static str, PathBuf)>)> {
     exp.components
         .iter()
