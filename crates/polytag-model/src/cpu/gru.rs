@@ -111,60 +111,125 @@ fn forward(cell: Cell, xw: &[f32], w_hh: &[f32], b_hh: &[f32], plan: &Plan) -> (
         plan.num_rows(),
     );
     let g = cell.num_gates() * d;
-    let mut out = vec![0.0f32; b * t * nd * d];
     let mut act = vec![0.0f32; nd * n * g];
     let mut hn = vec![0.0f32; if cell == Cell::Gru { nd * n * d } else { 0 }];
     let mut h_prev = vec![0.0f32; nd * n * d];
-    let mut gathered = Vec::with_capacity(b * d);
-    for dir in 0..nd {
-        let w = Weight::new(&w_hh[dir * d * g..(dir + 1) * d * g], d, g);
-        let mut h = vec![0.0f32; b * d];
-        for s in 0..t {
-            let active = &plan.steps[dir][s];
-            if active.is_empty() {
-                continue;
-            }
-            gathered.clear();
-            for &(bi, r) in active {
-                let hs = &h[bi * d..(bi + 1) * d];
-                gathered.extend_from_slice(hs);
-                h_prev[(dir * n + r) * d..(dir * n + r + 1) * d].copy_from_slice(hs);
-            }
-            let hw = w.times(&gathered, active.len());
-            vectorized(ForwardStep {
-                cell,
-                active,
-                d,
-                dir,
-                n,
-                nd,
-                time: plan.time(dir, s),
-                t,
-                xw,
-                hw: &hw,
-                b_hh: &b_hh[dir * g..(dir + 1) * g],
-                h: &mut h,
-                out: &mut out,
-                act: &mut act,
-                hn: &mut hn,
-            });
+    // each direction on its own rows of the saved values, and its own `[B, T, H]` outputs
+    let mut outs: Vec<Vec<f32>> = (0..nd).map(|_| vec![0.0f32; b * t * d]).collect();
+    let mut jobs: Vec<DirForward<'_>> = act
+        .chunks_mut(n * g)
+        .zip(h_prev.chunks_mut(n * d))
+        .zip(outs.iter_mut())
+        .enumerate()
+        .map(|(dir, ((act, h_prev), out))| DirForward {
+            dir,
+            act,
+            h_prev,
+            out,
+            hn: &mut [],
+        })
+        .collect();
+    if cell == Cell::Gru {
+        for (job, hn) in jobs.iter_mut().zip(hn.chunks_mut(n * d)) {
+            job.hn = hn;
         }
     }
+    let run = |job: DirForward<'_>| forward_direction(cell, xw, w_hh, b_hh, plan, job);
+    match <[_; 2]>::try_from(jobs) {
+        Ok([fw, bw]) => {
+            rayon::join(|| run(fw), || run(bw));
+        }
+        Err(jobs) => jobs.into_iter().for_each(run),
+    }
+    let out = if nd == 1 {
+        outs.pop().expect("one direction")
+    } else {
+        let mut out = vec![0.0f32; b * t * nd * d];
+        for (slot, chunk) in out.chunks_exact_mut(nd * d).enumerate() {
+            for (dir, o) in outs.iter().enumerate() {
+                chunk[dir * d..(dir + 1) * d].copy_from_slice(&o[slot * d..(slot + 1) * d]);
+            }
+        }
+        out
+    };
     (out, Saved { act, hn, h_prev })
 }
 
-/// One forward step of direction `dir` at time `time` for the `(sentence, row)` pairs in
-/// `active`.
+/// One direction's share of the forward pass: its rows of the saved values and its outputs.
+struct DirForward<'a> {
+    dir: usize,
+    /// `[N, G]`
+    act: &'a mut [f32],
+    /// `[N, H]`
+    h_prev: &'a mut [f32],
+    /// `[B, T, H]`
+    out: &'a mut [f32],
+    /// `[N, H]` (GRU; empty for the RNN)
+    hn: &'a mut [f32],
+}
+
+/// The forward recurrence of one direction. The two directions of a layer are independent
+/// and run on two threads where the rayon pool has them (`training.threads`).
+fn forward_direction(
+    cell: Cell,
+    xw: &[f32],
+    w_hh: &[f32],
+    b_hh: &[f32],
+    plan: &Plan,
+    job: DirForward<'_>,
+) {
+    let (b, t, d, n) = (plan.batch, plan.max_len, plan.d_hidden, plan.num_rows());
+    let g = cell.num_gates() * d;
+    let DirForward {
+        dir,
+        act,
+        h_prev,
+        out,
+        hn,
+    } = job;
+    let w = Weight::new(&w_hh[dir * d * g..(dir + 1) * d * g], d, g);
+    let xw = &xw[dir * n * g..(dir + 1) * n * g];
+    let b_hh = &b_hh[dir * g..(dir + 1) * g];
+    let mut h = vec![0.0f32; b * d];
+    let mut gathered = Vec::with_capacity(b * d);
+    for s in 0..t {
+        let active = &plan.steps[dir][s];
+        if active.is_empty() {
+            continue;
+        }
+        gathered.clear();
+        for &(bi, r) in active {
+            let hs = &h[bi * d..(bi + 1) * d];
+            gathered.extend_from_slice(hs);
+            h_prev[r * d..(r + 1) * d].copy_from_slice(hs);
+        }
+        let hw = w.times(&gathered, active.len());
+        vectorized(ForwardStep {
+            cell,
+            active,
+            d,
+            time: plan.time(dir, s),
+            t,
+            xw,
+            hw: &hw,
+            b_hh,
+            h: &mut h,
+            out: &mut *out,
+            act: &mut *act,
+            hn: &mut *hn,
+        });
+    }
+}
+
+/// One forward step of one direction at time `time` for the `(sentence, row)` pairs in
+/// `active`; the slices are that direction's.
 struct ForwardStep<'a> {
     cell: Cell,
     active: &'a [(usize, usize)],
     d: usize,
-    dir: usize,
-    n: usize,
-    nd: usize,
     time: usize,
     t: usize,
-    /// `[nd·N, G]`
+    /// `[N, G]`
     xw: &'a [f32],
     /// `[active, G]`
     hw: &'a [f32],
@@ -172,8 +237,11 @@ struct ForwardStep<'a> {
     b_hh: &'a [f32],
     /// `[B, H]` state of this direction.
     h: &'a mut [f32],
+    /// `[B, T, H]`
     out: &'a mut [f32],
+    /// `[N, G]`
     act: &'a mut [f32],
+    /// `[N, H]`
     hn: &'a mut [f32],
 }
 
@@ -185,9 +253,6 @@ impl Kernel for ForwardStep<'_> {
             cell,
             active,
             d,
-            dir,
-            n,
-            nd,
             time,
             t,
             xw,
@@ -199,8 +264,7 @@ impl Kernel for ForwardStep<'_> {
             hn,
         } = self;
         let g = cell.num_gates() * d;
-        for (a, &(bi, r)) in active.iter().enumerate() {
-            let row = dir * n + r;
+        for (a, &(bi, row)) in active.iter().enumerate() {
             let x = &xw[row * g..(row + 1) * g];
             let hw = &hw[a * g..(a + 1) * g];
             let act = &mut act[row * g..(row + 1) * g];
@@ -230,7 +294,7 @@ impl Kernel for ForwardStep<'_> {
                     }
                 }
             }
-            let o = ((bi * t + time) * nd + dir) * d;
+            let o = (bi * t + time) * d;
             out[o..o + d].copy_from_slice(h);
         }
     }
@@ -294,58 +358,29 @@ fn backward(
     plan: &Plan,
     saved: &Saved,
 ) -> (Grad, Grad, Option<Grad>) {
-    let (b, t, d, nd, n) = (
-        plan.batch,
-        plan.max_len,
-        plan.d_hidden,
-        plan.num_dirs,
-        plan.num_rows(),
-    );
+    let (d, nd, n) = (plan.d_hidden, plan.num_dirs, plan.num_rows());
     let g = cell.num_gates() * d;
     let mut dxw = vec![0.0f32; nd * n * g];
     // the GRU's dhw differs from dxw on the n slice; the RNN's is dxw itself
     let mut dhw = vec![0.0f32; if cell == Cell::Gru { nd * n * g } else { 0 }];
-    let mut gathered = Vec::with_capacity(b * g);
-    for dir in 0..nd {
-        // W_hhᵀ [G, H], contiguous
-        let w = &w_hh[dir * d * g..(dir + 1) * d * g];
-        let w_t: Vec<f32> = (0..g * d).map(|i| w[(i % d) * g + i / d]).collect();
-        let w_t = Weight::new(&w_t, g, d);
-        let mut dh = vec![0.0f32; b * d];
-        for s in (0..t).rev() {
-            let active = &plan.steps[dir][s];
-            if active.is_empty() {
-                continue;
-            }
-            vectorized(BackwardStep {
-                cell,
-                active,
-                d,
-                dir,
-                n,
-                nd,
-                time: plan.time(dir, s),
-                t,
-                grad,
-                saved,
-                dh: &mut dh,
-                dxw: &mut dxw,
-                dhw: &mut dhw,
-            });
-            let src = if cell == Cell::Gru { &dhw } else { &dxw };
-            gathered.clear();
-            for &(_, r) in active {
-                let row = dir * n + r;
-                gathered.extend_from_slice(&src[row * g..(row + 1) * g]);
-            }
-            let dh_prev = w_t.times(&gathered, active.len());
-            for (a, &(bi, _)) in active.iter().enumerate() {
-                let dh = &mut dh[bi * d..(bi + 1) * d];
-                for (x, y) in dh.iter_mut().zip(&dh_prev[a * d..(a + 1) * d]) {
-                    *x += y;
-                }
-            }
+    let mut jobs: Vec<(usize, &mut [f32], &mut [f32])> = dxw
+        .chunks_mut(n * g)
+        .enumerate()
+        .map(|(dir, dx)| (dir, dx, &mut [][..]))
+        .collect();
+    if cell == Cell::Gru {
+        for (job, dh) in jobs.iter_mut().zip(dhw.chunks_mut(n * g)) {
+            job.2 = dh;
         }
+    }
+    let run = |(dir, dx, dh): (usize, &mut [f32], &mut [f32])| {
+        backward_direction(cell, grad, w_hh, plan, saved, dir, dx, dh)
+    };
+    match <[_; 2]>::try_from(jobs) {
+        Ok([fw, bw]) => {
+            rayon::join(|| run(fw), || run(bw));
+        }
+        Err(jobs) => jobs.into_iter().for_each(run),
     }
     let device = Device::flex();
     let h_prev = io::tensor(saved.h_prev.clone(), [nd, n, d], &device).swap_dims(1, 2);
@@ -364,9 +399,71 @@ fn backward(
     )
 }
 
+/// The backward recurrence of direction `dir`: its rows of `dxw` and (GRU) `dhw`. The two
+/// directions are independent and run on two threads where the pool has them.
+#[allow(clippy::too_many_arguments)]
+fn backward_direction(
+    cell: Cell,
+    grad: &[f32],
+    w_hh: &[f32],
+    plan: &Plan,
+    saved: &Saved,
+    dir: usize,
+    dxw: &mut [f32],
+    dhw: &mut [f32],
+) {
+    let (b, t, d, nd, n) = (
+        plan.batch,
+        plan.max_len,
+        plan.d_hidden,
+        plan.num_dirs,
+        plan.num_rows(),
+    );
+    let g = cell.num_gates() * d;
+    // W_hhᵀ [G, H], contiguous
+    let w = &w_hh[dir * d * g..(dir + 1) * d * g];
+    let w_t: Vec<f32> = (0..g * d).map(|i| w[(i % d) * g + i / d]).collect();
+    let w_t = Weight::new(&w_t, g, d);
+    let mut dh = vec![0.0f32; b * d];
+    let mut gathered = Vec::with_capacity(b * g);
+    for s in (0..t).rev() {
+        let active = &plan.steps[dir][s];
+        if active.is_empty() {
+            continue;
+        }
+        vectorized(BackwardStep {
+            cell,
+            active,
+            d,
+            dir,
+            n,
+            nd,
+            time: plan.time(dir, s),
+            t,
+            grad,
+            saved,
+            dh: &mut dh,
+            dxw: &mut *dxw,
+            dhw: &mut *dhw,
+        });
+        let src: &[f32] = if cell == Cell::Gru { dhw } else { dxw };
+        gathered.clear();
+        for &(_, r) in active {
+            gathered.extend_from_slice(&src[r * g..(r + 1) * g]);
+        }
+        let dh_prev = w_t.times(&gathered, active.len());
+        for (a, &(bi, _)) in active.iter().enumerate() {
+            let dh = &mut dh[bi * d..(bi + 1) * d];
+            for (x, y) in dh.iter_mut().zip(&dh_prev[a * d..(a + 1) * d]) {
+                *x += y;
+            }
+        }
+    }
+}
+
 /// One backward step of direction `dir` for the rows in `active`: writes their `dxw` (and
-/// the GRU's `dhw`) and replaces `dh` by its direct part towards the previous step (GRU:
-/// dh·z; RNN: 0); the caller adds `dhw · W_hhᵀ`.
+/// the GRU's `dhw`; both this direction's `[N, G]` rows) and replaces `dh` by its direct part
+/// towards the previous step (GRU: dh·z; RNN: 0); the caller adds `dhw · W_hhᵀ`.
 struct BackwardStep<'a> {
     cell: Cell,
     active: &'a [(usize, usize)],
@@ -410,14 +507,14 @@ impl Kernel for BackwardStep<'_> {
             let gout = &grad[o..o + d];
             let act = &saved.act[row * g..(row + 1) * g];
             let dh = &mut dh[bi * d..(bi + 1) * d];
-            let dx = &mut dxw[row * g..(row + 1) * g];
+            let dx = &mut dxw[r * g..(r + 1) * g];
             match cell {
                 Cell::Gru => {
                     let (ar, rest) = act.split_at(d);
                     let (az, an) = rest.split_at(d);
                     let hn = &saved.hn[row * d..(row + 1) * d];
                     let hp = &saved.h_prev[row * d..(row + 1) * d];
-                    let dhr = &mut dhw[row * g..(row + 1) * g];
+                    let dhr = &mut dhw[r * g..(r + 1) * g];
                     for j in 0..d {
                         let dhj = dh[j] + gout[j];
                         let (rg, zg, ng) = (ar[j], az[j], an[j]);
