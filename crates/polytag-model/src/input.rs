@@ -26,6 +26,8 @@ pub struct TaskInput {
 
 /// One input stream as a tensor.
 #[derive(Clone, Debug)]
+// a handful per batch: the size of the enum does not matter
+#[allow(clippy::large_enum_variant)]
 pub enum InputStream {
     /// `[B, T]` ids, one per word (0 = padding): words, feature-column values.
     Tokens(Tensor<2, Int>),

@@ -57,15 +57,15 @@ pub(crate) fn lstm_cell(pre: [f32; 4], c_prev: f32) -> LstmUnit {
 /// Which real token each step of each direction updates; constant for a batch.
 #[derive(Debug)]
 pub(crate) struct Plan {
-    batch: usize,
-    max_len: usize,
-    d_hidden: usize,
-    num_dirs: usize,
+    pub(crate) batch: usize,
+    pub(crate) max_len: usize,
+    pub(crate) d_hidden: usize,
+    pub(crate) num_dirs: usize,
     /// `b·T + t` of each real token, in that (row-major) order: row `r` of the op's inputs.
     rows: Vec<i64>,
     /// `steps[dir][s]`: `(b, r)` of the rows that direction `dir` updates at step `s`
     /// (position `s`, or `T−1−s` for the backward direction).
-    steps: Vec<Vec<Vec<(usize, usize)>>>,
+    pub(crate) steps: Vec<Vec<Vec<(usize, usize)>>>,
 }
 
 impl Plan {
@@ -123,11 +123,11 @@ impl Plan {
         self.num_dirs
     }
 
-    fn num_rows(&self) -> usize {
+    pub(crate) fn num_rows(&self) -> usize {
         self.rows.len()
     }
 
-    fn time(&self, dir: usize, s: usize) -> usize {
+    pub(crate) fn time(&self, dir: usize, s: usize) -> usize {
         if dir == 0 {
             s
         } else {

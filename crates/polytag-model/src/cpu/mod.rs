@@ -30,6 +30,7 @@ pub(crate) mod autodiff;
 pub(crate) mod char_cnn;
 pub(crate) mod crf;
 pub(crate) mod dropout;
+pub(crate) mod gru;
 pub(crate) mod highway;
 pub(crate) mod io;
 pub(crate) mod lstm;

@@ -11,9 +11,9 @@
 //! - Several layers, uni- or bidirectional, dropout between layers (as PyTorch's `dropout`);
 //!   the two directions of a layer share one time loop (the backward one time-reversed).
 //! - On the CPU the same recurrence runs as fused loops (`cpu`): `cpu::rnn` for
-//!   inference (any cell), `cpu::lstm` for training the LSTM (one autodiff op per layer,
-//!   hand-written backward); both skip padded steps, and are tested against the tensor path
-//!   here.
+//!   inference (any cell), `cpu::lstm` for training the LSTM and `cpu::gru` for training the
+//!   GRU and the simple RNN (one autodiff op per layer, hand-written backward); all skip
+//!   padded steps, and are tested against the tensor path here.
 //!
 //! Gate equations (PyTorch's, so weights can be compared):
 //! - LSTM, gates `[i, f, g, o]`: c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c')
@@ -381,12 +381,13 @@ impl Recurrent {
         )
     }
 
-    /// The stack's outputs through the fused training LSTM ([`cpu::lstm`]), one op per
-    /// layer, or `None` where it does not apply (another cell or device, a batch without
-    /// tokens, a float type other than f32): the caller then takes the tensor path.
+    /// The stack's outputs through the fused training recurrence ([`cpu::lstm`] for the
+    /// LSTM, [`cpu::gru`] for the GRU and the simple RNN), one op per layer, or `None` where
+    /// it does not apply (another device, a batch without tokens, a float type other than
+    /// f32): the caller then takes the tensor path.
     fn forward_autodiff(&self, x: &Tensor<3>, mask: &Tensor<2>) -> Option<Tensor<3>> {
         let device = x.device();
-        if self.cell != Cell::Lstm || Path::of(&device) != Path::Autodiff {
+        if Path::of(&device) != Path::Autodiff {
             return None;
         }
         let [b, t, _] = x.dims();
@@ -422,7 +423,17 @@ impl Recurrent {
                 0,
             );
             let w_hh = Tensor::stack::<3>(dirs.iter().map(|w| w.h2h.weight.val()).collect(), 0);
-            input = cpu::lstm::train(xw, w_hh, plan.clone())?;
+            input = match self.cell {
+                Cell::Lstm => cpu::lstm::train(xw, w_hh, plan.clone())?,
+                Cell::Gru => {
+                    let b_hh = dirs
+                        .iter()
+                        .map(|w| w.h2h.bias.as_ref().map(|p| p.val().unsqueeze::<2>()))
+                        .collect::<Option<Vec<_>>>()?;
+                    cpu::gru::train_gru(xw, w_hh, Tensor::cat(b_hh, 0), plan.clone())?
+                }
+                Cell::Rnn => cpu::gru::train_rnn(xw, w_hh, plan.clone())?,
+            };
         }
         Some(input)
     }

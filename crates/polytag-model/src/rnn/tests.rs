@@ -179,23 +179,36 @@ fn fused_lstm_matches_tensor_path_values_and_gradients() {
     check_fused_lstm(&[4, 1, 6, 3], 6, 5);
 }
 
-/// The fused path serves only the LSTM on the autodiff CPU device.
+/// The same for the fused GRU and simple RNN (`cpu::gru`), including the GRU's recurrent
+/// bias, on ragged lengths, a training-sized batch and the edges.
 #[test]
-fn fused_path_applies_only_to_the_lstm_in_training() {
+fn fused_gru_and_rnn_match_tensor_path_values_and_gradients() {
+    let big: Vec<usize> = (0..22)
+        .map(|i| [9, 3, 7, 4, 1, 8, 5, 6, 3, 2][i % 10])
+        .collect();
+    for cell in [Cell::Gru, Cell::Rnn] {
+        check_fused(cell, &[4, 1, 6, 3], 6, 5);
+        check_fused(cell, &big, 9, 17);
+        check_fused(cell, &[1, 1, 1], 1, 19);
+        check_fused(cell, &[3, 0, 2], 3, 29);
+    }
+}
+
+/// The fused path serves every cell on the autodiff CPU device, and none on the plain one.
+#[test]
+fn fused_path_applies_to_every_cell_in_training_only() {
     let x = |device: &Device| Tensor::<3>::ones([1, 2, 3], device);
     let plain = Device::flex();
     let ad = plain.clone().autodiff();
-    let lstm = RecurrentConfig::new(3, 2, Cell::Lstm).init(&ad);
-    assert!(lstm
-        .forward_autodiff(&x(&ad), &Tensor::ones([1, 2], &ad))
-        .is_some());
-    assert!(lstm
-        .forward_autodiff(&x(&plain), &Tensor::ones([1, 2], &plain))
-        .is_none());
-    let gru = RecurrentConfig::new(3, 2, Cell::Gru).init(&ad);
-    assert!(gru
-        .forward_autodiff(&x(&ad), &Tensor::ones([1, 2], &ad))
-        .is_none());
+    for cell in [Cell::Lstm, Cell::Gru, Cell::Rnn] {
+        let rnn = RecurrentConfig::new(3, 2, cell).init(&ad);
+        assert!(rnn
+            .forward_autodiff(&x(&ad), &Tensor::ones([1, 2], &ad))
+            .is_some());
+        assert!(rnn
+            .forward_autodiff(&x(&plain), &Tensor::ones([1, 2], &plain))
+            .is_none());
+    }
 }
 
 /// Every cell, uni- and bidirectional, one and two layers, ragged lengths: the host path
@@ -247,9 +260,15 @@ fn host_path_ignores_padding() {
     assert_eq!(pad, 0.0);
 }
 
-/// The fused LSTM against the tensor path on `lengths` padded to `t`: outputs, and the
-/// gradients of x and of every weight, for uni- and bidirectional stacks of 1 and 2 layers.
+/// The fused LSTM against the tensor path ([`check_fused`]).
 fn check_fused_lstm(lengths: &[usize], t: usize, seed: u64) {
+    check_fused(Cell::Lstm, lengths, t, seed);
+}
+
+/// The fused recurrence of `cell` against the tensor path on `lengths` padded to `t`:
+/// outputs, and the gradients of x and of every weight and bias, for uni- and bidirectional
+/// stacks of 1 and 2 layers.
+fn check_fused(cell: Cell, lengths: &[usize], t: usize, seed: u64) {
     let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex().autodiff();
     device.seed(seed);
@@ -259,10 +278,10 @@ fn check_fused_lstm(lengths: &[usize], t: usize, seed: u64) {
     let r = Tensor::<3>::random([b, t, 14], Distribution::Normal(0.0, 1.0), &device);
     for bidirectional in [false, true] {
         for layers in [1, 2] {
-            let rnn = RecurrentConfig::new(5, 7, Cell::Lstm)
+            let rnn = RecurrentConfig::new(5, 7, cell)
                 .with_bidirectional(bidirectional)
                 .with_num_layers(layers)
-                .with_forget_bias(1.0)
+                .with_forget_bias(if cell == Cell::Lstm { 1.0 } else { 0.0 })
                 .init(&device);
             let r = r.clone().narrow(2, 0, rnn.d_output());
             let run = |fused: bool| {
@@ -281,13 +300,16 @@ fn check_fused_lstm(lengths: &[usize], t: usize, seed: u64) {
                         g.push(w.h2h.weight.val().grad(&grads).unwrap());
                         let bias = w.x2h.bias.as_ref().unwrap().val().grad(&grads).unwrap();
                         g.push(bias.unsqueeze());
+                        if let Some(b_hh) = &w.h2h.bias {
+                            g.push(b_hh.val().grad(&grads).unwrap().unsqueeze());
+                        }
                     }
                 }
                 (out.inner(), g)
             };
             let (out_f, g_f) = run(true);
             let (out_t, g_t) = run(false);
-            let tag = format!("lengths={lengths:?} bi={bidirectional} layers={layers}");
+            let tag = format!("{cell:?} lengths={lengths:?} bi={bidirectional} layers={layers}");
             let diff = max_diff(out_f, out_t);
             assert!(diff < 2e-6, "{tag}: outputs differ by {diff}");
             assert_eq!(g_f.len(), g_t.len());
