@@ -88,15 +88,6 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
-/// One negative-sampling output row: `v` moves by α(label − σ(h·v))·h and `neu1e` gains
-/// α(label − σ(h·v))·v (with `v` as it was), i.e. −α times each gradient.
-#[inline]
-fn ns_output(h: &[f32], v: &mut [f32], label: f32, alpha: f32, neu1e: &mut [f32]) {
-    let g = (label - sigmoid(dot(h, v))) * alpha;
-    axpy(g, v, neu1e);
-    axpy(g, h, v);
-}
-
 /// Skip-gram with negative sampling, one (input, targets) pair: `targets[0]` is the word to
 /// predict (label 1), the rest are negatives (label 0).
 pub fn skipgram_ns(
@@ -111,15 +102,8 @@ pub fn skipgram_ns(
     s.neu1e.floats_mut().fill(0.0);
     for (k, &t) in targets.iter().enumerate() {
         let label = if k == 0 { 1.0 } else { 0.0 };
-        syn1.load(t as usize, &mut s.v);
-        ns_output(
-            s.h.floats(),
-            s.v.floats_mut(),
-            label,
-            alpha,
-            s.neu1e.floats_mut(),
-        );
-        syn1.store(t as usize, &s.v);
+        let g = (label - sigmoid(syn1.dot(t as usize, s.h.floats()))) * alpha;
+        syn1.ns_update(t as usize, g, s.h.floats(), s.neu1e.floats_mut(), &mut s.v);
     }
     axpy(1.0, s.neu1e.floats(), s.h.floats_mut());
     syn0.store(input as usize, &s.h);
@@ -147,15 +131,8 @@ pub fn cbow_ns(
     s.neu1e.floats_mut().fill(0.0);
     for (k, &t) in targets.iter().enumerate() {
         let label = if k == 0 { 1.0 } else { 0.0 };
-        syn1.load(t as usize, &mut s.v);
-        ns_output(
-            s.h.floats(),
-            s.v.floats_mut(),
-            label,
-            alpha,
-            s.neu1e.floats_mut(),
-        );
-        syn1.store(t as usize, &s.v);
+        let g = (label - sigmoid(syn1.dot(t as usize, s.h.floats()))) * alpha;
+        syn1.ns_update(t as usize, g, s.h.floats(), s.neu1e.floats_mut(), &mut s.v);
     }
     for &c in context {
         syn0.load(c as usize, &mut s.v);

@@ -154,11 +154,11 @@ impl Rng {
 }
 
 /// Draws negatives ∝ count^0.75 (word2vec's unigram table) in O(1) with Walker's alias
-/// method: exact, and 8 bytes a word instead of word2vec.c's 400 MB table.
+/// method: exact, and 8 bytes a word instead of word2vec.c's 400 MB table. Each word's
+/// (threshold, alias) pair sits together, so a draw touches one cache line.
 #[derive(Debug)]
 struct Negatives {
-    prob: Vec<u32>,
-    alias: Vec<u32>,
+    table: Vec<(u32, u32)>,
 }
 
 impl Negatives {
@@ -180,16 +180,19 @@ impl Negatives {
                 small.push(l);
             }
         }
-        Self { prob, alias }
+        Self {
+            table: prob.into_iter().zip(alias).collect(),
+        }
     }
 
     #[inline]
     fn draw(&self, rng: &mut Rng) -> u32 {
-        let i = rng.below(self.prob.len());
-        if rng.next_u32() <= self.prob[i] {
+        let i = rng.below(self.table.len());
+        let (prob, alias) = self.table[i];
+        if rng.next_u32() <= prob {
             i as u32
         } else {
-            self.alias[i]
+            alias
         }
     }
 }
@@ -233,6 +236,10 @@ fn partition(corpus: &TrainCorpus, parts: usize) -> Vec<(usize, usize)> {
     }
     ranges
 }
+
+/// How many steps ahead of the one computing its rows are prefetched (2 and 3 measured no
+/// better than 1 at 2 threads on the bench text: a step outlasts a memory access).
+const PREFETCH_AHEAD: usize = 1;
 
 /// Tokens between two progress reports of a thread.
 const REPORT_EVERY: u64 = 10_000;
@@ -282,6 +289,24 @@ pub fn train(
     })
 }
 
+/// The drawn steps of one sentence: step k reads `inputs[steps[k - 1].0..steps[k].0]` (rows
+/// of `syn0`) and `targets[steps[k - 1].1..steps[k].1]` (rows of `syn1`, the word to predict
+/// first).
+#[derive(Debug, Default)]
+struct Plan {
+    steps: Vec<(usize, usize)>,
+    inputs: Vec<u32>,
+    targets: Vec<u32>,
+}
+
+impl Plan {
+    fn clear(&mut self) {
+        self.steps.clear();
+        self.inputs.clear();
+        self.targets.clear();
+    }
+}
+
 /// What every worker reads.
 struct Shared<'a> {
     corpus: &'a TrainCorpus,
@@ -295,15 +320,19 @@ struct Shared<'a> {
 
 impl Shared<'_> {
     /// One thread's pass over its sentences in one epoch.
+    ///
+    /// The steps of sentence s + 1 are drawn before sentence s trains, so that the rows of
+    /// its first steps can be prefetched during the last steps of sentence s. The draws
+    /// happen in the same order as when each sentence was drawn just before it trained (the
+    /// training itself draws nothing), so the output is unchanged.
     fn work(&self, thread: usize, epoch: usize, (first, last): (usize, usize)) {
         let opts = self.opts;
         let corpus = self.corpus;
         let mut rng = Rng::new(opts.seed, thread as u64, epoch as u64);
         let mut scratch = Scratch::new(opts.dim);
         let mut sentence: Vec<u32> = Vec::new();
-        let mut steps: Vec<(usize, usize)> = Vec::new();
-        let mut inputs: Vec<u32> = Vec::new();
-        let mut targets: Vec<u32> = Vec::new();
+        let mut plan = Plan::default();
+        let mut next = Plan::default();
         let start = if first == 0 {
             0
         } else {
@@ -314,73 +343,33 @@ impl Shared<'_> {
         let total = share * opts.epochs as f64;
         let mut local = 0u64;
         let mut unreported = 0u64;
-        let (left, right) = (opts.window, opts.right());
-        let widest = left.max(right);
+        let ahead = PREFETCH_AHEAD;
+        if first < last {
+            self.draw(first, &mut sentence, &mut plan, &mut rng);
+            for k in 0..ahead.min(plan.steps.len()) {
+                self.prefetch_step(&plan, k);
+            }
+        }
         for s in first..last {
-            let raw = corpus.sentence(s);
             let progress = (epoch as f64 * share + local as f64) / total;
             let alpha =
                 (opts.alpha - (opts.alpha - opts.min_alpha) * progress as f32).max(opts.min_alpha);
-            sentence.clear();
-            sentence.extend(raw.iter().copied().filter(|&w| {
-                self.keep[w as usize] == u32::MAX || rng.next_u32() <= self.keep[w as usize]
-            }));
-            let n = sentence.len();
-            // Steps (input rows → target rows) of the whole sentence are drawn first, so that
-            // the rows of step k + 1 can be fetched while step k computes (`Matrix::touch`).
-            steps.clear();
-            inputs.clear();
-            targets.clear();
-            for i in 0..n {
-                let shrink = if opts.shrink_window {
-                    rng.below(widest)
-                } else {
-                    0
-                };
-                let lo = i.saturating_sub(left.saturating_sub(shrink));
-                let hi = (i + 1 + right.saturating_sub(shrink)).min(n);
-                let word = sentence[i];
-                match opts.model {
-                    Model::SkipGram => {
-                        for j in (lo..hi).filter(|&j| j != i) {
-                            inputs.push(sentence[j]);
-                            self.draw_targets(word, &mut targets, &mut rng);
-                            steps.push((inputs.len(), targets.len()));
-                        }
-                    }
-                    Model::Cbow => {
-                        inputs.extend((lo..hi).filter(|&j| j != i).map(|j| sentence[j]));
-                        self.draw_targets(word, &mut targets, &mut rng);
-                        steps.push((inputs.len(), targets.len()));
-                    }
-                    Model::Softmax => {
-                        for j in (lo..hi).filter(|&j| j != i) {
-                            kernels::skipgram_softmax(
-                                self.syn0,
-                                self.syn1,
-                                word,
-                                sentence[j],
-                                alpha,
-                                &mut scratch,
-                            );
-                        }
-                    }
-                }
+            if s + 1 < last {
+                self.draw(s + 1, &mut sentence, &mut next, &mut rng);
+            } else {
+                next.clear();
             }
+            let n = plan.steps.len();
             let (mut input_start, mut target_start) = (0, 0);
-            for (k, &(input_end, target_end)) in steps.iter().enumerate() {
-                if let Some(&(next_inputs, next_targets)) = steps.get(k + 1) {
-                    let mut sink = 0;
-                    for &row in &inputs[input_end..next_inputs] {
-                        sink ^= self.syn0.touch(row as usize);
-                    }
-                    for &row in &targets[target_end..next_targets] {
-                        sink ^= self.syn1.touch(row as usize);
-                    }
-                    std::hint::black_box(sink);
+            for (k, &(input_end, target_end)) in plan.steps.iter().enumerate() {
+                // Rows of the step PREFETCH_AHEAD steps on, in this sentence or the next.
+                if k + ahead < n {
+                    self.prefetch_step(&plan, k + ahead);
+                } else if k + ahead - n < next.steps.len() {
+                    self.prefetch_step(&next, k + ahead - n);
                 }
-                let step_inputs = &inputs[input_start..input_end];
-                let step_targets = &targets[target_start..target_end];
+                let step_inputs = &plan.inputs[input_start..input_end];
+                let step_targets = &plan.targets[target_start..target_end];
                 match opts.model {
                     Model::SkipGram => kernels::skipgram_ns(
                         self.syn0,
@@ -390,7 +379,7 @@ impl Shared<'_> {
                         alpha,
                         &mut scratch,
                     ),
-                    _ => kernels::cbow_ns(
+                    Model::Cbow => kernels::cbow_ns(
                         self.syn0,
                         self.syn1,
                         step_inputs,
@@ -398,18 +387,92 @@ impl Shared<'_> {
                         alpha,
                         &mut scratch,
                     ),
+                    Model::Softmax => kernels::skipgram_softmax(
+                        self.syn0,
+                        self.syn1,
+                        step_inputs[0],
+                        step_targets[0],
+                        alpha,
+                        &mut scratch,
+                    ),
                 }
                 (input_start, target_start) = (input_end, target_end);
             }
-            local += raw.len() as u64;
-            unreported += raw.len() as u64;
+            let raw_len = corpus.sentence(s).len() as u64;
+            local += raw_len;
+            unreported += raw_len;
             if unreported >= REPORT_EVERY {
                 (self.progress)(unreported);
                 unreported = 0;
             }
+            std::mem::swap(&mut plan, &mut next);
         }
         if unreported > 0 {
             (self.progress)(unreported);
+        }
+    }
+
+    /// Subsamples sentence `s` and draws its steps into `plan`: for skip-gram one step per
+    /// (context word → centre word and its negatives), for CBOW one per centre word (its
+    /// context words → it and its negatives), for the softmax model one per (centre word →
+    /// context word).
+    fn draw(&self, s: usize, sentence: &mut Vec<u32>, plan: &mut Plan, rng: &mut Rng) {
+        let opts = self.opts;
+        let (left, right) = (opts.window, opts.right());
+        let widest = left.max(right);
+        sentence.clear();
+        sentence.extend(self.corpus.sentence(s).iter().copied().filter(|&w| {
+            self.keep[w as usize] == u32::MAX || rng.next_u32() <= self.keep[w as usize]
+        }));
+        plan.clear();
+        let n = sentence.len();
+        for i in 0..n {
+            let shrink = if opts.shrink_window {
+                rng.below(widest)
+            } else {
+                0
+            };
+            let lo = i.saturating_sub(left.saturating_sub(shrink));
+            let hi = (i + 1 + right.saturating_sub(shrink)).min(n);
+            let word = sentence[i];
+            match opts.model {
+                Model::SkipGram => {
+                    for j in (lo..hi).filter(|&j| j != i) {
+                        plan.inputs.push(sentence[j]);
+                        self.draw_targets(word, &mut plan.targets, rng);
+                        plan.steps.push((plan.inputs.len(), plan.targets.len()));
+                    }
+                }
+                Model::Cbow => {
+                    plan.inputs
+                        .extend((lo..hi).filter(|&j| j != i).map(|j| sentence[j]));
+                    self.draw_targets(word, &mut plan.targets, rng);
+                    plan.steps.push((plan.inputs.len(), plan.targets.len()));
+                }
+                Model::Softmax => {
+                    for j in (lo..hi).filter(|&j| j != i) {
+                        plan.inputs.push(word);
+                        plan.targets.push(sentence[j]);
+                        plan.steps.push((plan.inputs.len(), plan.targets.len()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Requests the rows of `plan`'s step `k` into the cache ([`Matrix::prefetch`]); the
+    /// softmax model reads every output row, so only its input row.
+    #[inline]
+    fn prefetch_step(&self, plan: &Plan, k: usize) {
+        let (input_start, target_start) = if k == 0 { (0, 0) } else { plan.steps[k - 1] };
+        let (input_end, target_end) = plan.steps[k];
+        for &row in &plan.inputs[input_start..input_end] {
+            self.syn0.prefetch(row as usize);
+        }
+        if self.opts.model != Model::Softmax {
+            for &row in &plan.targets[target_start..target_end] {
+                self.syn1.prefetch(row as usize);
+            }
         }
     }
 
