@@ -423,7 +423,9 @@ pub struct FileRecord {
     pub vectors: usize,
     /// Vector size.
     pub dim: usize,
-    /// [`EmbeddingTable::file_rows_sha256`] of the table the run started from.
+    /// Rows of the table the run started from (its vocabulary's size).
+    pub rows: usize,
+    /// [`EmbeddingTable::file_rows_sha256`] of those rows.
     pub rows_sha256: String,
 }
 
@@ -433,6 +435,7 @@ impl FileRecord {
         Self {
             vectors: coverage.file_vectors,
             dim: table.dim,
+            rows: table.num_rows(),
             rows_sha256: table.file_rows_sha256(table.num_rows()),
         }
     }

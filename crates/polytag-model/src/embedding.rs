@@ -107,7 +107,7 @@ impl TokenEmbedding {
     /// `path` is the config path used in the message.
     pub fn append_rows(self, rows: Vec<f32>, path: &str) -> Result<TokenEmbedding> {
         let [vocab, dim] = self.weight.lazy_shape().dims::<2>();
-        let added = if dim == 0 { 0 } else { rows.len() / dim };
+        let added = rows.len().checked_div(dim).unwrap_or(0);
         if added * dim != rows.len() {
             return Err(ModelError::PretrainedShape {
                 path: path.to_string(),

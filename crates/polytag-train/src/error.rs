@@ -126,9 +126,9 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong with it.
         problem: String,
-        /// The reader's error, if reading failed.
+        /// The reader's error, if reading failed (boxed: it is large and rare).
         #[source]
-        source: Option<polytag_data::Error>,
+        source: Option<Box<polytag_data::Error>>,
     },
     /// No `embedding` component of that name has a vector file to extend its vocabulary from.
     #[error("no embedding component named {name:?} extends its vocabulary from a file; those that do: {known}")]

@@ -30,7 +30,7 @@ pub fn run(
     let mut predictor = Predictor::load(run_dir, CheckpointKind::Best)
         .with_context(|| format!("cannot load the trained model of {}", run_dir.display()))?;
     let t = predictor.task_index(task)?;
-    setup_extension(&mut predictor, vectors)?;
+    setup_extension(&mut predictor, t, vectors)?;
     let corpus = read_corpus(file, &predictor.reader_options(t))?;
     // Words of the file outside the vocabulary that the vector file has (extend_vocab).
     let mut totals = ExtensionTotals::default();

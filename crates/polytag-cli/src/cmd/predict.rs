@@ -54,8 +54,9 @@ pub struct VectorArgs {
 }
 
 /// What `--no-extend-vocab` and `--vectors` say the predictor does; checks that the vector
-/// files it will read are there, so a missing one stops the command before any output.
-pub fn setup_extension(predictor: &mut Predictor, args: &VectorArgs) -> Result<()> {
+/// files it will read for task `task` are there, so a missing one stops the command before
+/// any output.
+pub fn setup_extension(predictor: &mut Predictor, task: usize, args: &VectorArgs) -> Result<()> {
     if args.no_extend_vocab {
         if !args.vectors.is_empty() {
             bail!("--vectors: has no use with --no-extend-vocab");
@@ -69,7 +70,7 @@ pub fn setup_extension(predictor: &mut Predictor, args: &VectorArgs) -> Result<(
         };
         predictor.set_vector_file(name, PathBuf::from(path))?;
     }
-    predictor.check_vector_files().context(EXTENSION_HINT)
+    predictor.check_vector_files(task).context(EXTENSION_HINT)
 }
 
 const EXTENSION_HINT: &str = "cannot give words outside the vocabulary the vectors of the \
@@ -133,7 +134,7 @@ pub fn run(
     let mut predictor = Predictor::load(run_dir, CheckpointKind::Best)
         .with_context(|| format!("cannot load the trained model of {}", run_dir.display()))?;
     let t = predictor.task_index(task)?;
-    setup_extension(&mut predictor, vectors)?;
+    setup_extension(&mut predictor, t, vectors)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let interactive = input.is_none() && std::io::stdin().is_terminal();

@@ -99,13 +99,16 @@ impl Predictor {
         self.vector_files.clear();
     }
 
-    /// Checks that every vector file [`Predictor::extend_vocab`] may read is a readable file,
-    /// so that a missing one is reported before any input is tagged.
+    /// Checks that every vector file [`Predictor::extend_vocab`] may read for task `task` is
+    /// a readable file, so that a missing one is reported before any input is tagged.
     ///
     /// # Errors
     /// [`Error::VectorFile`] naming the first file that is not.
-    pub fn check_vector_files(&self) -> Result<()> {
+    pub fn check_vector_files(&self, task: usize) -> Result<()> {
         for (&c, path) in &self.vector_files {
+            if !self.exp.tasks_using(c).contains(&task) {
+                continue;
+            }
             if let Err(e) = std::fs::File::open(path) {
                 return Err(Error::VectorFile {
                     component: self.exp.components[c].name.clone(),
@@ -228,7 +231,7 @@ impl Predictor {
         let extended = extend_from_file(path, vocab, &candidates, &opts, None).map_err(|e| {
             problem(
                 "cannot read the vector file the run was trained with".into(),
-                Some(e),
+                Some(Box::new(e)),
             )
         })?;
         if let Some(record) = self.vocabs.embedding_files.0.get(&c) {
@@ -243,7 +246,8 @@ impl Predictor {
                     None,
                 ));
             }
-            if extended.table.file_rows_sha256(base) != record.rows_sha256 {
+            // The trained rows only: words added by earlier calls are not in the record.
+            if extended.table.file_rows_sha256(record.rows) != record.rows_sha256 {
                 return Err(problem(
                     "its vectors for the trained vocabulary differ from those the run was \
                      trained with: not the same file"

@@ -666,7 +666,7 @@ fn the_predictor_extends_the_vocabulary_from_the_vector_file() {
     let file_row = |k: usize| -> Vec<f32> { (0..8).map(|i| (k * 8 + i) as f32 / 100.0).collect() };
     let mut p = Predictor::load(&run, CheckpointKind::Best).unwrap();
     assert_eq!(p.vector_files(), [("emb", vec_path.as_path())]);
-    p.check_vector_files().unwrap();
+    p.check_vector_files(0).unwrap();
     let before = p.tag(0, std::slice::from_ref(&sentence), 1).unwrap();
     let vocab_len = p.embedding_rows(0) as u32;
     assert_eq!(
@@ -743,7 +743,7 @@ fn the_predictor_extends_the_vocabulary_from_the_vector_file() {
     std::fs::write(&copy, &text).unwrap();
     std::fs::remove_file(&vec_path).unwrap();
     let mut p = Predictor::load(&run, CheckpointKind::Best).unwrap();
-    let err = p.check_vector_files().unwrap_err();
+    let err = p.check_vector_files(0).unwrap_err();
     assert!(
         err.to_string().starts_with(&format!(
             "component \"emb\": {}: cannot read",
@@ -757,7 +757,7 @@ fn the_predictor_extends_the_vocabulary_from_the_vector_file() {
         Err(Error::NoVectorFile { .. })
     ));
     p.set_vector_file("emb", copy).unwrap();
-    p.check_vector_files().unwrap();
+    p.check_vector_files(0).unwrap();
     assert_eq!(
         p.extend_vocab(0, std::slice::from_ref(&sentence)).unwrap()[0].added,
         2
