@@ -109,6 +109,8 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+        #[command(flatten)]
+        vectors: cmd::predict::VectorArgs,
     },
     /// Tag raw text with a trained run: one sentence per line, from a file, stdin, or typed at
     /// a prompt.
@@ -132,6 +134,8 @@ enum Command {
         /// of stopping there with an error.
         #[arg(long)]
         skip_bad_lines: bool,
+        #[command(flatten)]
+        vectors: cmd::predict::VectorArgs,
     },
     /// Write a trained run's task in another framework's format: `hf` is a Hugging Face
     /// `AutoModelForTokenClassification` directory (a transformer + softmax task; a CRF or
@@ -358,12 +362,14 @@ fn main() -> ExitCode {
             task,
             predictions,
             format,
+            vectors,
         } => cmd::eval::run(
             &run_dir,
             &file,
             task.as_deref(),
             predictions.as_deref(),
             format,
+            &vectors,
         ),
         Command::Predict {
             run_dir,
@@ -372,6 +378,7 @@ fn main() -> ExitCode {
             format,
             nbest,
             skip_bad_lines,
+            vectors,
         } => cmd::predict::run(
             &run_dir,
             task.as_deref(),
@@ -379,6 +386,7 @@ fn main() -> ExitCode {
             format,
             nbest,
             skip_bad_lines,
+            &vectors,
         ),
         Command::Export {
             run_dir,

@@ -335,6 +335,137 @@ pub fn read_embeddings<R: BufRead>(
     Ok((EmbeddingTable { dim, data, matches }, coverage))
 }
 
+/// A vocabulary extended by the words an embedding file covers, with its table
+/// ([`extend_from_file`]).
+#[derive(Debug, Clone)]
+pub struct Extended {
+    /// The vocabulary given, then the covered candidates in the order given.
+    pub vocab: WordVocab,
+    /// Its `[vocab.len(), dim]` table: the rows of the given vocabulary as the file (or the
+    /// initialisation) gives them, then the candidates' rows, each the file's vector as it is.
+    pub table: EmbeddingTable,
+    /// What the file covered, candidates included (those it missed count as missing).
+    pub coverage: Coverage,
+    /// Candidates that got a row.
+    pub added: usize,
+}
+
+/// The distinct words of `tokens` that `vocab` maps to UNK, in first-seen order: the
+/// candidates of [`extend_from_file`].
+pub fn unknown_words<'a>(
+    vocab: &WordVocab,
+    tokens: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    let mut seen = std::collections::HashSet::new();
+    tokens
+        .into_iter()
+        .filter(|token| vocab.lookup(token).1 == Match::Unknown && seen.insert(*token))
+        .collect()
+}
+
+/// Reads `path` for `vocab` extended by `candidates` (words it maps to UNK, [`unknown_words`])
+/// and keeps, of the candidates, only those the file covers, each found by the rule every
+/// entry follows (exact → lowercase → lowercase with digits→0): the paper's rule for dev/test
+/// words (seed-systems A.6), used at training time (`extend_vocab`) and by `polytag predict`
+/// for the words of its input. A kept row is the file's vector as it is: no scaling, no
+/// normalisation (the file's vectors are never rescaled anywhere). One pass over the file;
+/// only the vectors of `vocab`'s entries and of the candidates are kept in memory.
+pub fn extend_from_file(
+    path: &Path,
+    vocab: &WordVocab,
+    candidates: &[&str],
+    opts: &EmbeddingOptions,
+    train_counts: Option<&Counts>,
+) -> Result<Extended> {
+    let base = vocab.len();
+    let mut with_candidates = vocab.clone();
+    with_candidates.extend(candidates.iter().copied());
+    let (table, coverage) = load_embeddings(path, &with_candidates, opts, train_counts)?;
+    if with_candidates.len() == base {
+        return Ok(Extended {
+            vocab: with_candidates,
+            table,
+            coverage,
+            added: 0,
+        });
+    }
+    // Keep the candidates the file covered, in the order given.
+    let kept: Vec<usize> = (base..with_candidates.len())
+        .filter(|&row| table.matches[row] != Match::Unknown)
+        .collect();
+    let mut extended = vocab.clone();
+    let items = with_candidates.vocab().items();
+    extended.extend(kept.iter().map(|&row| items[row].as_str()));
+    let dim = table.dim;
+    let rows: Vec<usize> = (0..base).chain(kept.iter().copied()).collect();
+    let table = EmbeddingTable {
+        dim,
+        data: rows
+            .iter()
+            .flat_map(|&r| table.data[r * dim..(r + 1) * dim].iter().copied())
+            .collect(),
+        matches: rows.iter().map(|&r| table.matches[r]).collect(),
+    };
+    Ok(Extended {
+        vocab: extended,
+        table,
+        coverage,
+        added: kept.len(),
+    })
+}
+
+/// What a run records of the embedding file a component was trained with, so that
+/// prediction, which reads the file again to give words of its input a row, can tell whether
+/// it still holds the vectors the model was trained with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Vector lines in the file.
+    pub vectors: usize,
+    /// Vector size.
+    pub dim: usize,
+    /// Rows of the table the run started from (its vocabulary's size).
+    pub rows: usize,
+    /// [`EmbeddingTable::file_rows_sha256`] of those rows.
+    pub rows_sha256: String,
+}
+
+impl FileRecord {
+    /// The record of a table loaded with its coverage.
+    pub fn new(table: &EmbeddingTable, coverage: &Coverage) -> Self {
+        Self {
+            vectors: coverage.file_vectors,
+            dim: table.dim,
+            rows: table.num_rows(),
+            rows_sha256: table.file_rows_sha256(table.num_rows()),
+        }
+    }
+}
+
+impl EmbeddingTable {
+    /// SHA-256 of the rows below `rows` that the file gave a vector (each row's id, match
+    /// level and values): the same file read for the same vocabulary gives the same digest,
+    /// a file whose vector for any of those words changed (or went missing) another one.
+    pub fn file_rows_sha256(&self, rows: usize) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for (row, level) in self.matches.iter().enumerate().take(rows) {
+            if *level == Match::Unknown {
+                continue;
+            }
+            hasher.update((row as u64).to_le_bytes());
+            hasher.update([*level as u8]);
+            for v in &self.data[row * self.dim..(row + 1) * self.dim] {
+                hasher.update(v.to_le_bytes());
+            }
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 /// `count dim` if `line` is exactly two unsigned integers.
 fn parse_header(line: &str) -> Option<(usize, usize)> {
     let mut fields = line.split_ascii_whitespace();
@@ -842,6 +973,44 @@ mod tests {
             .unwrap_err();
             assert_eq!(err.to_string(), "vec.bin:3: read error");
         }
+    }
+
+    /// Candidates the file covers (here by the lowercase fallback too) get rows after the
+    /// vocabulary's, holding the file's vectors as they are; the others are dropped. The
+    /// digest of the vocabulary's rows does not depend on the candidates, and sees a change.
+    #[test]
+    fn extend_from_file_keeps_covered_candidates_with_their_vectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.txt");
+        std::fs::write(&path, "a 1 2\noslo 3 4\nzanzibar 5 6\nZanzibar 7 8\n").unwrap();
+        let v = vocab(&["a", "b"]);
+        let tokens = ["a", "Zanzibar", "Oslo", "nope", "Oslo", "b"];
+        let candidates = unknown_words(&v, tokens);
+        assert_eq!(candidates, ["Zanzibar", "Oslo", "nope"]);
+        let opts = EmbeddingOptions::default();
+        let ext = extend_from_file(&path, &v, &candidates, &opts, None).unwrap();
+        assert_eq!(ext.added, 2);
+        assert_eq!(ext.vocab.len(), v.len() + 2);
+        assert_eq!(ext.table.num_rows(), v.len() + 2);
+        assert_eq!(
+            row(&ext.table, &ext.vocab, "Zanzibar"),
+            [7.0, 8.0],
+            "exact first"
+        );
+        assert_eq!(row(&ext.table, &ext.vocab, "Oslo"), [3.0, 4.0], "lowercase");
+        assert_eq!(ext.vocab.lookup("nope").1, Match::Unknown);
+        assert_eq!(ext.vocab.vocab().id("Zanzibar"), Some(v.len() as u32));
+        // The rows of `v` are those a plain load gives.
+        let (plain, _) = load_embeddings(&path, &v, &opts, None).unwrap();
+        assert_eq!(ext.table.data[..plain.data.len()], plain.data[..]);
+        let digest = plain.file_rows_sha256(v.len());
+        assert_eq!(ext.table.file_rows_sha256(v.len()), digest);
+        std::fs::write(&path, "a 1 2.5\n").unwrap();
+        let (changed, _) = load_embeddings(&path, &v, &opts, None).unwrap();
+        assert_ne!(changed.file_rows_sha256(v.len()), digest);
+        // No candidates: the vocabulary as it was.
+        let none = extend_from_file(&path, &v, &[], &opts, None).unwrap();
+        assert_eq!((none.added, none.vocab.len()), (0, v.len()));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use polytag_config::{
-    Batching as ConfigBatching, ComponentKind, ConlluLabel, Errors, Experiment,
+    Batching as ConfigBatching, ComponentKind, ConlluLabel, EmbeddingSpec, Errors, Experiment,
     Format as ConfigFormat, Input, Sample as ConfigSample, SchemeChoice,
     Separator as ConfigSeparator,
 };
@@ -26,8 +26,8 @@ use crate::bucket::Batching;
 use crate::columns::{ColumnOptions, Separator};
 use crate::corpus::{read_corpus, Corpus, Format, ReaderOptions};
 use crate::embeddings::{
-    load_embeddings, token_coverage, Coverage, CoverageCounts, EmbeddingOptions, EmbeddingTable,
-    Header,
+    extend_from_file, token_coverage, unknown_words, Coverage, CoverageCounts, EmbeddingOptions,
+    EmbeddingTable, Extended, Header,
 };
 use crate::encode::InputVocab;
 use crate::error::Error;
@@ -607,17 +607,7 @@ pub fn input_vocabs(
                 };
                 let mut vocab = WordVocab::build(&counts, &options);
                 if let Some(file) = &spec.file {
-                    let opts = EmbeddingOptions {
-                        dim: Some(spec.dimension),
-                        header: match spec.stats {
-                            None => Header::Auto,
-                            Some(true) => Header::Present,
-                            Some(false) => Header::Absent,
-                        },
-                        lowercase: spec.lowercase,
-                        seed: exp.seed,
-                        ..EmbeddingOptions::default()
-                    };
+                    let opts = embedding_options(spec, exp.seed);
                     let held_out: Vec<&Corpus> = users
                         .iter()
                         .flat_map(|d| std::iter::once(&d.dev).chain(d.test.as_ref()))
@@ -712,10 +702,26 @@ pub fn input_vocabs(
     out
 }
 
+/// How an `embedding` component's `file` is read (training, and prediction reading it again).
+pub fn embedding_options(spec: &EmbeddingSpec, seed: u64) -> EmbeddingOptions {
+    EmbeddingOptions {
+        dim: Some(spec.dimension),
+        header: match spec.stats {
+            None => Header::Auto,
+            Some(true) => Header::Present,
+            Some(false) => Header::Absent,
+        },
+        lowercase: spec.lowercase,
+        seed,
+        ..EmbeddingOptions::default()
+    }
+}
+
 /// Loads `file` for the vocabulary of `counts`, first extended (when `extend`) by the
 /// held-out words that would be unknown; of those, only the ones the file covers keep a row
-/// (seed-systems A.6). Returns the vocabulary, its table, the file's coverage and how many
-/// words were added. One pass over the file either way.
+/// (seed-systems A.6; [`extend_from_file`], which `polytag predict` uses for the words of its
+/// input too). Returns the vocabulary, its table, the file's coverage and how many words were
+/// added. One pass over the file either way.
 fn load_extended(
     file: &std::path::Path,
     counts: &Counts,
@@ -724,44 +730,25 @@ fn load_extended(
     extend: bool,
     opts: &EmbeddingOptions,
 ) -> Result<(WordVocab, EmbeddingTable, Coverage, usize), Error> {
-    let mut vocab = WordVocab::build(counts, options);
-    let base = vocab.len();
-    let mut candidates: Vec<&str> = Vec::new();
-    if extend {
-        let mut seen = std::collections::HashSet::new();
-        for corpus in held_out {
-            for token in corpus.sentences.iter().flat_map(|s| s.tokens.iter()) {
-                if vocab.lookup(token).1 == crate::vocab::Match::Unknown
-                    && seen.insert(token.as_str())
-                {
-                    candidates.push(token);
-                }
-            }
-        }
-        vocab.extend(candidates.iter().copied());
-    }
-    let (table, coverage) = load_embeddings(file, &vocab, opts, Some(counts))?;
-    if vocab.len() == base {
-        return Ok((vocab, table, coverage, 0));
-    }
-    // Keep the candidates the file covered, in first-seen order.
-    let kept: Vec<usize> = (base..vocab.len())
-        .filter(|&row| table.matches[row] != crate::vocab::Match::Unknown)
-        .collect();
-    let mut final_vocab = WordVocab::build(counts, options);
-    let items = vocab.vocab().items();
-    final_vocab.extend(kept.iter().map(|&row| items[row].as_str()));
-    let dim = table.dim;
-    let rows: Vec<usize> = (0..base).chain(kept.iter().copied()).collect();
-    let table = EmbeddingTable {
-        dim,
-        data: rows
-            .iter()
-            .flat_map(|&r| table.data[r * dim..(r + 1) * dim].iter().copied())
-            .collect(),
-        matches: rows.iter().map(|&r| table.matches[r]).collect(),
+    let vocab = WordVocab::build(counts, options);
+    let candidates = if extend {
+        unknown_words(
+            &vocab,
+            held_out
+                .iter()
+                .flat_map(|c| c.sentences.iter())
+                .flat_map(|s| s.tokens.iter().map(String::as_str)),
+        )
+    } else {
+        Vec::new()
     };
-    Ok((final_vocab, table, coverage, kept.len()))
+    let Extended {
+        vocab,
+        table,
+        coverage,
+        added,
+    } = extend_from_file(file, &vocab, &candidates, opts, Some(counts))?;
+    Ok((vocab, table, coverage, added))
 }
 
 /// Vocabulary entries (reserved rows excluded) by match level.

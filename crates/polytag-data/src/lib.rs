@@ -77,14 +77,14 @@ pub use corpus::{
     WarningKind,
 };
 pub use embeddings::{
-    load_embeddings, read_embeddings, token_coverage, Coverage, CoverageCounts, EmbeddingOptions,
-    EmbeddingTable, Header, MissingInit,
+    extend_from_file, load_embeddings, read_embeddings, token_coverage, unknown_words, Coverage,
+    CoverageCounts, EmbeddingOptions, EmbeddingTable, Extended, FileRecord, Header, MissingInit,
 };
 pub use encode::{EncodedSentence, EncodedStream, Encoder, InputVocab};
 pub use error::{Error, Result};
 pub use experiment::{
-    subword_vocabs, task_inputs, DataError, DataErrors, DatasetData, ExperimentData, InputTables,
-    InputVocabs, LoadedEmbedding, SplitCoverage, TRAINING_SCHEME,
+    embedding_options, subword_vocabs, task_inputs, DataError, DataErrors, DatasetData,
+    ExperimentData, InputTables, InputVocabs, LoadedEmbedding, SplitCoverage, TRAINING_SCHEME,
 };
 pub use jsonl::{read_jsonl, JsonlOptions};
 pub use labels::{LabelVocab, UnseenLabel};

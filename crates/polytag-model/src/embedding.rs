@@ -98,6 +98,35 @@ impl TokenEmbedding {
         embedding(self.weight.val(), ids) * keep
     }
 
+    /// Appends rows (row-major, `dimension` values each) after the trained ones: how a
+    /// loaded model gives words added to its vocabulary after training (`polytag predict`'s
+    /// `extend_vocab`) their vectors. Existing rows and the table's trainability are kept.
+    ///
+    /// # Errors
+    /// [`ModelError::PretrainedShape`] when `rows.len()` is not a multiple of the dimension;
+    /// `path` is the config path used in the message.
+    pub fn append_rows(self, rows: Vec<f32>, path: &str) -> Result<TokenEmbedding> {
+        let [vocab, dim] = self.weight.lazy_shape().dims::<2>();
+        let added = rows.len().checked_div(dim).unwrap_or(0);
+        if added * dim != rows.len() {
+            return Err(ModelError::PretrainedShape {
+                path: path.to_string(),
+                vocab: vocab + added + 1,
+                dim,
+                found: vocab * dim + rows.len(),
+            });
+        }
+        if added == 0 {
+            return Ok(self);
+        }
+        // `map` keeps the parameter's id and gradient setting.
+        let weight = self.weight.map(|old| {
+            let new = Tensor::<2>::from_data(TensorData::new(rows, [added, dim]), &old.device());
+            Tensor::cat(vec![old, new], 0)
+        });
+        Ok(TokenEmbedding { weight })
+    }
+
     /// Output size.
     pub fn dimension(&self) -> usize {
         self.weight.lazy_shape().dims::<2>()[1]
@@ -171,6 +200,25 @@ mod tests {
         let out = emb.forward(Tensor::from_data([[1, 2]], &device)) * x;
         let grads = GradientsParams::from_grads(out.sum().backward(), &emb);
         assert!(grads.is_empty());
+    }
+
+    #[test]
+    fn appended_rows_follow_the_trained_ones() {
+        let device = Device::flex();
+        let emb = TokenEmbeddingConfig::new(3, 2)
+            .with_trainable(false)
+            .init_pretrained(vec![9.0, 9.0, 1.0, 2.0, 3.0, 4.0], "c", &device)
+            .unwrap();
+        let emb = emb.append_rows(vec![5.0, 6.0, 7.0, 8.0], "c").unwrap();
+        assert_eq!(emb.vocab_size(), 5);
+        let out = emb.forward(Tensor::from_data([[4, 2, 0]], &device));
+        let out: Vec<f32> = out.try_to_vec_as().unwrap();
+        assert_eq!(out, [7.0, 8.0, 3.0, 4.0, 0.0, 0.0]);
+        let err = emb.append_rows(vec![1.0], "c").unwrap_err();
+        assert!(
+            err.to_string().starts_with("c: pretrained vectors hold"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -116,6 +116,28 @@ pub enum Error {
         /// The dev file.
         path: PathBuf,
     },
+    /// An `embedding` component's vector file cannot extend the vocabulary at prediction
+    /// time (`extend_vocab`): it is unreadable, or not the file the run was trained with.
+    #[error("component {component:?}: {}: {problem}", .path.display())]
+    VectorFile {
+        /// The component's name.
+        component: String,
+        /// The file read.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// The reader's error, if reading failed (boxed: it is large and rare).
+        #[source]
+        source: Option<Box<polytag_data::Error>>,
+    },
+    /// No `embedding` component of that name has a vector file to extend its vocabulary from.
+    #[error("no embedding component named {name:?} extends its vocabulary from a file; those that do: {known}")]
+    NoVectorFile {
+        /// The name asked for.
+        name: String,
+        /// The components that do, comma-separated (`none`).
+        known: String,
+    },
     /// The rayon thread pool could not be configured.
     #[error("training.threads: cannot start {threads} threads: {message}")]
     Threads {

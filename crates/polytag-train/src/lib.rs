@@ -76,6 +76,6 @@ pub use polytag_run::{lr, metrics_log, progress, run_dir, scheduler, selection};
 pub use checkpoint::{Checkpoint, CheckpointDir, TrainState};
 pub use error::{Error, Result};
 pub use optim::TaskOptimizer;
-pub use predictor::{HfExport, Predictor, Tagged};
+pub use predictor::{HfExport, Predictor, Tagged, VocabExtension};
 pub use trainer::{backend_threads, configure_threads, RunSummary, StepOutcome, Trainer};
 pub use vocabularies::{DatasetInfo, TaskVocabs, Vocabularies};

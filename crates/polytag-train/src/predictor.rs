@@ -20,7 +20,9 @@ use crate::run_dir::{CheckpointKind, RunDir};
 use crate::vocabularies::{TaskVocabs, Vocabularies};
 
 mod export;
+mod extend;
 pub use export::HfExport;
+pub use extend::VocabExtension;
 
 /// Sentences per batch when tagging (the paper's evaluation batch, A.5, unless the config
 /// says otherwise).
@@ -50,6 +52,9 @@ pub struct Predictor {
     device: Device,
     batch_options: BatchOptions,
     checkpoint: CheckpointDir,
+    /// The vector file of each `embedding` component that extends its vocabulary from it at
+    /// prediction time ([`Predictor::extend_vocab`]).
+    vector_files: std::collections::BTreeMap<usize, std::path::PathBuf>,
 }
 
 impl Predictor {
@@ -77,6 +82,7 @@ impl Predictor {
             .collect::<Result<Vec<_>>>()?;
         Ok(Predictor {
             batch_options: batch_options(&exp),
+            vector_files: extend::vector_files(&exp),
             exp,
             vocabs,
             tasks,

@@ -11,7 +11,7 @@ use polytag_config::{ComponentKind, Experiment};
 use polytag_data::scheme::Scheme;
 use polytag_data::{
     subword_vocabs, task_inputs, CharVocab, DataErrors, Encoder, ExperimentData, FeatureVocab,
-    InputTables, InputVocab, LabelVocab, SubwordVocab, WordVocab,
+    FileRecord, InputTables, InputVocab, LabelVocab, SubwordVocab, WordVocab,
 };
 use polytag_model::{BuildInputs, TaskLabels};
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,11 @@ pub struct Vocabularies {
     /// checkpoint sizes a scratch encoder's embeddings from it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub transformers: BTreeMap<usize, TransformerRecord>,
+    /// Per `embedding` component with a `file` (by index): what the file held when training
+    /// started, so that prediction can check the file it reads again to extend the vocabulary
+    /// (`extend_vocab`) is that file. Absent in runs written before polytag recorded it.
+    #[serde(default, skip_serializing_if = "EmbeddingFiles::is_empty")]
+    pub embedding_files: EmbeddingFiles,
     /// The loaded tokenizers (not saved: a run's copies are read again, [`Self::attach_subwords`]).
     #[serde(skip)]
     pub subwords: Attached,
@@ -62,6 +67,28 @@ pub struct TransformerRecord {
     pub vocab_size: usize,
     /// Its padding piece.
     pub pad: u32,
+}
+
+/// [`FileRecord`]s by component index. Equal unless both sides record a component
+/// differently: a run written before the records existed resumes under a build that writes
+/// them (a file that changed is caught by the vocabulary it gives anyway).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EmbeddingFiles(pub BTreeMap<usize, FileRecord>);
+
+impl EmbeddingFiles {
+    /// No records.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl PartialEq for EmbeddingFiles {
+    fn eq(&self, other: &Self) -> bool {
+        self.0
+            .iter()
+            .all(|(c, r)| other.0.get(c).is_none_or(|o| o == r))
+    }
 }
 
 /// Loaded tokenizers by component index. Always equal: vocabularies compare by what they
@@ -107,6 +134,12 @@ impl Vocabularies {
                     )
                 })
                 .collect(),
+            embedding_files: EmbeddingFiles(
+                data.embeddings
+                    .iter()
+                    .map(|(&c, e)| (c, FileRecord::new(&e.table, &e.coverage)))
+                    .collect(),
+            ),
             subwords: Attached(data.subwords.clone()),
         }
     }

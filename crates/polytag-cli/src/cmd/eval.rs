@@ -2,7 +2,8 @@
 //!
 //! The predictions are scored exactly as `polytag score` scores a `token gold pred` file (the
 //! same text goes through the same code), so `eval --predictions P` followed by
-//! `polytag score P` prints the same report.
+//! `polytag score P` prints the same report. Words of the file outside the trained vocabulary
+//! get the vectors of the run's embedding file as in `predict` (`extend_vocab`).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -14,6 +15,7 @@ use polytag_data::scheme::Scheme;
 use polytag_eval::{score_reader, SchemeChoice, ScoreOptions};
 use polytag_train::{CheckpointKind, Predictor};
 
+use crate::cmd::predict::{setup_extension, ExtensionTotals, VectorArgs};
 use crate::OutputFormat;
 
 /// Runs `eval`.
@@ -23,11 +25,17 @@ pub fn run(
     task: Option<&str>,
     predictions: Option<&Path>,
     format: OutputFormat,
+    vectors: &VectorArgs,
 ) -> Result<ExitCode> {
-    let predictor = Predictor::load(run_dir, CheckpointKind::Best)
+    let mut predictor = Predictor::load(run_dir, CheckpointKind::Best)
         .with_context(|| format!("cannot load the trained model of {}", run_dir.display()))?;
     let t = predictor.task_index(task)?;
+    setup_extension(&mut predictor, t, vectors)?;
     let corpus = read_corpus(file, &predictor.reader_options(t))?;
+    // Words of the file outside the vocabulary that the vector file has (extend_vocab).
+    let mut totals = ExtensionTotals::default();
+    totals.extend(&mut predictor, t, &corpus.sentences)?;
+    totals.report();
     let tagged = predictor.tag(t, &corpus.sentences, 1)?;
     let mut text = String::new();
     for (sentence, tags) in corpus.sentences.iter().zip(&tagged) {

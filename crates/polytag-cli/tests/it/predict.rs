@@ -311,3 +311,134 @@ fn d2_a_damaged_model_file_names_each_cause_once() {
         "{err}"
     );
 }
+
+/// Issue 14, `extend_vocab` at prediction time: a run trained with a vector file gives a word
+/// of the input outside its vocabulary (here "Zanzibar", in the file but in no split of the
+/// sample) the file's vector, so its tagging differs from `--no-extend-vocab`, where the word
+/// is unknown; the count is reported. `eval` on a new file does the same. A missing file
+/// stops both before any output, naming it; `--vectors` reads a moved copy.
+#[test]
+fn predict_and_eval_add_input_words_from_the_vector_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every word of the English sample, and Zanzibar, with made-up 32-d vectors.
+    let mut words = std::collections::BTreeSet::new();
+    for split in ["train", "dev", "test"] {
+        let text =
+            std::fs::read_to_string(root().join(format!("datasets/sample/eng/{split}.conll")))
+                .unwrap();
+        words.extend(
+            text.lines()
+                .filter_map(|l| l.split(' ').next())
+                .map(str::to_string),
+        );
+    }
+    words.remove("");
+    words.insert("Zanzibar".to_string());
+    let mut vec_text = format!("{} 32\n", words.len());
+    for (k, w) in words.iter().enumerate() {
+        let values: Vec<String> = (0..32)
+            .map(|i| format!("{:.3}", ((k * 31 + i * 17) % 200) as f32 / 100.0 - 1.0))
+            .collect();
+        vec_text.push_str(&format!("{w} {}\n", values.join(" ")));
+    }
+    let vec = write(dir.path(), "eng.vec", &vec_text);
+    let run = dir.path().join("run");
+    let set = format!("components.eng_word_embed.file=\"{}\"", vec.display());
+    let o = polytag(
+        &root(),
+        &[
+            "train",
+            "configs/quickstart.json",
+            "--set",
+            &set,
+            "--set",
+            "training.max_step=40",
+            "--set",
+            "training.eval_freq=20",
+            "--run-dir",
+            run.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = run.to_str().unwrap();
+    let sentence = "Zanzibar is in Germany .\n";
+    let predict = |extra: &[&str]| {
+        let mut args = vec!["predict", run, "--task", "English NER", "--format", "conll"];
+        args.extend_from_slice(extra);
+        polytag_with_stdin(&args, sentence)
+    };
+    let on = predict(&[]);
+    assert!(on.status.success(), "{}", stderr(&on));
+    let report = format!(
+        "polytag: eng_word_embed: 1 of 1 words outside the vocabulary found in {} and added \
+         (extend_vocab)",
+        vec.display()
+    );
+    assert!(stderr(&on).contains(&report), "{}", stderr(&on));
+    let off = predict(&["--no-extend-vocab"]);
+    assert!(off.status.success(), "{}", stderr(&off));
+    assert!(!stderr(&off).contains("extend_vocab"), "{}", stderr(&off));
+    // The first token's confidence (or label) shows which row fed the model.
+    let first = |o: &std::process::Output| stdout(o).lines().next().unwrap_or("").to_string();
+    assert!(first(&on).starts_with("Zanzibar "), "{}", stdout(&on));
+    assert_ne!(first(&on), first(&off), "the file's vector vs the UNK row");
+    // Later tokens are known words either way; the output has the same shape.
+    assert_eq!(stdout(&on).lines().count(), stdout(&off).lines().count());
+
+    // eval on a new labelled file goes through the same extension.
+    let gold = write(
+        dir.path(),
+        "new.conll",
+        "Zanzibar NNP B-LOC\nis VBZ O\nin IN O\nGermany NNP B-LOC\n. . O\n",
+    );
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            run,
+            "--file",
+            gold.to_str().unwrap(),
+            "--task",
+            "English NER",
+        ];
+        args.extend_from_slice(extra);
+        polytag(dir.path(), &args)
+    };
+    let o = eval(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&report), "{}", stderr(&o));
+
+    // The file moved away: an error naming it before any output, with the ways out.
+    let moved = dir.path().join("moved.vec");
+    std::fs::rename(&vec, &moved).unwrap();
+    let o = predict(&[]);
+    assert_fails_with(
+        &o,
+        &format!(
+            "caused by: component \"eng_word_embed\": {}: cannot read the vector file the run \
+             was trained with",
+            vec.display()
+        ),
+    );
+    assert!(
+        stderr(&o).contains("--no-extend-vocab leaves such words unknown"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o), "");
+    assert_fails_with(&eval(&[]), &vec.display().to_string());
+    let copy = format!("eng_word_embed={}", moved.display());
+    let o = predict(&["--vectors", &copy]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&on));
+    let o = predict(&["--no-extend-vocab"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&off));
+    assert_fails_with(
+        &predict(&["--vectors", "nope=x.vec"]),
+        "no embedding component named \"nope\" extends its vocabulary from a file; those that \
+         do: eng_word_embed",
+    );
+    // A changed file is not the file the model was trained with.
+    std::fs::write(&vec, vec_text.replacen(" 0.", " 0.5", 1)).unwrap();
+    assert_fails_with(&predict(&[]), "not the same file");
+}

@@ -68,6 +68,8 @@ struct Variant {
     pos_optimizer: &'static str,
     /// Keys added to the `lstm` component.
     lstm_extra: &'static str,
+    /// Keys added to the `emb` component.
+    emb_extra: String,
 }
 
 impl Default for Variant {
@@ -77,6 +79,7 @@ impl Default for Variant {
             task_extra: "",
             pos_optimizer: r#""optimizer": "adam""#,
             lstm_extra: "",
+            emb_extra: String::new(),
         }
     }
 }
@@ -117,7 +120,7 @@ fn experiment_with(
       "files": {{"train": "train.conll", "dev": "dev.conll"}}}}
   ],
   "components": [
-    {{"name": "emb", "model": "embedding", "dimension": 8}},
+    {{"name": "emb", "model": "embedding", "dimension": 8 {emb_extra}}},
     {{"name": "chars", "model": "char_cnn", "dimension": 4, "filters": [[2, 4]]}},
     {{"name": "lstm", "model": "lstm", "hidden_size": 8 {lstm_extra}}},
     {{"name": "ner_out", "model": "linear"}},
@@ -135,6 +138,7 @@ fn experiment_with(
         ner = model("ner_out", "ner_crf"),
         pos = model("pos_out", "pos_crf"),
         lstm_extra = variant.lstm_extra,
+        emb_extra = variant.emb_extra,
         task_extra = variant.task_extra,
         pos_optimizer = variant.pos_optimizer,
     );
@@ -598,4 +602,164 @@ fn paper_optimizer_state() {
             t.model.summary().total_params
         );
     }
+}
+
+/// Prediction-time `extend_vocab`: a word of the input outside the trained vocabulary but in
+/// the embedding file gets a row holding the file's vector (the lowercase fallback too, and
+/// with the table fine-tuned in training); a word the file lacks stays unknown; a changed
+/// or missing file is an error naming it; switched off, nothing is read.
+#[test]
+fn the_predictor_extends_the_vocabulary_from_the_vector_file() {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let vec_path = dir.path().join("emb.vec");
+    let mut words: Vec<&str> = TRAIN
+        .lines()
+        .filter_map(|l| l.split(' ').next())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    let line = |word: &str, k: usize| {
+        let values: Vec<String> = (0..8)
+            .map(|i| format!("{}", (k * 8 + i) as f32 / 100.0))
+            .collect();
+        format!("{word} {}\n", values.join(" "))
+    };
+    let mut text = String::new();
+    for (k, w) in words.iter().enumerate() {
+        text.push_str(&line(w, k));
+    }
+    text.push_str(&line("Zanzibar", 90));
+    text.push_str(&line("oslo", 91));
+    std::fs::write(&vec_path, &text).unwrap();
+    let variant = Variant {
+        emb_extra: format!(
+            r#", "file": {:?}, "trainable": true"#,
+            vec_path.display().to_string()
+        ),
+        ..Variant::default()
+    };
+    let (exp, data) = experiment_with(dir.path(), 10, 0.1, "", &variant);
+    assert_eq!(
+        data.embeddings[&0].added_words, 0,
+        "the dev words are all training words"
+    );
+    let run = dir.path().join("run");
+    let t = Trainer::new(
+        exp,
+        data,
+        RunDir::create_exact(&run).unwrap(),
+        Device::flex(),
+    )
+    .unwrap();
+    t.run(&mut NoProgress).unwrap();
+
+    let sentence = polytag_data::Sentence {
+        tokens: ["Zanzibar", "hires", "Oslo", "Qwerty"]
+            .map(String::from)
+            .to_vec(),
+        labels: Vec::new(),
+        features: Vec::new(),
+        line: 1,
+    };
+    let file_row = |k: usize| -> Vec<f32> { (0..8).map(|i| (k * 8 + i) as f32 / 100.0).collect() };
+    let mut p = Predictor::load(&run, CheckpointKind::Best).unwrap();
+    assert_eq!(p.vector_files(), [("emb", vec_path.as_path())]);
+    p.check_vector_files(0).unwrap();
+    let before = p.tag(0, std::slice::from_ref(&sentence), 1).unwrap();
+    let vocab_len = p.embedding_rows(0) as u32;
+    assert_eq!(
+        p.embedding_row(0, "Zanzibar").map(|r| r.0),
+        Some(polytag_data::UNK)
+    );
+    let done = p.extend_vocab(0, std::slice::from_ref(&sentence)).unwrap();
+    assert_eq!(
+        done,
+        [crate::VocabExtension {
+            component: "emb".into(),
+            path: vec_path.clone(),
+            candidates: 3,
+            added: 2,
+        }]
+    );
+    assert_eq!(
+        p.embedding_row(0, "Zanzibar"),
+        Some((vocab_len, file_row(90)))
+    );
+    assert_eq!(
+        p.embedding_row(0, "Oslo"),
+        Some((vocab_len + 1, file_row(91)))
+    );
+    assert_eq!(
+        p.embedding_row(0, "Qwerty").map(|r| r.0),
+        Some(polytag_data::UNK)
+    );
+    assert_eq!(p.embedding_rows(0), vocab_len as usize + 2);
+    // Tagging goes through the new rows (same labels possible, not the same probabilities).
+    let after = p.tag(0, std::slice::from_ref(&sentence), 1).unwrap();
+    assert_ne!(before[0].confidence, after[0].confidence);
+    // Added words stay; the next call only looks for the one still unknown.
+    let again = p.extend_vocab(0, std::slice::from_ref(&sentence)).unwrap();
+    assert_eq!((again[0].candidates, again[0].added), (1, 0));
+
+    // Switched off: nothing is read, the vocabulary stays.
+    let mut off = Predictor::load(&run, CheckpointKind::Best).unwrap();
+    off.disable_vocab_extension();
+    assert!(off.vector_files().is_empty());
+    assert!(off
+        .extend_vocab(0, std::slice::from_ref(&sentence))
+        .unwrap()
+        .is_empty());
+    assert_eq!(off.embedding_rows(0), vocab_len as usize);
+
+    // A changed file (one vector of a training word, or one vector more) is refused.
+    let changed = text.replacen(
+        &line("John", words.iter().position(|w| *w == "John").unwrap()),
+        &line("John", 7),
+        1,
+    );
+    for (bad, why) in [
+        (changed, "differ from those the run was trained with"),
+        (
+            text.clone() + &line("extra", 92),
+            "vectors where the file the run was trained with held",
+        ),
+    ] {
+        std::fs::write(&vec_path, bad).unwrap();
+        let mut p = Predictor::load(&run, CheckpointKind::Best).unwrap();
+        let err = p
+            .extend_vocab(0, std::slice::from_ref(&sentence))
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::VectorFile { .. }), "{msg}");
+        assert!(
+            msg.contains(&vec_path.display().to_string()) && msg.contains(why),
+            "{msg}"
+        );
+    }
+    // A copy elsewhere is read instead (and checked); a missing file is named.
+    let copy = dir.path().join("copy.vec");
+    std::fs::write(&copy, &text).unwrap();
+    std::fs::remove_file(&vec_path).unwrap();
+    let mut p = Predictor::load(&run, CheckpointKind::Best).unwrap();
+    let err = p.check_vector_files(0).unwrap_err();
+    assert!(
+        err.to_string().starts_with(&format!(
+            "component \"emb\": {}: cannot read",
+            vec_path.display()
+        )),
+        "{err}"
+    );
+    assert!(p.extend_vocab(0, std::slice::from_ref(&sentence)).is_err());
+    assert!(matches!(
+        p.set_vector_file("chars", copy.clone()),
+        Err(Error::NoVectorFile { .. })
+    ));
+    p.set_vector_file("emb", copy).unwrap();
+    p.check_vector_files(0).unwrap();
+    assert_eq!(
+        p.extend_vocab(0, std::slice::from_ref(&sentence)).unwrap()[0].added,
+        2
+    );
 }
