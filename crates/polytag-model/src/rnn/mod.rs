@@ -295,12 +295,50 @@ impl Recurrent {
         let both = |(out, last)| (out, Some(last));
         match Path::of(&x.device()) {
             Path::Host => both(self.run_host(x, mask, keep_last_outputs)),
-            Path::Autodiff if keep_last_outputs => match self.forward_autodiff(&x, &mask) {
-                Some(out) => (out, None),
+            Path::Autodiff => match self.forward_autodiff(&x, &mask) {
+                Some(out) if keep_last_outputs => (out, None),
+                Some(out) => {
+                    let last = self.final_from_outputs(out.clone(), &mask);
+                    (out, Some(last))
+                }
                 None => both(self.run_tensor(x, mask, keep_last_outputs)),
             },
-            Path::Autodiff | Path::Tensor => both(self.run_tensor(x, mask, keep_last_outputs)),
+            Path::Tensor => both(self.run_tensor(x, mask, keep_last_outputs)),
         }
+    }
+
+    /// Final states read off the last layer's outputs `[B, T, dirs·H]`: the forward output at
+    /// each row's last real token and the backward output at its first. The fused training op
+    /// returns only outputs, and these rows are exactly the states the tensor path keeps, so
+    /// the char RNN trains through the fused op too (the gradient flows back through the
+    /// gather). An all-padding row reads position 0, whose outputs are zero.
+    fn final_from_outputs(&self, out: Tensor<3>, mask: &Tensor<2>) -> Tensor<2> {
+        let [b, t, d] = out.dims();
+        let h = self.d_hidden;
+        let device = out.device();
+        let mask = io::read(mask.clone());
+        let rows = |pick: &dyn Fn(usize, usize) -> usize| -> Tensor<1, Int> {
+            let idx: Vec<i64> = (0..b)
+                .map(|i| {
+                    let len = mask[i * t..(i + 1) * t]
+                        .iter()
+                        .filter(|&&m| m > 0.5)
+                        .count();
+                    (i * t + pick(i, len)) as i64
+                })
+                .collect();
+            Tensor::from_data(TensorData::new(idx, [b]), &device)
+        };
+        let flat = out.reshape([b * t, d]);
+        let forward = flat
+            .clone()
+            .select(0, rows(&|_, len| len.saturating_sub(1)))
+            .narrow(1, 0, h);
+        if d == h {
+            return forward;
+        }
+        let backward = flat.select(0, rows(&|_, _| 0)).narrow(1, h, h);
+        Tensor::cat(vec![forward, backward], 1)
     }
 
     /// [`Self::run`] on the host ([`cpu::rnn`]). Dropout between layers is skipped: on a

@@ -187,10 +187,26 @@ fn fused_gru_and_rnn_match_tensor_path_values_and_gradients() {
         .map(|i| [9, 3, 7, 4, 1, 8, 5, 6, 3, 2][i % 10])
         .collect();
     for cell in [Cell::Gru, Cell::Rnn] {
-        check_fused(cell, &[4, 1, 6, 3], 6, 5);
-        check_fused(cell, &big, 9, 17);
-        check_fused(cell, &[1, 1, 1], 1, 19);
-        check_fused(cell, &[3, 0, 2], 3, 29);
+        check_fused(cell, &[4, 1, 6, 3], 6, 5, false);
+        check_fused(cell, &big, 9, 17, false);
+        check_fused(cell, &[1, 1, 1], 1, 19, false);
+        check_fused(cell, &[3, 0, 2], 3, 29, false);
+    }
+}
+
+/// Final states in training (the char RNN's word vectors) come off the fused outputs: equal
+/// to the tensor path's, values and gradients, every cell, including an all-padding row
+/// (a word slot with no characters) and T = 1.
+#[test]
+fn fused_final_states_match_tensor_path_values_and_gradients() {
+    let big: Vec<usize> = (0..22)
+        .map(|i| [9, 3, 7, 4, 1, 8, 5, 6, 3, 2][i % 10])
+        .collect();
+    for cell in [Cell::Lstm, Cell::Gru, Cell::Rnn] {
+        check_fused(cell, &[4, 1, 6, 3], 6, 5, true);
+        check_fused(cell, &big, 9, 17, true);
+        check_fused(cell, &[1, 1, 1], 1, 19, true);
+        check_fused(cell, &[3, 0, 2, 0], 3, 29, true);
     }
 }
 
@@ -262,13 +278,14 @@ fn host_path_ignores_padding() {
 
 /// The fused LSTM against the tensor path ([`check_fused`]).
 fn check_fused_lstm(lengths: &[usize], t: usize, seed: u64) {
-    check_fused(Cell::Lstm, lengths, t, seed);
+    check_fused(Cell::Lstm, lengths, t, seed, false);
 }
 
 /// The fused recurrence of `cell` against the tensor path on `lengths` padded to `t`:
 /// outputs, and the gradients of x and of every weight and bias, for uni- and bidirectional
-/// stacks of 1 and 2 layers.
-fn check_fused(cell: Cell, lengths: &[usize], t: usize, seed: u64) {
+/// stacks of 1 and 2 layers. With `finals`, the final states (`final_states`, read off the
+/// fused outputs) against the tensor path's, as the char RNN uses them.
+fn check_fused(cell: Cell, lengths: &[usize], t: usize, seed: u64, finals: bool) {
     let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex().autodiff();
     device.seed(seed);
@@ -284,13 +301,19 @@ fn check_fused(cell: Cell, lengths: &[usize], t: usize, seed: u64) {
                 .with_forget_bias(if cell == Cell::Lstm { 1.0 } else { 0.0 })
                 .init(&device);
             let r = r.clone().narrow(2, 0, rnn.d_output());
+            let r = if finals { r.narrow(1, 0, 1) } else { r };
             let run = |fused: bool| {
                 let x = x0.clone().detach().require_grad();
-                let out = if fused {
-                    rnn.forward_autodiff(&x, &mask)
-                        .expect("the fused path applies")
-                } else {
-                    rnn.run_tensor(x.clone(), mask.clone(), true).0
+                let out = match (finals, fused) {
+                    (false, true) => rnn
+                        .forward_autodiff(&x, &mask)
+                        .expect("the fused path applies"),
+                    (false, false) => rnn.run_tensor(x.clone(), mask.clone(), true).0,
+                    (true, true) => rnn.final_states(x.clone(), mask.clone()).unsqueeze_dim(1),
+                    (true, false) => rnn
+                        .run_tensor(x.clone(), mask.clone(), false)
+                        .1
+                        .unsqueeze_dim(1),
                 };
                 let grads = (out.clone() * r.clone()).sum().backward();
                 let mut g: Vec<Tensor<2>> = vec![x.grad(&grads).unwrap().reshape([b * t, 5])];
@@ -309,7 +332,9 @@ fn check_fused(cell: Cell, lengths: &[usize], t: usize, seed: u64) {
             };
             let (out_f, g_f) = run(true);
             let (out_t, g_t) = run(false);
-            let tag = format!("{cell:?} lengths={lengths:?} bi={bidirectional} layers={layers}");
+            let tag = format!(
+                "{cell:?} lengths={lengths:?} bi={bidirectional} layers={layers} finals={finals}"
+            );
             let diff = max_diff(out_f, out_t);
             assert!(diff < 2e-6, "{tag}: outputs differ by {diff}");
             assert_eq!(g_f.len(), g_t.len());
