@@ -458,11 +458,7 @@ impl EmbeddingTable {
                 hasher.update(v.to_le_bytes());
             }
         }
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::subword::hex(&hasher.finalize())
     }
 }
 

@@ -57,6 +57,19 @@ pub struct Predictor {
     vector_files: std::collections::BTreeMap<usize, std::path::PathBuf>,
 }
 
+/// Every task's input vocabularies, in task order (at load, and again when
+/// [`Predictor::extend_vocab`] has grown a word vocabulary).
+fn all_task_vocabs(exp: &Experiment, vocabs: &Vocabularies) -> Result<Vec<TaskVocabs>> {
+    (0..exp.tasks.len())
+        .map(|t| {
+            vocabs.task_vocabs(exp, t).map_err(|source| Error::Data {
+                context: format!("task {:?}: input vocabularies", exp.tasks[t].name),
+                source,
+            })
+        })
+        .collect()
+}
+
 impl Predictor {
     /// Loads checkpoint `which` (`best` normally) of the run in `run_dir`, on the CPU.
     pub fn load(run_dir: &Path, which: CheckpointKind) -> Result<Predictor> {
@@ -72,14 +85,7 @@ impl Predictor {
         let mut vocabs = checkpoint.vocabularies()?;
         vocabs.attach_subwords(&exp).map_err(Error::LoadData)?;
         let model = checkpoint.model(&exp, &vocabs, &device)?.valid();
-        let tasks = (0..exp.tasks.len())
-            .map(|t| {
-                vocabs.task_vocabs(&exp, t).map_err(|source| Error::Data {
-                    context: format!("task {:?}: input vocabularies", exp.tasks[t].name),
-                    source,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let tasks = all_task_vocabs(&exp, &vocabs)?;
         Ok(Predictor {
             batch_options: batch_options(&exp),
             vector_files: extend::vector_files(&exp),

@@ -317,27 +317,23 @@ impl Recurrent {
         let h = self.d_hidden;
         let device = out.device();
         let mask = io::read(mask.clone());
-        let rows = |pick: &dyn Fn(usize, usize) -> usize| -> Tensor<1, Int> {
-            let idx: Vec<i64> = (0..b)
-                .map(|i| {
-                    let len = mask[i * t..(i + 1) * t]
-                        .iter()
-                        .filter(|&&m| m > 0.5)
-                        .count();
-                    (i * t + pick(i, len)) as i64
-                })
-                .collect();
-            Tensor::from_data(TensorData::new(idx, [b]), &device)
-        };
+        // right padding: a row's length is its count of real positions
+        let last: Vec<i64> = mask
+            .chunks(t)
+            .enumerate()
+            .map(|(i, row)| {
+                let len = row.iter().filter(|&&m| m > 0.5).count();
+                (i * t + len.saturating_sub(1)) as i64
+            })
+            .collect();
+        let rows = |idx: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(idx, [b]), &device);
         let flat = out.reshape([b * t, d]);
-        let forward = flat
-            .clone()
-            .select(0, rows(&|_, len| len.saturating_sub(1)))
-            .narrow(1, 0, h);
+        let forward = flat.clone().select(0, rows(last)).narrow(1, 0, h);
         if d == h {
             return forward;
         }
-        let backward = flat.select(0, rows(&|_, _| 0)).narrow(1, h, h);
+        let first = (0..b).map(|i| (i * t) as i64).collect();
+        let backward = flat.select(0, rows(first)).narrow(1, h, h);
         Tensor::cat(vec![forward, backward], 1)
     }
 

@@ -149,19 +149,7 @@ impl Predictor {
             done.push(self.extend_component(c, &path, sentences)?);
         }
         if done.iter().any(|d| d.added > 0) {
-            self.tasks = (0..self.exp.tasks.len())
-                .map(|t| {
-                    self.vocabs
-                        .task_vocabs(&self.exp, t)
-                        .map_err(|source| Error::Data {
-                            context: format!(
-                                "task {:?}: input vocabularies",
-                                self.exp.tasks[t].name
-                            ),
-                            source,
-                        })
-                })
-                .collect::<Result<Vec<_>>>()?;
+            self.tasks = super::all_task_vocabs(&self.exp, &self.vocabs)?;
         }
         Ok(done)
     }
