@@ -376,14 +376,17 @@ pub(crate) fn per_sentence<R: Send>(
             what: "emissions",
             source,
         })?;
-    Ok(lengths[..lengths.len().min(b)]
-        .par_iter()
-        .enumerate()
-        .map(|(bi, &n)| {
-            let from = bi * t * l;
-            f(&em[from..from + n.min(t) * l])
-        })
-        .collect())
+    let lengths = &lengths[..lengths.len().min(b)];
+    let sentence = |(bi, &n): (usize, &usize)| {
+        let from = bi * t * l;
+        f(&em[from..from + n.min(t) * l])
+    };
+    // a pool of one thread would only add a hand-over to its thread and back
+    Ok(if rayon::current_num_threads() > 1 {
+        lengths.par_iter().enumerate().map(sentence).collect()
+    } else {
+        lengths.iter().enumerate().map(sentence).collect()
+    })
 }
 
 #[cfg(test)]

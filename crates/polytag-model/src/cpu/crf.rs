@@ -102,7 +102,7 @@ impl CrfBatch {
 }
 
 /// The sentences `0..b` in contiguous blocks, one per thread of the rayon pool
-/// (`training.threads`): the unit of parallel work of the forward and backward recursions.
+/// (`training.threads`; one block runs on this thread): the unit of parallel work of the forward and backward recursions.
 /// Every sentence's results are computed by the same code whatever block it falls in, and
 /// what is summed over sentences is summed in sentence order afterwards, so the results do
 /// not depend on the number of threads, bit for bit.
@@ -122,16 +122,19 @@ fn alphas(chain: &CrfBatch) -> (Vec<f32>, Vec<Vec<f32>>) {
     let trans_t: Vec<f32> = (0..l * l)
         .map(|k| chain.trans[(k % l) * l + k / l])
         .collect();
-    let parts: Vec<(Vec<f32>, Vec<Vec<f32>>)> = blocks(chain.b)
-        .into_par_iter()
-        .map(|sentences| {
-            vectorized(Alphas {
-                chain,
-                trans_t: &trans_t,
-                sentences,
-            })
+    let block = |sentences| {
+        vectorized(Alphas {
+            chain,
+            trans_t: &trans_t,
+            sentences,
         })
-        .collect();
+    };
+    let blocks = blocks(chain.b);
+    let parts: Vec<(Vec<f32>, Vec<Vec<f32>>)> = if blocks.len() > 1 {
+        blocks.into_par_iter().map(block).collect()
+    } else {
+        blocks.into_iter().map(block).collect()
+    };
     let mut log_z = Vec::with_capacity(chain.b);
     let mut alphas = Vec::with_capacity(chain.b);
     for (z, a) in parts {
@@ -234,7 +237,7 @@ fn marginals(chain: &CrfBatch, alphas: &[Vec<f32>], log_z: &[f32], grad: &[f32])
         (em_rest, tables_rest) = (em_next, tables_next);
         jobs.push((sentences, em_block, tables_block));
     }
-    jobs.into_par_iter().for_each(|(sentences, em, tables)| {
+    let block = |(sentences, em, tables)| {
         vectorized(Marginals {
             chain,
             alphas,
@@ -244,7 +247,12 @@ fn marginals(chain: &CrfBatch, alphas: &[Vec<f32>], log_z: &[f32], grad: &[f32])
             em,
             tables,
         })
-    });
+    };
+    if jobs.len() > 1 {
+        jobs.into_par_iter().for_each(block);
+    } else {
+        jobs.into_iter().for_each(block);
+    }
     let mut out = ScoreGrads {
         em,
         trans: vec![0.0; l * l],

@@ -11,15 +11,22 @@ use super::lstm::Plan;
 use super::matmul::Weight;
 
 /// Runs `run` on each direction's job: the two of a bidirectional layer in parallel
-/// (`rayon::join`, where the pool has a second thread: `training.threads`), a single one on
-/// this thread.
+/// (`rayon::join`) where the pool has a second thread (`training.threads`), else one after
+/// the other on this thread (a pool of one thread would only add a hand-over to its thread
+/// and back).
 pub(crate) fn each_direction<J: Send>(jobs: Vec<J>, run: impl Fn(J) + Sync) {
     match <[J; 2]>::try_from(jobs) {
-        Ok([fw, bw]) => {
+        Ok([fw, bw]) if parallel() => {
             rayon::join(|| run(fw), || run(bw));
         }
+        Ok(jobs) => jobs.into_iter().for_each(run),
         Err(jobs) => jobs.into_iter().for_each(run),
     }
+}
+
+/// Whether the rayon pool this thread would hand work to has more than one thread.
+pub(crate) fn parallel() -> bool {
+    rayon::current_num_threads() > 1
 }
 
 /// [`each_direction`] for jobs with outputs: `run(job, out)` writes its direction's outputs
