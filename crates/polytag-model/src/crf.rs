@@ -21,6 +21,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::prelude::*;
+use rayon::prelude::*;
 
 use crate::cpu::{self, io, Path};
 use crate::error::{ModelError, Result};
@@ -361,11 +362,12 @@ impl Crf {
 }
 
 /// Pulls `[B, T, L]` emissions to the host once and applies `f` to each sentence's
-/// `len × L` rows (lengths beyond T are clamped).
-pub(crate) fn per_sentence<R>(
+/// `len × L` rows (lengths beyond T are clamped). The sentences are independent and run on
+/// the threads of the rayon pool (`training.threads`); the results come in sentence order.
+pub(crate) fn per_sentence<R: Send>(
     emissions: Tensor<3>,
     lengths: &[usize],
-    f: impl Fn(&[f32]) -> R,
+    f: impl Fn(&[f32]) -> R + Sync,
 ) -> Result<Vec<R>> {
     let [b, t, l] = emissions.dims();
     let em: Vec<f32> = emissions
@@ -374,15 +376,17 @@ pub(crate) fn per_sentence<R>(
             what: "emissions",
             source,
         })?;
-    Ok(lengths
-        .iter()
-        .take(b)
-        .enumerate()
-        .map(|(bi, &n)| {
-            let from = bi * t * l;
-            f(&em[from..from + n.min(t) * l])
-        })
-        .collect())
+    let lengths = &lengths[..lengths.len().min(b)];
+    let sentence = |(bi, &n): (usize, &usize)| {
+        let from = bi * t * l;
+        f(&em[from..from + n.min(t) * l])
+    };
+    // a pool of one thread would only add a hand-over to its thread and back
+    Ok(if rayon::current_num_threads() > 1 {
+        lengths.par_iter().enumerate().map(sentence).collect()
+    } else {
+        lengths.iter().enumerate().map(sentence).collect()
+    })
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use burn::prelude::*;
 
 use super::autodiff::{self, Grad, Held};
+use super::directions;
 use super::io;
 use super::lstm::Plan;
 use super::math::{sigmoid, tanh};
@@ -115,17 +116,14 @@ fn forward(cell: Cell, xw: &[f32], w_hh: &[f32], b_hh: &[f32], plan: &Plan) -> (
     let mut hn = vec![0.0f32; if cell == Cell::Gru { nd * n * d } else { 0 }];
     let mut h_prev = vec![0.0f32; nd * n * d];
     // each direction on its own rows of the saved values, and its own `[B, T, H]` outputs
-    let mut outs: Vec<Vec<f32>> = (0..nd).map(|_| vec![0.0f32; b * t * d]).collect();
     let mut jobs: Vec<DirForward<'_>> = act
         .chunks_mut(n * g)
         .zip(h_prev.chunks_mut(n * d))
-        .zip(outs.iter_mut())
         .enumerate()
-        .map(|(dir, ((act, h_prev), out))| DirForward {
+        .map(|(dir, (act, h_prev))| DirForward {
             dir,
             act,
             h_prev,
-            out,
             hn: &mut [],
         })
         .collect();
@@ -134,42 +132,26 @@ fn forward(cell: Cell, xw: &[f32], w_hh: &[f32], b_hh: &[f32], plan: &Plan) -> (
             job.hn = hn;
         }
     }
-    let run = |job: DirForward<'_>| forward_direction(cell, xw, w_hh, b_hh, plan, job);
-    match <[_; 2]>::try_from(jobs) {
-        Ok([fw, bw]) => {
-            rayon::join(|| run(fw), || run(bw));
-        }
-        Err(jobs) => jobs.into_iter().for_each(run),
-    }
-    let out = if nd == 1 {
-        outs.pop().expect("one direction")
-    } else {
-        let mut out = vec![0.0f32; b * t * nd * d];
-        for (slot, chunk) in out.chunks_exact_mut(nd * d).enumerate() {
-            for (dir, o) in outs.iter().enumerate() {
-                chunk[dir * d..(dir + 1) * d].copy_from_slice(&o[slot * d..(slot + 1) * d]);
-            }
-        }
-        out
-    };
+    let out = directions::with_outputs(jobs, b * t * d, d, |job, out| {
+        forward_direction(cell, xw, w_hh, b_hh, plan, job, out)
+    });
     (out, Saved { act, hn, h_prev })
 }
 
-/// One direction's share of the forward pass: its rows of the saved values and its outputs.
+/// One direction's share of the forward pass: its rows of the saved values.
 struct DirForward<'a> {
     dir: usize,
     /// `[N, G]`
     act: &'a mut [f32],
     /// `[N, H]`
     h_prev: &'a mut [f32],
-    /// `[B, T, H]`
-    out: &'a mut [f32],
     /// `[N, H]` (GRU; empty for the RNN)
     hn: &'a mut [f32],
 }
 
-/// The forward recurrence of one direction. The two directions of a layer are independent
-/// and run on two threads where the rayon pool has them (`training.threads`).
+/// The forward recurrence of one direction, its outputs to `out` `[B, T, H]`. The two
+/// directions of a layer are independent and run on two threads where the rayon pool has
+/// them (`training.threads`).
 fn forward_direction(
     cell: Cell,
     xw: &[f32],
@@ -177,6 +159,7 @@ fn forward_direction(
     b_hh: &[f32],
     plan: &Plan,
     job: DirForward<'_>,
+    out: &mut [f32],
 ) {
     let (b, t, d, n) = (plan.batch, plan.max_len, plan.d_hidden, plan.num_rows());
     let g = cell.num_gates() * d;
@@ -184,41 +167,28 @@ fn forward_direction(
         dir,
         act,
         h_prev,
-        out,
         hn,
     } = job;
     let w = Weight::new(&w_hh[dir * d * g..(dir + 1) * d * g], d, g);
     let xw = &xw[dir * n * g..(dir + 1) * n * g];
     let b_hh = &b_hh[dir * g..(dir + 1) * g];
     let mut h = vec![0.0f32; b * d];
-    let mut gathered = Vec::with_capacity(b * d);
-    for s in 0..t {
-        let active = &plan.steps[dir][s];
-        if active.is_empty() {
-            continue;
-        }
-        gathered.clear();
-        for &(bi, r) in active {
-            let hs = &h[bi * d..(bi + 1) * d];
-            gathered.extend_from_slice(hs);
-            h_prev[r * d..(r + 1) * d].copy_from_slice(hs);
-        }
-        let hw = w.times(&gathered, active.len());
+    directions::forward_steps(plan, dir, &w, &mut h, h_prev, |active, time, hw, h| {
         vectorized(ForwardStep {
             cell,
             active,
             d,
-            time: plan.time(dir, s),
+            time,
             t,
             xw,
-            hw: &hw,
+            hw,
             b_hh,
-            h: &mut h,
+            h,
             out: &mut *out,
             act: &mut *act,
             hn: &mut *hn,
         });
-    }
+    });
 }
 
 /// One forward step of one direction at time `time` for the `(sentence, row)` pairs in
@@ -373,15 +343,9 @@ fn backward(
             job.2 = dh;
         }
     }
-    let run = |(dir, dx, dh): (usize, &mut [f32], &mut [f32])| {
+    directions::each_direction(jobs, |(dir, dx, dh)| {
         backward_direction(cell, grad, w_hh, plan, saved, dir, dx, dh)
-    };
-    match <[_; 2]>::try_from(jobs) {
-        Ok([fw, bw]) => {
-            rayon::join(|| run(fw), || run(bw));
-        }
-        Err(jobs) => jobs.into_iter().for_each(run),
-    }
+    });
     let device = Device::flex();
     let h_prev = io::tensor(saved.h_prev.clone(), [nd, n, d], &device).swap_dims(1, 2);
     let dxw = io::tensor(dxw, [nd, n, g], &device);
@@ -420,17 +384,20 @@ fn backward_direction(
         plan.num_rows(),
     );
     let g = cell.num_gates() * d;
-    // W_hhᵀ [G, H], contiguous
-    let w = &w_hh[dir * d * g..(dir + 1) * d * g];
-    let w_t: Vec<f32> = (0..g * d).map(|i| w[(i % d) * g + i / d]).collect();
-    let w_t = Weight::new(&w_t, g, d);
+    let w_t = directions::transposed(w_hh, dir, d, g);
     let mut dh = vec![0.0f32; b * d];
-    let mut gathered = Vec::with_capacity(b * g);
-    for s in (0..t).rev() {
-        let active = &plan.steps[dir][s];
-        if active.is_empty() {
-            continue;
-        }
+    // the rows times W_hhᵀ: the GRU's dhw, the RNN's dxw
+    let (src, other) = if cell == Cell::Gru {
+        (dhw, dxw)
+    } else {
+        (dxw, dhw)
+    };
+    directions::backward_steps(plan, dir, &w_t, g, &mut dh, src, |active, time, dh, src| {
+        let (dxw, dhw) = if cell == Cell::Gru {
+            (&mut *other, src)
+        } else {
+            (src, &mut *other)
+        };
         vectorized(BackwardStep {
             cell,
             active,
@@ -438,27 +405,15 @@ fn backward_direction(
             dir,
             n,
             nd,
-            time: plan.time(dir, s),
+            time,
             t,
             grad,
             saved,
-            dh: &mut dh,
-            dxw: &mut *dxw,
-            dhw: &mut *dhw,
+            dh,
+            dxw,
+            dhw,
         });
-        let src: &[f32] = if cell == Cell::Gru { dhw } else { dxw };
-        gathered.clear();
-        for &(_, r) in active {
-            gathered.extend_from_slice(&src[r * g..(r + 1) * g]);
-        }
-        let dh_prev = w_t.times(&gathered, active.len());
-        for (a, &(bi, _)) in active.iter().enumerate() {
-            let dh = &mut dh[bi * d..(bi + 1) * d];
-            for (x, y) in dh.iter_mut().zip(&dh_prev[a * d..(a + 1) * d]) {
-                *x += y;
-            }
-        }
-    }
+    });
 }
 
 /// One backward step of direction `dir` for the rows in `active`: writes their `dxw` (and

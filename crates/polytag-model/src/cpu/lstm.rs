@@ -21,6 +21,7 @@ use std::sync::Arc;
 use burn::prelude::*;
 
 use super::autodiff::{self, Grad, Held};
+use super::directions;
 use super::io;
 use super::math::{sigmoid, tanh};
 use super::matmul::Weight;
@@ -182,54 +183,33 @@ fn forward(xw: &[f32], w_hh: &[f32], plan: &Plan) -> (Vec<f32>, Saved) {
         plan.num_rows(),
     );
     let g = 4 * d;
-    let mut out = vec![0.0f32; b * t * nd * d];
-    let mut saved_gates = vec![0.0f32; nd * n * g];
+    let mut gates = vec![0.0f32; nd * n * g];
     let mut c_prev = vec![0.0f32; nd * n * d];
     let mut tanh_c = vec![0.0f32; nd * n * d];
     let mut h_prev = vec![0.0f32; nd * n * d];
-    let mut gathered = Vec::with_capacity(b * d);
-    for dir in 0..nd {
-        let w = Weight::new(&w_hh[dir * d * g..(dir + 1) * d * g], d, g);
-        let mut h = vec![0.0f32; b * d];
-        let mut c = vec![0.0f32; b * d];
-        for s in 0..t {
-            let active = &plan.steps[dir][s];
-            if active.is_empty() {
-                continue;
-            }
-            gathered.clear();
-            for &(bi, r) in active {
-                let hs = &h[bi * d..(bi + 1) * d];
-                gathered.extend_from_slice(hs);
-                h_prev[(dir * n + r) * d..(dir * n + r + 1) * d].copy_from_slice(hs);
-            }
-            let hw = w.times(&gathered, active.len());
-            vectorized(ForwardStep {
-                step: Step {
-                    active,
-                    d,
-                    dir,
-                    n,
-                    nd,
-                    time: plan.time(dir, s),
-                    t,
-                },
-                xw,
-                hw: &hw,
-                h: &mut h,
-                c: &mut c,
-                out: &mut out,
-                gates: &mut saved_gates,
-                c_prev: &mut c_prev,
-                tanh_c: &mut tanh_c,
-            });
-        }
-    }
+    // each direction on its own rows of the saved values, and its own `[B, T, H]` outputs
+    let jobs: Vec<DirForward<'_>> = gates
+        .chunks_mut(n * g)
+        .zip(c_prev.chunks_mut(n * d))
+        .zip(tanh_c.chunks_mut(n * d))
+        .zip(h_prev.chunks_mut(n * d))
+        .enumerate()
+        .map(|(dir, (((gates, c_prev), tanh_c), h_prev))| DirForward {
+            dir,
+            gates,
+            c_prev,
+            tanh_c,
+            h_prev,
+        })
+        .collect();
+    let out = directions::with_outputs(jobs, b * t * d, d, |job, out| {
+        forward_direction(xw, w_hh, plan, job, out)
+    });
     let h_prev = io::tensor(h_prev, [nd, n, d], &Device::flex());
     (
         out,
         Saved {
-            gates: saved_gates,
+            gates,
             c_prev,
             tanh_c,
             h_prev,
@@ -237,33 +217,70 @@ fn forward(xw: &[f32], w_hh: &[f32], plan: &Plan) -> (Vec<f32>, Saved) {
     )
 }
 
-/// Where one recurrence step works: direction `dir` (of `nd`) at time `time` (of `t`), for
-/// the `(sentence, row)` pairs in `active`; `d` = H, `n` = rows per direction. Shared by the
-/// forward and the backward step kernels.
-#[derive(Clone, Copy)]
-struct Step<'a> {
-    active: &'a [(usize, usize)],
-    d: usize,
+/// One direction's share of the forward pass: its rows of the saved values (`[N, ·]`).
+struct DirForward<'a> {
     dir: usize,
-    n: usize,
-    nd: usize,
-    time: usize,
-    t: usize,
+    gates: &'a mut [f32],
+    c_prev: &'a mut [f32],
+    tanh_c: &'a mut [f32],
+    h_prev: &'a mut [f32],
 }
 
-/// One forward step (see [`Step`]).
+/// The forward recurrence of one direction, its outputs to `out` `[B, T, H]` (the two
+/// directions of a layer run in parallel: [`directions::with_outputs`]).
+fn forward_direction(xw: &[f32], w_hh: &[f32], plan: &Plan, job: DirForward<'_>, out: &mut [f32]) {
+    let (b, t, d, n) = (plan.batch, plan.max_len, plan.d_hidden, plan.num_rows());
+    let g = 4 * d;
+    let DirForward {
+        dir,
+        gates,
+        c_prev,
+        tanh_c,
+        h_prev,
+    } = job;
+    let w = Weight::new(&w_hh[dir * d * g..(dir + 1) * d * g], d, g);
+    let xw = &xw[dir * n * g..(dir + 1) * n * g];
+    let mut h = vec![0.0f32; b * d];
+    let mut c = vec![0.0f32; b * d];
+    directions::forward_steps(plan, dir, &w, &mut h, h_prev, |active, time, hw, h| {
+        vectorized(ForwardStep {
+            active,
+            d,
+            time,
+            t,
+            xw,
+            hw,
+            h,
+            c: &mut c,
+            out: &mut *out,
+            gates: &mut *gates,
+            c_prev: &mut *c_prev,
+            tanh_c: &mut *tanh_c,
+        });
+    });
+}
+
+/// One forward step of one direction at time `time` (of `t`) for the `(sentence, row)`
+/// pairs in `active`; `d` = H; the slices are that direction's.
 struct ForwardStep<'a> {
-    step: Step<'a>,
-    /// `[nd·N, G]`
+    active: &'a [(usize, usize)],
+    d: usize,
+    time: usize,
+    t: usize,
+    /// `[N, G]`
     xw: &'a [f32],
     /// `[active, G]`
     hw: &'a [f32],
     /// `[B, H]` state of this direction.
     h: &'a mut [f32],
     c: &'a mut [f32],
+    /// `[B, T, H]`
     out: &'a mut [f32],
+    /// `[N, G]`
     gates: &'a mut [f32],
+    /// `[N, H]`
     c_prev: &'a mut [f32],
+    /// `[N, H]`
     tanh_c: &'a mut [f32],
 }
 
@@ -271,18 +288,11 @@ impl Kernel for ForwardStep<'_> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        let Step {
-            active,
-            d,
-            dir,
-            n,
-            nd,
-            time,
-            t,
-        } = self.step;
+        let ForwardStep {
+            active, d, time, t, ..
+        } = self;
         let g = 4 * d;
-        for (a, &(bi, r)) in active.iter().enumerate() {
-            let row = dir * n + r;
+        for (a, &(bi, row)) in active.iter().enumerate() {
             let x = &self.xw[row * g..(row + 1) * g];
             let hw = &self.hw[a * g..(a + 1) * g];
             let gates = &mut self.gates[row * g..(row + 1) * g];
@@ -308,7 +318,7 @@ impl Kernel for ForwardStep<'_> {
                 tc[j] = unit.tanh_c;
                 h[j] = unit.h;
             }
-            let o = ((bi * t + time) * nd + dir) * d;
+            let o = (bi * t + time) * d;
             self.out[o..o + d].copy_from_slice(h);
         }
     }
@@ -345,55 +355,42 @@ impl autodiff::Backward<2> for LstmBackward {
 /// - the pre-activation a = xw + h·W_hh, so `dxw` = `dpre`, the previous step's `dh` is
 ///   `dpre · W_hhᵀ`, and `dW_hh` = Σ_steps h_prevᵀ · dpre.
 fn backward(grad: &[f32], w_hh: &[f32], plan: &Plan, saved: &Saved) -> [Grad; 2] {
-    let (b, t, d, nd, n) = (
-        plan.batch,
-        plan.max_len,
-        plan.d_hidden,
-        plan.num_dirs,
-        plan.num_rows(),
-    );
+    let (b, d, nd, n) = (plan.batch, plan.d_hidden, plan.num_dirs, plan.num_rows());
     let g = 4 * d;
     let mut dpre = vec![0.0f32; nd * n * g];
-    let mut gathered = Vec::with_capacity(b * g);
-    for dir in 0..nd {
-        // W_hhᵀ [G, H], contiguous
-        let w = &w_hh[dir * d * g..(dir + 1) * d * g];
-        let w_t: Vec<f32> = (0..g * d).map(|i| w[(i % d) * g + i / d]).collect();
-        let w_t = Weight::new(&w_t, g, d);
+    // each direction on its own rows of dpre, in parallel
+    let jobs: Vec<(usize, &mut [f32])> = dpre.chunks_mut(n * g).enumerate().collect();
+    directions::each_direction(jobs, |(dir, dpre)| {
+        let w_t = directions::transposed(w_hh, dir, d, g);
         let mut dh = vec![0.0f32; b * d];
         let mut dc = vec![0.0f32; b * d];
-        for s in (0..t).rev() {
-            let active = &plan.steps[dir][s];
-            if active.is_empty() {
-                continue;
-            }
-            vectorized(BackwardStep {
-                step: Step {
-                    active,
-                    d,
-                    dir,
-                    n,
-                    nd,
-                    time: plan.time(dir, s),
-                    t,
-                },
-                grad,
-                saved,
-                dh: &mut dh,
-                dc: &mut dc,
-                dpre: &mut dpre,
-            });
-            gathered.clear();
-            for &(_, r) in active {
-                let row = dir * n + r;
-                gathered.extend_from_slice(&dpre[row * g..(row + 1) * g]);
-            }
-            let dh_prev = w_t.times(&gathered, active.len());
-            for (a, &(bi, _)) in active.iter().enumerate() {
-                dh[bi * d..(bi + 1) * d].copy_from_slice(&dh_prev[a * d..(a + 1) * d]);
-            }
-        }
-    }
+        directions::backward_steps(
+            plan,
+            dir,
+            &w_t,
+            g,
+            &mut dh,
+            dpre,
+            |active, time, dh, dpre| {
+                vectorized(BackwardStep {
+                    step: Step {
+                        active,
+                        d,
+                        dir,
+                        n,
+                        nd,
+                        time,
+                        t: plan.max_len,
+                    },
+                    grad,
+                    saved,
+                    dh,
+                    dc: &mut dc,
+                    dpre,
+                });
+            },
+        );
+    });
     // dW_hh[dir] = h_prev[dir]ᵀ · dpre[dir]
     let dpre = io::tensor(dpre, [nd, n, g], &Device::flex());
     let dw = saved.h_prev.clone().swap_dims(1, 2).matmul(dpre.clone());
@@ -403,8 +400,22 @@ fn backward(grad: &[f32], w_hh: &[f32], plan: &Plan, saved: &Saved) -> [Grad; 2]
     ]
 }
 
-/// One backward step of direction `dir` for the rows in `active`: writes their `dpre` and
-/// updates `dh` (consumed) and `dc` (to the gradient of the previous cell state).
+/// Where one backward step works: direction `dir` (of `nd`) at time `time` (of `t`), for
+/// the `(sentence, row)` pairs in `active`; `d` = H, `n` = rows per direction.
+#[derive(Clone, Copy)]
+struct Step<'a> {
+    active: &'a [(usize, usize)],
+    d: usize,
+    dir: usize,
+    n: usize,
+    nd: usize,
+    time: usize,
+    t: usize,
+}
+
+/// One backward step of direction `dir` for the rows in `active`: writes their `dpre` (this
+/// direction's `[N, G]` rows), zeroes their `dh` (the caller adds `dpre · W_hhᵀ`) and
+/// updates `dc` (to the gradient of the previous cell state).
 struct BackwardStep<'a> {
     step: Step<'a>,
     /// `[B, T, nd·H]`
@@ -441,7 +452,7 @@ impl Kernel for BackwardStep<'_> {
             let tc = &self.saved.tanh_c[row * d..(row + 1) * d];
             let dh = &mut self.dh[bi * d..(bi + 1) * d];
             let dc = &mut self.dc[bi * d..(bi + 1) * d];
-            let dp = &mut self.dpre[row * g..(row + 1) * g];
+            let dp = &mut self.dpre[r * g..(r + 1) * g];
             let (di, rest) = dp.split_at_mut(d);
             let (df, rest) = rest.split_at_mut(d);
             let (dg, dout) = rest.split_at_mut(d);

@@ -29,6 +29,7 @@ use burn::prelude::*;
 pub(crate) mod autodiff;
 pub(crate) mod char_cnn;
 pub(crate) mod crf;
+pub(crate) mod directions;
 pub(crate) mod dropout;
 pub(crate) mod gru;
 pub(crate) mod highway;

@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
+use super::directions;
 use super::lstm::lstm_cell;
 use super::math::{sigmoid, tanh};
 use super::matmul::Weight;
@@ -56,63 +57,70 @@ pub(crate) struct Layer<'a> {
 pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32>) {
     let (b, t, d) = (layer.batch, layer.max_len, layer.d_hidden);
     let nd = layer.dirs.len();
-    let mut h = vec![0.0f32; nd * b * d];
-    let mut c = vec![
-        0.0f32;
-        if layer.cell == Cell::Lstm {
-            nd * b * d
-        } else {
-            0
+    // each direction its own state `[B, H]` and outputs `[B, T, H]`; the two directions of a
+    // layer are independent and run in parallel ([`directions::each_direction`])
+    let mut states: Vec<Vec<f32>> = (0..nd).map(|_| vec![0.0f32; b * d]).collect();
+    let jobs: Vec<(usize, &mut Vec<f32>)> = states.iter_mut().enumerate().collect();
+    let out = if keep {
+        Some(directions::with_outputs(
+            jobs,
+            b * t * d,
+            d,
+            |(dir, h), out| direction(layer, dir, h, Some(out)),
+        ))
+    } else {
+        directions::each_direction(jobs, |(dir, h)| direction(layer, dir, h, None));
+        None
+    };
+    let mut last = Vec::with_capacity(b * nd * d);
+    for bi in 0..b {
+        for h in &states {
+            last.extend_from_slice(&h[bi * d..(bi + 1) * d]);
         }
-    ];
-    let mut out = vec![0.0f32; if keep { b * t * nd * d } else { 0 }];
+    }
+    (out, last)
+}
+
+/// The recurrence of direction `dir` of `layer`: its final state `h` `[B, H]` and, if
+/// given, its outputs `out` `[B, T, H]`.
+fn direction(layer: &Layer<'_>, dir: usize, h: &mut [f32], mut out: Option<&mut [f32]>) {
+    let (b, t, d) = (layer.batch, layer.max_len, layer.d_hidden);
+    let direction = &layer.dirs[dir];
+    let mut c = vec![0.0f32; if layer.cell == Cell::Lstm { b * d } else { 0 }];
     let mut active: Vec<usize> = Vec::with_capacity(b);
     let mut gathered: Vec<f32> = Vec::with_capacity(b * d);
     for s in 0..t {
-        for (dir, direction) in layer.dirs.iter().enumerate() {
-            // the backward direction reads the sentence right to left: step s is position
-            // T−1−s, and a right-padded sentence's pads come first (the state stays zero
-            // through them)
-            let time = if dir == 0 { s } else { t - 1 - s };
-            // rows with a real token at `time`; the others carry their state unchanged
-            // and output zero
-            active.clear();
-            active.extend((0..b).filter(|&bi| layer.mask[bi * t + time] != 0.0));
-            if active.is_empty() {
-                continue;
-            }
-            gathered.clear();
-            for &bi in &active {
-                let row = dir * b + bi;
-                gathered.extend_from_slice(&h[row * d..(row + 1) * d]);
-            }
-            // [n, H] · [H, G] → [n, G]
-            let hw = direction.w_hh.times(&gathered, active.len());
-            vectorized(Step {
-                cell: layer.cell,
-                active: &active,
-                xw_rows: layer.xw_rows,
-                xw: direction.xw,
-                hw: &hw,
-                b_hh: direction.b_hh,
-                h: &mut h[dir * b * d..(dir + 1) * b * d],
-                c: c.get_mut(dir * b * d..(dir + 1) * b * d)
-                    .unwrap_or_default(),
-                out: keep.then_some(out.as_mut_slice()),
-                t,
-                time,
-                dir,
-                nd,
-            });
+        // the backward direction reads the sentence right to left: step s is position
+        // T−1−s, and a right-padded sentence's pads come first (the state stays zero
+        // through them)
+        let time = if dir == 0 { s } else { t - 1 - s };
+        // rows with a real token at `time`; the others carry their state unchanged and
+        // output zero
+        active.clear();
+        active.extend((0..b).filter(|&bi| layer.mask[bi * t + time] != 0.0));
+        if active.is_empty() {
+            continue;
         }
-    }
-    let mut last = Vec::with_capacity(b * nd * d);
-    for bi in 0..b {
-        for dir in 0..nd {
-            last.extend_from_slice(&h[(dir * b + bi) * d..(dir * b + bi + 1) * d]);
+        gathered.clear();
+        for &bi in &active {
+            gathered.extend_from_slice(&h[bi * d..(bi + 1) * d]);
         }
+        // [n, H] · [H, G] → [n, G]
+        let hw = direction.w_hh.times(&gathered, active.len());
+        vectorized(Step {
+            cell: layer.cell,
+            active: &active,
+            xw_rows: layer.xw_rows,
+            xw: direction.xw,
+            hw: &hw,
+            b_hh: direction.b_hh,
+            h: &mut *h,
+            c: &mut c,
+            out: out.as_deref_mut(),
+            t,
+            time,
+        });
     }
-    (keep.then_some(out), last)
 }
 
 /// The distinct rows of `x` (`width` values each, compared bitwise) in order of first
@@ -170,7 +178,7 @@ impl Hasher for FxHasher {
 
 /// One direction's step: the rows in `active` (a real token at `time`) update their state
 /// from `hw` (`h·W_hh` of the active rows, in `active` order) and their input projection
-/// `xw[xw_rows[bi·T + time]]`, and write it to `out` `[B, T, nd·H]` at direction `dir`.
+/// `xw[xw_rows[bi·T + time]]`, and write it to this direction's `out` `[B, T, H]`.
 /// `h`, `c` are this direction's `[B, H]` state (`c` empty except for the LSTM).
 struct Step<'a> {
     cell: Cell,
@@ -184,8 +192,6 @@ struct Step<'a> {
     out: Option<&'a mut [f32]>,
     t: usize,
     time: usize,
-    dir: usize,
-    nd: usize,
 }
 
 impl Kernel for Step<'_> {
@@ -204,8 +210,6 @@ impl Kernel for Step<'_> {
             mut out,
             t,
             time,
-            dir,
-            nd,
         } = self;
         let g = b_hh.len();
         let d = g / cell.num_gates();
@@ -215,7 +219,7 @@ impl Kernel for Step<'_> {
             let cs = c.get_mut(bi * d..(bi + 1) * d).unwrap_or_default();
             cell_step(cell, &xw[at..at + g], &hw[r * g..(r + 1) * g], b_hh, hs, cs);
             if let Some(out) = out.as_deref_mut() {
-                let o = ((bi * t + time) * nd + dir) * d;
+                let o = (bi * t + time) * d;
                 out[o..o + d].copy_from_slice(hs);
             }
         }

@@ -423,3 +423,38 @@ fn fused_log_z_matches_tensor_path_values_and_gradients() {
         }
     }
 }
+
+/// The fused log Z and its gradients (sentence blocks in parallel) and Viterbi decoding give
+/// the same bits in a pool of one thread and of two.
+#[test]
+fn crf_is_identical_on_one_and_two_threads() {
+    use crate::test_support::on_threads;
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex().autodiff();
+    device.seed(41);
+    let lengths: Vec<usize> = (0..23).map(|i| [7, 1, 4, 9, 2, 6][i % 6]).collect();
+    let (b, t, l) = (lengths.len(), 9, 5);
+    let em0 = Tensor::<3>::random([b, t, l], Distribution::Normal(0.0, 2.0), &device);
+    let w = Tensor::<1>::random([b], Distribution::Normal(1.0, 1.0), &device);
+    let crf = CrfConfig::new(l).init(&device);
+    let run = || {
+        let mask = length_mask(&lengths, t, &device);
+        let em = em0.clone().detach().require_grad();
+        let z = crf
+            .log_partition_autodiff(&em, &mask)
+            .expect("fused path applies");
+        let grads = (z.clone() * w.clone()).sum().backward();
+        let values = vec![
+            z.inner().to_data(),
+            em.grad(&grads).unwrap().to_data(),
+            crf.transitions.val().grad(&grads).unwrap().to_data(),
+            crf.start.val().grad(&grads).unwrap().to_data(),
+            crf.end.val().grad(&grads).unwrap().to_data(),
+        ];
+        let paths = crf.decode(em0.clone().inner(), &lengths).unwrap();
+        (values, paths)
+    };
+    let (one, two) = (on_threads(1, run), on_threads(2, run));
+    assert_eq!(one, two);
+    assert_eq!(one.1.len(), b);
+}

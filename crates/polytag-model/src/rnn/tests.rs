@@ -402,3 +402,58 @@ fn host_path_matches_tensor_path_on_a_larger_batch() {
         assert!(diff < 2e-6 && fdiff < 2e-6, "{cell:?}: {diff} {fdiff}");
     }
 }
+
+/// The two directions of a bidirectional layer run in parallel (`cpu::directions`): the
+/// fused training op (outputs and every gradient) and the host path give the same bits in a
+/// pool of one thread and of two, for every cell.
+#[test]
+fn cpu_paths_are_identical_on_one_and_two_threads() {
+    use crate::test_support::on_threads;
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let ad = Device::flex().autodiff();
+    ad.seed(37);
+    let lengths: Vec<usize> = (0..22)
+        .map(|i| [9, 3, 7, 4, 1, 8, 5, 6, 3, 2][i % 10])
+        .collect();
+    let (b, t) = (lengths.len(), 9);
+    let x0 = Tensor::<3>::random([b, t, 5], Distribution::Normal(0.0, 1.0), &ad);
+    let r = Tensor::<3>::random([b, t, 14], Distribution::Normal(0.0, 1.0), &ad);
+    for cell in [Cell::Lstm, Cell::Gru, Cell::Rnn] {
+        let rnn = RecurrentConfig::new(5, 7, cell)
+            .with_bidirectional(true)
+            .with_num_layers(2)
+            .init(&ad);
+        let fused = || {
+            let mask = length_mask(&lengths, t, &ad);
+            let x = x0.clone().detach().require_grad();
+            let out = rnn
+                .forward_autodiff(&x, &mask)
+                .expect("the fused path applies");
+            let grads = (out.clone() * r.clone()).sum().backward();
+            let mut values = vec![out.inner().to_data(), x.grad(&grads).unwrap().to_data()];
+            for layer in &rnn.layers {
+                for w in std::iter::once(&layer.forward).chain(&layer.backward) {
+                    values.push(w.x2h.weight.val().grad(&grads).unwrap().to_data());
+                    values.push(w.h2h.weight.val().grad(&grads).unwrap().to_data());
+                    if let Some(b_hh) = &w.h2h.bias {
+                        values.push(b_hh.val().grad(&grads).unwrap().to_data());
+                    }
+                }
+            }
+            values
+        };
+        assert_eq!(on_threads(1, fused), on_threads(2, fused), "{cell:?} fused");
+        let plain = Device::flex();
+        let host_rnn = RecurrentConfig::new(5, 7, cell)
+            .with_bidirectional(true)
+            .with_num_layers(2)
+            .init(&plain);
+        let host = || {
+            let mask = length_mask(&lengths, t, &plain);
+            let x = x0.clone().inner();
+            let (out, fin) = host_rnn.run_host(x, mask, true);
+            (out.to_data(), fin.to_data())
+        };
+        assert_eq!(on_threads(1, host), on_threads(2, host), "{cell:?} host");
+    }
+}
