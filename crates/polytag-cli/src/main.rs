@@ -41,6 +41,7 @@ macro_rules! errln {
 }
 
 mod cmd;
+mod malloc;
 
 use std::io::{IsTerminal, Write};
 
@@ -331,6 +332,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn main() -> ExitCode {
+    malloc::tune();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_ansi(std::io::stderr().is_terminal())

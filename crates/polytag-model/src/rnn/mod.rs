@@ -354,7 +354,7 @@ impl Recurrent {
         let n = self.layers.len();
         for (li, layer) in self.layers.iter().enumerate() {
             let keep = li + 1 < n || keep_last_outputs;
-            let (out, fin) = self.layer_host(layer, input.clone(), &mask, keep);
+            let (out, fin) = self.layer_host(layer, input.clone(), &mask, keep, li == 0);
             last = fin;
             if let Some(out) = out {
                 input = io::tensor(out, [b, t, d_out], &device);
@@ -365,13 +365,15 @@ impl Recurrent {
 
     /// One layer on the host over `x` `[B, T, D]` with the `[B, T]` mask: outputs
     /// `[B, T, dirs·H]` (if `keep`) and the final states `[B, dirs·H]`, row-major. The input
-    /// projection stays a burn matmul, on the distinct rows of `x` only.
+    /// projection stays a burn matmul, on the distinct rows of `x` (`dedup`: the first
+    /// layer, whose input repeats words) or on its real tokens (a deeper layer's).
     fn layer_host(
         &self,
         layer: &RecurrentLayer,
         x: Tensor<3>,
         mask: &[f32],
         keep: bool,
+        dedup: bool,
     ) -> (Option<Vec<f32>>, Vec<f32>) {
         let [b, t, d_in] = x.dims();
         let device = x.device();
@@ -379,7 +381,12 @@ impl Recurrent {
         let dirs: Vec<&CellWeights> = std::iter::once(&layer.forward)
             .chain(&layer.backward)
             .collect();
-        let (unique, xw_rows) = cpu::rnn::distinct_rows(&io::read(x), d_in.max(1));
+        let x = io::read(x);
+        let (unique, xw_rows) = if dedup {
+            cpu::rnn::distinct_rows(&x, d_in.max(1))
+        } else {
+            cpu::rnn::token_rows(&x, d_in.max(1), mask)
+        };
         let num_unique = unique.len() / d_in.max(1);
         let unique = io::tensor(unique, [num_unique, d_in], &device);
         let xw: Vec<io::Values> = dirs
