@@ -5,8 +5,9 @@
 //! and memory freed at the top of the heap is handed back to the kernel: the next batch
 //! page-faults all of it in again, zeroed (`perf`: `clear_page_erms` + `exc_page_fault` were
 //! a third of seed 000's decoding). Raising both thresholds keeps those pages in the process
-//! from one batch to the next: 6–19 % more tokens/s on the seed workloads, a few per cent
-//! more peak memory (`BENCHMARKS.md`, "Allocator").
+//! from one batch to the next: page faults 1.84M → 0.10M on seed 000, 11–20 % more training
+//! tokens/s on the paper and seed-000 workloads, up to 11 % more peak memory (`BENCHMARKS.md`,
+//! "Allocator, row maps, two threads").
 //!
 //! `GLIBC_TUNABLES` naming a `glibc.malloc.` setting leaves glibc as the user set it.
 
