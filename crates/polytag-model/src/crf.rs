@@ -382,7 +382,7 @@ pub(crate) fn per_sentence<R: Send>(
         f(&em[from..from + n.min(t) * l])
     };
     // a pool of one thread would only add a hand-over to its thread and back
-    Ok(if rayon::current_num_threads() > 1 {
+    Ok(if cpu::directions::parallel() {
         lengths.par_iter().enumerate().map(sentence).collect()
     } else {
         lengths.iter().enumerate().map(sentence).collect()

@@ -24,7 +24,8 @@ pub(crate) fn each_direction<J: Send>(jobs: Vec<J>, run: impl Fn(J) + Sync) {
     }
 }
 
-/// Whether the rayon pool this thread would hand work to has more than one thread.
+/// Whether the rayon pool this thread would hand work to has more than one thread (also the
+/// CRF's test before running sentences in parallel).
 pub(crate) fn parallel() -> bool {
     rayon::current_num_threads() > 1
 }

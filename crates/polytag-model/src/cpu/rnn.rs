@@ -170,8 +170,8 @@ const HASHED_PREFIX: usize = 16;
 /// order, followed by one zero row if there is padding; and for each row of `x` the index of
 /// its packed row (the zero row for padding, whose projection the recurrence never reads).
 pub(crate) fn token_rows(x: &[f32], width: usize, mask: &[f32]) -> (Vec<f32>, Vec<usize>) {
+    // padding maps to the row after the tokens'
     let tokens = mask.iter().filter(|&&m| m != 0.0).count();
-    let pad = tokens;
     let mut packed = Vec::with_capacity((tokens + 1) * width);
     let mut next = 0;
     let rows = x
@@ -179,7 +179,7 @@ pub(crate) fn token_rows(x: &[f32], width: usize, mask: &[f32]) -> (Vec<f32>, Ve
         .zip(mask)
         .map(|(row, &m)| {
             if m == 0.0 {
-                return pad;
+                return tokens;
             }
             packed.extend_from_slice(row);
             next += 1;
