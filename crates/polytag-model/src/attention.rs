@@ -25,9 +25,15 @@ use burn::nn::{
 use burn::prelude::*;
 use burn::tensor::activation::{relu, softmax};
 
+use crate::cpu::{self, io, Path};
+
 /// Score given to padded keys: exp of it underflows to exactly 0 in the softmax, while staying
 /// finite (no NaN for an all-padding row).
 const NEG_LARGE: f32 = -1e9;
+
+/// ε of both layer norms, named so that the fused training op ([`cpu::layer_norm`]) uses the
+/// same value as the modules (burn keeps it private).
+const LAYER_NORM_EPSILON: f64 = 1e-5;
 
 /// How query and key vectors are compared: the config's enum.
 pub use polytag_config::Scoring;
@@ -134,10 +140,14 @@ impl AttentionConfig {
             key: LinearConfig::new(d, d).init(device),
             value: LinearConfig::new(d, d).init(device),
             general,
-            norm_attention: LayerNormConfig::new(d).init(device),
+            norm_attention: LayerNormConfig::new(d)
+                .with_epsilon(LAYER_NORM_EPSILON)
+                .init(device),
             ffn_in: LinearConfig::new(d, self.ffn_size).init(device),
             ffn_out: LinearConfig::new(self.ffn_size, d).init(device),
-            norm_ffn: LayerNormConfig::new(d).init(device),
+            norm_ffn: LayerNormConfig::new(d)
+                .with_epsilon(LAYER_NORM_EPSILON)
+                .init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
             unweighted: match self.scoring {
                 Scoring::Dot | Scoring::General => Unweighted::Dot,
@@ -170,8 +180,53 @@ impl AttentionBlock {
     /// # Shapes
     /// - `x`: `[B, T, D]`, `mask`: `[B, T]` (1.0 = token)
     /// - output: `[B, T, D]`, zero at padded positions
+    ///
+    /// On the CPU, `dot` and `scaled_dot` blocks run their attention core as one kernel
+    /// ([`cpu::attention`]) and, in training, each residual + layer norm as one op
+    /// ([`cpu::layer_norm`]); other scorings and devices take [`Self::forward_with_weights`].
     pub fn forward(&self, x: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
+        let path = Path::of(&x.device());
+        if path != Path::Tensor {
+            if let Some(y) = self.forward_fused(x.clone(), mask.clone(), path) {
+                return y;
+            }
+        }
         self.forward_with_weights(x, mask).0
+    }
+
+    /// [`Self::forward`] with the fused attention core; `None` where it does not apply (a
+    /// `general` or `cosine` block, a mask that is not ones then zeros per row).
+    fn forward_fused(&self, x: Tensor<3>, mask: Tensor<2>, path: Path) -> Option<Tensor<3>> {
+        let scale = match (&self.general, self.unweighted) {
+            (None, Unweighted::Dot) => 1.0,
+            (None, Unweighted::ScaledDot) => 1.0 / ((self.d_model() / self.heads) as f32).sqrt(),
+            _ => return None,
+        };
+        let [b, t, d] = x.dims();
+        let lengths = cpu::attention::lengths(&io::read(mask.clone()), t)?;
+        let q = cpu::linear::forward(&self.query, x.clone());
+        let k = cpu::linear::forward(&self.key, x.clone());
+        let v = cpu::linear::forward(&self.value, x.clone());
+        let context = if path == Path::Autodiff {
+            cpu::attention::train(q, k, v, &lengths, self.heads, scale)?
+        } else {
+            let heads = cpu::attention::Heads {
+                b,
+                t,
+                d,
+                heads: self.heads,
+                scale,
+            };
+            let (q, k, v) = (io::read(q), io::read(k), io::read(v));
+            let context = cpu::attention::context(&q, &k, &v, &lengths, heads);
+            io::tensor(context, [b, t, d], &x.device())
+        };
+        let dropout = |y| crate::dropout::dropout(&self.dropout, y);
+        let out = add_norm(&self.norm_attention, x, dropout(context), path)?;
+        let ffn_in = cpu::linear::forward(&self.ffn_in, out.clone());
+        let ffn = cpu::linear::forward(&self.ffn_out, relu(ffn_in));
+        let out = add_norm(&self.norm_ffn, out, dropout(ffn), path)?;
+        Some(out * mask.unsqueeze_dim::<3>(2))
     }
 
     /// As [`Self::forward`], also returning the attention weights `[B, heads, T, T]`
@@ -181,9 +236,9 @@ impl AttentionBlock {
         let h = self.heads;
         let d_k = d / h;
         let split = |y: Tensor<3>| y.reshape([b, t, h, d_k]).swap_dims(1, 2); // [B, h, T, d_k]
-        let q = split(self.query.forward(x.clone()));
-        let k = split(self.key.forward(x.clone()));
-        let v = split(self.value.forward(x.clone()));
+        let q = split(cpu::linear::forward(&self.query, x.clone()));
+        let k = split(cpu::linear::forward(&self.key, x.clone()));
+        let v = split(cpu::linear::forward(&self.value, x.clone()));
 
         let scores = match (&self.general, self.unweighted) {
             (Some(w), _) => {
@@ -207,7 +262,8 @@ impl AttentionBlock {
         let out = self
             .norm_attention
             .forward(x + crate::dropout::dropout(&self.dropout, context));
-        let ffn = self.ffn_out.forward(relu(self.ffn_in.forward(out.clone())));
+        let ffn_in = cpu::linear::forward(&self.ffn_in, out.clone());
+        let ffn = cpu::linear::forward(&self.ffn_out, relu(ffn_in));
         let out = self
             .norm_ffn
             .forward(out + crate::dropout::dropout(&self.dropout, ffn));
@@ -227,6 +283,17 @@ impl AttentionBlock {
             (None, Unweighted::ScaledDot) => Scoring::ScaledDot,
             (None, Unweighted::Cosine) => Scoring::Cosine,
         }
+    }
+}
+
+/// LayerNorm(x + r): one recorded op on the CPU training device ([`cpu::layer_norm`]), burn's
+/// layer norm elsewhere (one pass on the plain CPU device already).
+fn add_norm(norm: &LayerNorm, x: Tensor<3>, r: Tensor<3>, path: Path) -> Option<Tensor<3>> {
+    match (path, &norm.beta) {
+        (Path::Autodiff, Some(beta)) => {
+            cpu::layer_norm::train(x, r, norm.gamma.val(), beta.val(), LAYER_NORM_EPSILON)
+        }
+        _ => Some(norm.forward(x + r)),
     }
 }
 
@@ -323,6 +390,78 @@ mod tests {
                 let part = full.clone().slice(s![bi..bi + 1, 0..len]);
                 let diff = (part - alone).abs().max().into_scalar::<f32>();
                 assert!(diff < 1e-5, "{scoring:?} sentence {bi}: {diff}");
+            }
+        }
+    }
+
+    /// The fused path (CPU training device: attention core and both add & norm steps as
+    /// recorded ops) and the host path (plain CPU device) give the tensor path's values, and
+    /// the fused path its gradients of the input and of every parameter, on a padded batch.
+    #[test]
+    fn fused_and_host_paths_match_the_tensor_path() {
+        let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Device::flex().autodiff();
+        device.seed(8);
+        let lengths = [5usize, 2, 4];
+        let mask = length_mask(&lengths, 5, &device);
+        // d_k = 20: a 16-lane chunk and a remainder in the kernel's dot products
+        let x0 = Tensor::<3>::random([3, 5, 40], Distribution::Normal(0.0, 1.0), &device)
+            * mask.clone().unsqueeze_dim::<3>(2);
+        let r = Tensor::<3>::random([3, 5, 40], Distribution::Normal(0.0, 1.0), &device);
+        for scoring in [Scoring::Dot, Scoring::ScaledDot] {
+            let att = AttentionConfig::new(40)
+                .with_heads(2)
+                .with_ffn_size(24)
+                .with_scoring(scoring)
+                .with_dropout(0.0)
+                .with_num_layers(2)
+                .init(&device);
+            let run = |fused: bool| {
+                let x = x0.clone().detach().require_grad();
+                let mut y = x.clone();
+                for block in &att.blocks {
+                    y = if fused {
+                        block
+                            .forward_fused(y, mask.clone(), Path::Autodiff)
+                            .expect("the fused path applies")
+                    } else {
+                        block.forward_with_weights(y, mask.clone()).0
+                    };
+                }
+                let grads = (y.clone() * r.clone()).sum().backward();
+                let flat = |t: Tensor<2>| t.reshape([-1]);
+                let mut g: Vec<Tensor<1>> = vec![flat(x.grad(&grads).unwrap().reshape([15, 40]))];
+                for block in &att.blocks {
+                    for linear in [
+                        &block.query,
+                        &block.key,
+                        &block.value,
+                        &block.ffn_in,
+                        &block.ffn_out,
+                    ] {
+                        g.push(flat(linear.weight.val().grad(&grads).unwrap()));
+                        g.push(linear.bias.as_ref().unwrap().val().grad(&grads).unwrap());
+                    }
+                    for norm in [&block.norm_attention, &block.norm_ffn] {
+                        g.push(norm.gamma.val().grad(&grads).unwrap());
+                        g.push(norm.beta.as_ref().unwrap().val().grad(&grads).unwrap());
+                    }
+                }
+                (y.inner(), g)
+            };
+            let (y_f, g_f) = run(true);
+            let (y_t, g_t) = run(false);
+            let host = att
+                .valid()
+                .forward(x0.clone().inner(), mask.clone().inner());
+            let diff = |a: Tensor<3>, b: Tensor<3>| (a - b).abs().max().into_scalar::<f32>();
+            assert!(diff(y_f, y_t.clone()) < 1e-5, "{scoring:?}: fused values");
+            assert!(diff(host, y_t) < 1e-5, "{scoring:?}: host values");
+            assert_eq!(g_f.len(), 1 + 2 * 14);
+            for (i, (a, b)) in g_f.into_iter().zip(g_t).enumerate() {
+                let scale = b.clone().abs().max().into_scalar::<f32>().max(1.0);
+                let d = (a - b).abs().max().into_scalar::<f32>() / scale;
+                assert!(d < 1e-4, "{scoring:?}: gradient {i} differs by {d}");
             }
         }
     }

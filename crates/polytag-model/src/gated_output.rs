@@ -43,7 +43,7 @@ impl Gate {
     /// # Shapes
     /// - `h`: `[B, T, d_input]`; `universal`, `specific`: `[B, T, L]` → `[B, T, L]`
     pub fn mix(&self, h: Tensor<3>, universal: Tensor<3>, specific: Tensor<3>) -> Tensor<3> {
-        let g = sigmoid(self.linear.forward(h));
+        let g = sigmoid(crate::cpu::linear::forward(&self.linear, h));
         // g·s + (1 − g)·u = u + g·(s − u): one op fewer
         universal.clone() + g * (specific - universal)
     }

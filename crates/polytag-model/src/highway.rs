@@ -78,7 +78,7 @@ impl Highway {
         let shape = x.dims();
         let device = x.device();
         for layer in &self.layers {
-            let y = io::read(layer.forward(x.clone()));
+            let y = io::read(cpu::linear::forward(layer, x.clone()));
             let mut v = io::read(x);
             cpu::highway::mix(&mut v, &y, shape[D - 1], self.activation);
             x = v.into_tensor(shape, &device);
@@ -94,7 +94,7 @@ impl Highway {
         let n = shape.iter().product::<usize>() / d.max(1);
         let mut x: Tensor<2> = x.reshape([n, d]);
         for layer in &self.layers {
-            let y = layer.forward(x.clone());
+            let y = cpu::linear::forward(layer, x.clone());
             x = cpu::highway::train(y, x, self.activation)?;
         }
         Some(x.reshape(shape))

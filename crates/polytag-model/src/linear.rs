@@ -8,6 +8,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
 use crate::activation::{self, Activation};
+use crate::cpu;
 
 /// Configuration of an [`OutputLayer`].
 #[derive(Config, Debug)]
@@ -55,10 +56,11 @@ impl OutputLayer {
     /// - `x`: `[..., d_input]` → `[..., d_output]`
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match &self.hidden {
-            Some(h) => self
-                .output
-                .forward(activation::apply(self.activation, h.forward(x))),
-            None => self.output.forward(x),
+            Some(h) => cpu::linear::forward(
+                &self.output,
+                activation::apply(self.activation, cpu::linear::forward(h, x)),
+            ),
+            None => cpu::linear::forward(&self.output, x),
         }
     }
 

@@ -71,6 +71,15 @@ impl Input {
 pub(crate) struct Held(FlexTensor);
 
 impl Held {
+    /// A tensor of the plain CPU device, to read without copying (the host path's view of
+    /// tensors other ops still share); `None` on another device or for a dtype other than f32.
+    pub(crate) fn host<const D: usize>(t: Tensor<D>) -> Option<Held> {
+        if t.dtype() != DType::F32 || Path::of(&t.device()) != Path::Host {
+            return None;
+        }
+        t.try_into_primitive::<Flex>().ok().map(Held)
+    }
+
     /// The values, row-major: borrowed when the layout is contiguous, else copied in
     /// row-major order. `None` if they are not f32, which [`input`] rules out: a kernel
     /// receiving `None` in its forward returns `None` (the tensor path then runs), and

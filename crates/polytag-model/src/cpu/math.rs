@@ -109,6 +109,47 @@ pub(crate) fn log_sum_exp(xs: &[f32]) -> f32 {
     m + sum.ln()
 }
 
+/// Σ aᵢ·bᵢ in 16 fixed lanes, then the lanes in order: vectorises without reassociation, so
+/// every instruction set gives the same sum.
+#[inline(always)]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let rest = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .fold(0.0f32, |s, (&x, &y)| s + x * y);
+    for (x, y) in ca.zip(cb) {
+        for l in 0..16 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    lanes.iter().fold(rest, |s, &l| s + l)
+}
+
+/// y ← y + a·x.
+#[inline(always)]
+pub(crate) fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += a * x;
+    }
+}
+
+/// Σ xᵢ in 16 fixed lanes, as [`dot`].
+#[inline(always)]
+pub(crate) fn sum(x: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 16];
+    let chunks = x.chunks_exact(16);
+    let rest = chunks.remainder().iter().fold(0.0f32, |s, &v| s + v);
+    for c in chunks {
+        for l in 0..16 {
+            lanes[l] += c[l];
+        }
+    }
+    lanes.iter().fold(rest, |s, &l| s + l)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::io::{read, tensor};
@@ -155,5 +196,13 @@ mod tests {
         for (x, w) in xs.iter().zip(want.iter()) {
             assert!((selu(*x) - w).abs() < 3e-7, "{x}");
         }
+    }
+
+    #[test]
+    fn dot_sums_lanes_and_remainder() {
+        let a: Vec<f32> = (0..37).map(|i| i as f32).collect();
+        let b = vec![2.0f32; 37];
+        assert_eq!(dot(&a, &b), (0..37).map(|i| 2.0 * i as f32).sum::<f32>());
+        assert_eq!(sum(&a), 666.0);
     }
 }

@@ -26,14 +26,18 @@
 
 use burn::prelude::*;
 
+pub(crate) mod attention;
 pub(crate) mod autodiff;
 pub(crate) mod char_cnn;
 pub(crate) mod crf;
 pub(crate) mod directions;
 pub(crate) mod dropout;
+pub(crate) mod gemm;
 pub(crate) mod gru;
 pub(crate) mod highway;
 pub(crate) mod io;
+pub(crate) mod layer_norm;
+pub(crate) mod linear;
 pub(crate) mod lstm;
 pub(crate) mod math;
 pub(crate) mod matmul;

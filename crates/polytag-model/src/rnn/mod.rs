@@ -391,7 +391,7 @@ impl Recurrent {
         let unique = io::tensor(unique, [num_unique, d_in], &device);
         let xw: Vec<io::Values> = dirs
             .iter()
-            .map(|w| io::read(w.x2h.forward(unique.clone())))
+            .map(|w| io::read(cpu::linear::forward(&w.x2h, unique.clone())))
             .collect();
         // the GRU's b_hh (inside r·(…)); the other cells have none
         let b_hh: Vec<Vec<f32>> = dirs
@@ -460,7 +460,9 @@ impl Recurrent {
                 .reshape([b * t, d_in])
                 .select(0, index.clone());
             let xw = Tensor::cat(
-                dirs.iter().map(|w| w.x2h.forward(real.clone())).collect(),
+                dirs.iter()
+                    .map(|w| cpu::linear::forward(&w.x2h, real.clone()))
+                    .collect(),
                 0,
             );
             let w_hh = Tensor::stack::<3>(dirs.iter().map(|w| w.h2h.weight.val()).collect(), 0);
