@@ -154,6 +154,10 @@ mod tests {
     /// one layer gives x ← 0.5·1 + 0.5·x.
     #[test]
     fn constant_weights_give_the_hand_derived_mix() {
+        // draws from the device RNG: not while a seeded test runs
+        let _rng = crate::test_support::RNG
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
         let mut hw = HighwayConfig::new(2)
             .with_num_layers(1)

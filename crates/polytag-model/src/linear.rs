@@ -82,6 +82,10 @@ mod tests {
 
     #[test]
     fn shapes_with_and_without_hidden_layer() {
+        // draws from the device RNG: not while a seeded test runs
+        let _rng = crate::test_support::RNG
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
         let x = Tensor::<3>::ones([2, 3, 6], &device);
         let plain = OutputLayerConfig::new(6, 4).init(&device);

@@ -134,6 +134,10 @@ mod tests {
     /// it. One sentence needs three windows.
     #[test]
     fn a_padded_batch_gives_each_sentence_its_vectors_alone() {
+        // draws from the device RNG: not while a seeded test runs
+        let _rng = crate::test_support::RNG
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let device = Device::flex();
         for pooling in [
             SubwordPooling::First,
@@ -176,6 +180,10 @@ mod tests {
     /// (the encoder ran without autodiff).
     #[test]
     fn freeze_stops_the_gradients_it_names() {
+        // draws from the device RNG: not while a seeded test runs
+        let _rng = crate::test_support::RNG
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let device = Device::flex().autodiff();
         let s = sentence(&[1, 2, 1], 1, 6, 2);
         let batch = SubwordBatch::build(std::iter::once((3, Some(&s))), 1, 3);

@@ -295,6 +295,10 @@ fn a_shared_encoder_fed_two_widths_is_an_error_at_the_second_slot() {
 
 #[test]
 fn tagger_with_features_attention_and_softmax() {
+    // draws from the device RNG: not while a seeded test runs
+    let _rng = crate::test_support::RNG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let text = r#"{
       "datasets": [{"name": "d", "language": "en", "task": "ner",
                     "files": {"train": "a", "dev": "b"}}],

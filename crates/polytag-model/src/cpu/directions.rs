@@ -30,36 +30,41 @@ pub(crate) fn parallel() -> bool {
     rayon::current_num_threads() > 1
 }
 
+/// One direction's rows of a layer's outputs `[B·T, dirs·H]`: row `slot` (= bi·T + time) is
+/// this direction's `H` values at that position, a disjoint part of the shared buffer, so
+/// both directions write their outputs in place, in parallel.
+pub(crate) struct Outputs<'a>(Vec<&'a mut [f32]>);
+
+impl Outputs<'_> {
+    /// This direction's `H` outputs at `slot`.
+    pub(crate) fn row(&mut self, slot: usize) -> &mut [f32] {
+        self.0[slot]
+    }
+}
+
 /// [`each_direction`] for jobs with outputs: `run(job, out)` writes its direction's outputs
-/// into `out`, a zeroed `[B·T, H]` (`len` floats); the result is the `[B·T, dirs·H]` of all
-/// directions (forward first). With two directions their outputs go to a scratch buffer,
-/// then are interleaved into the result. (The scratch was kept per thread from call to call
-/// while glibc `mmap`ed every allocation this large, a page fault per page; the CLI's
-/// allocator setting, `polytag-cli/src/malloc.rs`, now serves it from the heap, and a kept
-/// scratch only added its size to every later peak: peak memory 134 → 121 MB on the paper
-/// workload, 396 → 359 MB on seed 000, same speed.)
+/// through `out`; the result is the zero-initialised `[B·T, dirs·H]` (`slots` = B·T rows of
+/// `dirs · d`) of all directions, forward first. (It used to go through per-direction
+/// `[B·T, H]` buffers interleaved afterwards: three buffers of the layer's outputs alive at
+/// once, 30 of the 73 MB heap peak of the paper workload's decoding.)
 pub(crate) fn with_outputs<J: Send>(
     jobs: Vec<J>,
-    len: usize,
+    slots: usize,
     d: usize,
-    run: impl Fn(J, &mut [f32]) + Sync,
+    run: impl Fn(J, &mut Outputs<'_>) + Sync,
 ) -> Vec<f32> {
     let nd = jobs.len();
-    if nd == 1 {
-        let mut out = vec![0.0f32; len];
-        jobs.into_iter().for_each(|job| run(job, &mut out));
-        return out;
-    }
-    let mut scratch = vec![0.0f32; nd * len];
-    let jobs: Vec<(J, &mut [f32])> = jobs.into_iter().zip(scratch.chunks_mut(len)).collect();
-    each_direction(jobs, |(job, out)| run(job, out));
-    let mut out = Vec::with_capacity(nd * len);
-    for slot in 0..len / d.max(1) {
-        for dir in 0..nd {
-            let at = dir * len + slot * d;
-            out.extend_from_slice(&scratch[at..at + d]);
+    let mut out = vec![0.0f32; slots * nd * d];
+    let mut views: Vec<Outputs<'_>> = (0..nd)
+        .map(|_| Outputs(Vec::with_capacity(slots)))
+        .collect();
+    for row in out.chunks_mut((nd * d).max(1)) {
+        for (view, part) in views.iter_mut().zip(row.chunks_mut(d.max(1))) {
+            view.0.push(part);
         }
     }
+    let jobs: Vec<(J, Outputs<'_>)> = jobs.into_iter().zip(views).collect();
+    each_direction(jobs, |(job, mut out)| run(job, &mut out));
     out
 }
 

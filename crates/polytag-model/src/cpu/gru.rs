@@ -19,7 +19,7 @@ use std::sync::Arc;
 use burn::prelude::*;
 
 use super::autodiff::{self, Grad, Held};
-use super::directions;
+use super::directions::{self, Outputs};
 use super::io;
 use super::lstm::Plan;
 use super::math::{sigmoid, tanh};
@@ -132,7 +132,7 @@ fn forward(cell: Cell, xw: &[f32], w_hh: &[f32], b_hh: &[f32], plan: &Plan) -> (
             job.hn = hn;
         }
     }
-    let out = directions::with_outputs(jobs, b * t * d, d, |job, out| {
+    let out = directions::with_outputs(jobs, b * t, d, |job, out| {
         forward_direction(cell, xw, w_hh, b_hh, plan, job, out)
     });
     (out, Saved { act, hn, h_prev })
@@ -159,7 +159,7 @@ fn forward_direction(
     b_hh: &[f32],
     plan: &Plan,
     job: DirForward<'_>,
-    out: &mut [f32],
+    out: &mut Outputs<'_>,
 ) {
     let (b, t, d, n) = (plan.batch, plan.max_len, plan.d_hidden, plan.num_rows());
     let g = cell.num_gates() * d;
@@ -193,7 +193,7 @@ fn forward_direction(
 
 /// One forward step of one direction at time `time` for the `(sentence, row)` pairs in
 /// `active`; the slices are that direction's.
-struct ForwardStep<'a> {
+struct ForwardStep<'a, 'o> {
     cell: Cell,
     active: &'a [(usize, usize)],
     d: usize,
@@ -208,14 +208,14 @@ struct ForwardStep<'a> {
     /// `[B, H]` state of this direction.
     h: &'a mut [f32],
     /// `[B, T, H]`
-    out: &'a mut [f32],
+    out: &'a mut Outputs<'o>,
     /// `[N, G]`
     act: &'a mut [f32],
     /// `[N, H]`
     hn: &'a mut [f32],
 }
 
-impl Kernel for ForwardStep<'_> {
+impl Kernel for ForwardStep<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
@@ -264,8 +264,7 @@ impl Kernel for ForwardStep<'_> {
                     }
                 }
             }
-            let o = (bi * t + time) * d;
-            out[o..o + d].copy_from_slice(h);
+            out.row(bi * t + time).copy_from_slice(h);
         }
     }
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use burn::prelude::*;
 
 use super::autodiff::{self, Grad, Held};
-use super::directions;
+use super::directions::{self, Outputs};
 use super::io;
 use super::math::{sigmoid, tanh};
 use super::matmul::Weight;
@@ -202,7 +202,7 @@ fn forward(xw: &[f32], w_hh: &[f32], plan: &Plan) -> (Vec<f32>, Saved) {
             h_prev,
         })
         .collect();
-    let out = directions::with_outputs(jobs, b * t * d, d, |job, out| {
+    let out = directions::with_outputs(jobs, b * t, d, |job, out| {
         forward_direction(xw, w_hh, plan, job, out)
     });
     let h_prev = io::tensor(h_prev, [nd, n, d], &Device::flex());
@@ -228,7 +228,13 @@ struct DirForward<'a> {
 
 /// The forward recurrence of one direction, its outputs to `out` `[B, T, H]` (the two
 /// directions of a layer run in parallel: [`directions::with_outputs`]).
-fn forward_direction(xw: &[f32], w_hh: &[f32], plan: &Plan, job: DirForward<'_>, out: &mut [f32]) {
+fn forward_direction(
+    xw: &[f32],
+    w_hh: &[f32],
+    plan: &Plan,
+    job: DirForward<'_>,
+    out: &mut Outputs<'_>,
+) {
     let (b, t, d, n) = (plan.batch, plan.max_len, plan.d_hidden, plan.num_rows());
     let g = 4 * d;
     let DirForward {
@@ -262,7 +268,7 @@ fn forward_direction(xw: &[f32], w_hh: &[f32], plan: &Plan, job: DirForward<'_>,
 
 /// One forward step of one direction at time `time` (of `t`) for the `(sentence, row)`
 /// pairs in `active`; `d` = H; the slices are that direction's.
-struct ForwardStep<'a> {
+struct ForwardStep<'a, 'o> {
     active: &'a [(usize, usize)],
     d: usize,
     time: usize,
@@ -275,7 +281,7 @@ struct ForwardStep<'a> {
     h: &'a mut [f32],
     c: &'a mut [f32],
     /// `[B, T, H]`
-    out: &'a mut [f32],
+    out: &'a mut Outputs<'o>,
     /// `[N, G]`
     gates: &'a mut [f32],
     /// `[N, H]`
@@ -284,7 +290,7 @@ struct ForwardStep<'a> {
     tanh_c: &'a mut [f32],
 }
 
-impl Kernel for ForwardStep<'_> {
+impl Kernel for ForwardStep<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
@@ -318,8 +324,7 @@ impl Kernel for ForwardStep<'_> {
                 tc[j] = unit.tanh_c;
                 h[j] = unit.h;
             }
-            let o = (bi * t + time) * d;
-            self.out[o..o + d].copy_from_slice(h);
+            self.out.row(bi * t + time).copy_from_slice(h);
         }
     }
 }

@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
-use super::directions;
+use super::directions::{self, Outputs};
 use super::lstm::lstm_cell;
 use super::math::{sigmoid, tanh};
 use super::matmul::Weight;
@@ -65,12 +65,9 @@ pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32
     let mut states: Vec<Vec<f32>> = (0..nd).map(|_| vec![0.0f32; b * d]).collect();
     let jobs: Vec<(usize, &mut Vec<f32>)> = states.iter_mut().enumerate().collect();
     let out = if keep {
-        Some(directions::with_outputs(
-            jobs,
-            b * t * d,
-            d,
-            |(dir, h), out| direction(layer, dir, h, Some(out)),
-        ))
+        Some(directions::with_outputs(jobs, b * t, d, |(dir, h), out| {
+            direction(layer, dir, h, Some(out))
+        }))
     } else {
         directions::each_direction(jobs, |(dir, h)| direction(layer, dir, h, None));
         None
@@ -86,7 +83,7 @@ pub(crate) fn layer(layer: &Layer<'_>, keep: bool) -> (Option<Vec<f32>>, Vec<f32
 
 /// The recurrence of direction `dir` of `layer`: its final state `h` `[B, H]` and, if
 /// given, its outputs `out` `[B, T, H]`.
-fn direction(layer: &Layer<'_>, dir: usize, h: &mut [f32], mut out: Option<&mut [f32]>) {
+fn direction(layer: &Layer<'_>, dir: usize, h: &mut [f32], mut out: Option<&mut Outputs<'_>>) {
     let (b, t, d) = (layer.batch, layer.max_len, layer.d_hidden);
     let direction = &layer.dirs[dir];
     let mut c = vec![0.0f32; if layer.cell == Cell::Lstm { b * d } else { 0 }];
@@ -216,7 +213,7 @@ impl Hasher for FxHasher {
 /// from `hw` (`h·W_hh` of the active rows, in `active` order) and their input projection
 /// `xw[xw_rows[bi·T + time]]`, and write it to this direction's `out` `[B, T, H]`.
 /// `h`, `c` are this direction's `[B, H]` state (`c` empty except for the LSTM).
-struct Step<'a> {
+struct Step<'a, 'o> {
     cell: Cell,
     active: &'a [usize],
     xw_rows: &'a [usize],
@@ -225,12 +222,12 @@ struct Step<'a> {
     b_hh: &'a [f32],
     h: &'a mut [f32],
     c: &'a mut [f32],
-    out: Option<&'a mut [f32]>,
+    out: Option<&'a mut Outputs<'o>>,
     t: usize,
     time: usize,
 }
 
-impl Kernel for Step<'_> {
+impl Kernel for Step<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
@@ -255,8 +252,7 @@ impl Kernel for Step<'_> {
             let cs = c.get_mut(bi * d..(bi + 1) * d).unwrap_or_default();
             cell_step(cell, &xw[at..at + g], &hw[r * g..(r + 1) * g], b_hh, hs, cs);
             if let Some(out) = out.as_deref_mut() {
-                let o = (bi * t + time) * d;
-                out[o..o + d].copy_from_slice(hs);
+                out.row(bi * t + time).copy_from_slice(hs);
             }
         }
     }

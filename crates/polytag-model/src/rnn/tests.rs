@@ -23,6 +23,10 @@ fn set_linear(l: &mut Linear, w: f32, b: &[f32]) {
 /// step 2: c = 0.5·0.380797 + 0.5·tanh(1) = 0.571196, h = 0.5·tanh(0.571196) = 0.258118.
 #[test]
 fn lstm_constant_weights_match_hand_derivation() {
+    // draws from the device RNG: not while a seeded test runs
+    let _rng = crate::test_support::RNG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let mut rnn = RecurrentConfig::new(2, 1, Cell::Lstm)
         .with_bidirectional(false)
@@ -42,6 +46,10 @@ fn lstm_constant_weights_match_hand_derivation() {
 /// r = z = 0.5, n = tanh(1 + 0.5·2) = tanh(2) = 0.964028, h1 = 0.5·n + 0.5·0 = 0.482014.
 #[test]
 fn gru_constant_weights_match_hand_derivation() {
+    // draws from the device RNG: not while a seeded test runs
+    let _rng = crate::test_support::RNG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let mut rnn = RecurrentConfig::new(2, 1, Cell::Gru)
         .with_bidirectional(false)
@@ -60,6 +68,10 @@ fn gru_constant_weights_match_hand_derivation() {
 /// h2 = tanh(1 + 0.5·0.761594) = tanh(1.380797) = 0.881130.
 #[test]
 fn rnn_constant_weights_match_hand_derivation() {
+    // draws from the device RNG: not while a seeded test runs
+    let _rng = crate::test_support::RNG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let mut rnn = RecurrentConfig::new(2, 1, Cell::Rnn)
         .with_bidirectional(false)
@@ -120,6 +132,10 @@ fn padded_batch_equals_each_sentence_alone() {
 /// draw (so the test needs no seed).
 #[test]
 fn forget_bias_is_added_to_the_forget_slice_only() {
+    // draws from the device RNG: not while a seeded test runs
+    let _rng = crate::test_support::RNG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let rnn = RecurrentConfig::new(2, 3, Cell::Lstm)
         .with_forget_bias(2.5)
@@ -146,6 +162,10 @@ fn forget_bias_is_added_to_the_forget_slice_only() {
 
 #[test]
 fn gradient_reaches_every_parameter() {
+    // draws from the device RNG: not while a seeded test runs
+    let _rng = crate::test_support::RNG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let device = Device::flex().autodiff();
     let rnn = RecurrentConfig::new(3, 2, Cell::Gru)
         .with_num_layers(2)
@@ -265,6 +285,10 @@ fn host_path_matches_tensor_path() {
 /// The host path is what the plain CPU device runs: padding a batch must not change it.
 #[test]
 fn host_path_ignores_padding() {
+    // draws from the device RNG: not while a seeded test runs
+    let _rng = crate::test_support::RNG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let rnn = RecurrentConfig::new(3, 4, Cell::Lstm).init(&device);
     let x = Tensor::<3>::ones([1, 5, 3], &device);
@@ -370,6 +394,10 @@ fn fused_lstm_matches_tensor_path_at_the_edges() {
 /// entry point falls back to the tensor path (zero outputs, zero gradients).
 #[test]
 fn all_padding_batch_takes_the_tensor_path() {
+    // draws from the device RNG: not while a seeded test runs
+    let _rng = crate::test_support::RNG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let device = Device::flex().autodiff();
     let rnn = RecurrentConfig::new(3, 2, Cell::Lstm).init(&device);
     let x = Tensor::<3>::ones([2, 3, 3], &device).require_grad();

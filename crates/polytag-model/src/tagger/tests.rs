@@ -478,6 +478,10 @@ fn softmax_tagger_with_features_attention_and_frozen_embedding() {
 
 #[test]
 fn configuration_errors_name_their_paths() {
+    // draws from the device RNG: not while a seeded test runs
+    let _rng = crate::test_support::RNG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let mut cfg = tagger_config(Scoring::Dot);
     cfg.components[3].config = ComponentConfig::Attention(AttentionConfig::new(250).with_heads(4));
     cfg.components[0].config = ComponentConfig::Embedding {
@@ -516,6 +520,10 @@ fn configuration_errors_name_their_paths() {
 
 #[test]
 fn bad_task_index_and_missing_labels_are_errors() {
+    // draws from the device RNG: not while a seeded test runs
+    let _rng = crate::test_support::RNG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let model = paper_config().init(&device).unwrap();
     let mut input = batch(&[2], NER, 1, &device);
@@ -533,6 +541,10 @@ fn bad_task_index_and_missing_labels_are_errors() {
 /// Parameter counts derived by hand for the paper config above.
 #[test]
 fn summary_counts_parameters_and_sharing() {
+    // draws from the device RNG: not while a seeded test runs
+    let _rng = crate::test_support::RNG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let model = paper_config().init(&device).unwrap();
     let s = model.summary();
