@@ -24,6 +24,7 @@ use burn::nn::{
 };
 use burn::prelude::*;
 use burn::tensor::activation::{relu, softmax};
+use burn::tensor::IndexingUpdateOp;
 
 use crate::cpu::{self, io, Path};
 
@@ -196,37 +197,61 @@ impl AttentionBlock {
 
     /// [`Self::forward`] with the fused attention core; `None` where it does not apply (a
     /// `general` or `cosine` block, a mask that is not ones then zeros per row).
+    ///
+    /// The block runs on the real tokens only: `x` is packed to `[N, D]` (N = Σ lengths)
+    /// first, and the result put back into a zeroed `[B, T, D]` at the end, so that neither
+    /// the projections and the FFN (most of the block's arithmetic) nor the layer norms
+    /// compute padded rows (in file order, a decoding batch of 256 CoNLL-2003 sentences is
+    /// three quarters padding). Both moves are burn's `select` / `select_assign`, which
+    /// autodiff differentiates as a gather and a scatter.
     fn forward_fused(&self, x: Tensor<3>, mask: Tensor<2>, path: Path) -> Option<Tensor<3>> {
-        let scale = match (&self.general, self.unweighted) {
-            (None, Unweighted::Dot) => 1.0,
-            (None, Unweighted::ScaledDot) => 1.0 / ((self.d_model() / self.heads) as f32).sqrt(),
-            _ => return None,
-        };
         let [b, t, d] = x.dims();
-        let lengths = cpu::attention::lengths(&io::read(mask.clone()), t)?;
+        let heads = cpu::attention::Heads {
+            d,
+            heads: self.heads,
+            scale: match (&self.general, self.unweighted) {
+                (None, Unweighted::Dot) => 1.0,
+                (None, Unweighted::ScaledDot) => 1.0 / ((d / self.heads.max(1)) as f32).sqrt(),
+                _ => return None,
+            },
+        };
+        let device = x.device();
+        let lengths = cpu::attention::lengths(&io::read(mask), t)?;
+        if lengths.iter().all(|&n| n == 0) {
+            // nothing to attend to: the tensor path's zeros (no empty products to run)
+            return None;
+        }
+        let rows: Vec<i64> = lengths
+            .iter()
+            .enumerate()
+            .flat_map(|(bi, &n)| (0..n).map(move |i| (bi * t + i) as i64))
+            .collect();
+        let rows =
+            Tensor::<1, Int>::from_data(TensorData::new(rows.clone(), [rows.len()]), &device);
+        let x: Tensor<2> = x.reshape([b * t, d]).select(0, rows.clone());
         let q = cpu::linear::forward(&self.query, x.clone());
         let k = cpu::linear::forward(&self.key, x.clone());
         let v = cpu::linear::forward(&self.value, x.clone());
         let context = if path == Path::Autodiff {
-            cpu::attention::train(q, k, v, &lengths, self.heads, scale)?
+            cpu::attention::train(q, k, v, &lengths, heads)?
         } else {
-            let heads = cpu::attention::Heads {
-                b,
-                t,
-                d,
-                heads: self.heads,
-                scale,
-            };
+            let n = x.dims()[0];
             let (q, k, v) = (io::read(q), io::read(k), io::read(v));
             let context = cpu::attention::context(&q, &k, &v, &lengths, heads);
-            io::tensor(context, [b, t, d], &x.device())
+            io::tensor(context, [n, d], &device)
         };
         let dropout = |y| crate::dropout::dropout(&self.dropout, y);
         let out = add_norm(&self.norm_attention, x, dropout(context), path)?;
         let ffn_in = cpu::linear::forward(&self.ffn_in, out.clone());
         let ffn = cpu::linear::forward(&self.ffn_out, relu(ffn_in));
         let out = add_norm(&self.norm_ffn, out, dropout(ffn), path)?;
-        Some(out * mask.unsqueeze_dim::<3>(2))
+        let full = Tensor::<2>::zeros([b * t, d], &device).select_assign(
+            0,
+            rows,
+            out,
+            IndexingUpdateOp::Add,
+        );
+        Some(full.reshape([b, t, d]))
     }
 
     /// As [`Self::forward`], also returning the attention weights `[B, heads, T, T]`
@@ -288,7 +313,12 @@ impl AttentionBlock {
 
 /// LayerNorm(x + r): one recorded op on the CPU training device ([`cpu::layer_norm`]), burn's
 /// layer norm elsewhere (one pass on the plain CPU device already).
-fn add_norm(norm: &LayerNorm, x: Tensor<3>, r: Tensor<3>, path: Path) -> Option<Tensor<3>> {
+fn add_norm<const D: usize>(
+    norm: &LayerNorm,
+    x: Tensor<D>,
+    r: Tensor<D>,
+    path: Path,
+) -> Option<Tensor<D>> {
     match (path, &norm.beta) {
         (Path::Autodiff, Some(beta)) => {
             cpu::layer_norm::train(x, r, norm.gamma.val(), beta.val(), LAYER_NORM_EPSILON)

@@ -8,9 +8,10 @@
 //! small (`n × n × d_k`, all of it in L1), so plain loops over `d_k`-long rows do it in one
 //! pass and skip padded queries and keys altogether.
 //!
-//! Padded positions: a padded key gets weight exactly 0, as the tensor path's `−1e9` score
-//! does after `exp`; a padded query's context is 0 here (the tensor path attends from it and
-//! the block zeroes its row at the end, so outputs and gradients are the same).
+//! Layout: the real tokens only, sentence after sentence (`[N, D]`, N = Σ lengths), as the
+//! attention block packs them before its projections ([`crate::attention`]): padded
+//! positions cost nothing here, nor in the block's matmuls. A padded key's weight is exactly
+//! 0 in the tensor path too (its `−1e9` score underflows in `exp`).
 
 use burn::prelude::*;
 use rayon::prelude::*;
@@ -20,12 +21,10 @@ use super::directions::parallel;
 use super::math::{axpy, dot, exp};
 use super::simd::{vectorized, Kernel};
 
-/// One call's shape: `b` sentences of `t` positions, `d = heads · d_k` features per position,
-/// scores multiplied by `scale` (1 for `dot`, 1/√d_k for `scaled_dot`).
+/// One call's shape: `d = heads · d_k` features per token, scores multiplied by `scale` (1
+/// for `dot`, 1/√d_k for `scaled_dot`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Heads {
-    pub(crate) b: usize,
-    pub(crate) t: usize,
     pub(crate) d: usize,
     pub(crate) heads: usize,
     pub(crate) scale: f32,
@@ -34,6 +33,11 @@ pub(crate) struct Heads {
 impl Heads {
     fn d_k(&self) -> usize {
         self.d / self.heads.max(1)
+    }
+
+    /// Whether `heads` splits `d` into equal heads.
+    fn valid(&self) -> bool {
+        self.heads > 0 && self.d.is_multiple_of(self.heads)
     }
 }
 
@@ -48,36 +52,25 @@ pub(crate) fn lengths(mask: &[f32], t: usize) -> Option<Vec<usize>> {
         .collect()
 }
 
-/// Inference: the context `[B·T, D]` (heads merged) of `q`, `k`, `v` `[B·T, D]`; rows of
-/// padded positions are 0.
+/// Inference: the context `[N, D]` (heads merged) of the packed `q`, `k`, `v` `[N, D]` of
+/// sentences of `lengths`.
 pub(crate) fn context(q: &[f32], k: &[f32], v: &[f32], lengths: &[usize], sh: Heads) -> Vec<f32> {
     forward(q, k, v, lengths, sh, false).0
 }
 
-/// Training: [`context`] as one recorded op of `q`, `k`, `v` `[B, T, D]`; `None` where it
-/// does not apply (another device or dtype, shapes that disagree).
+/// Training: [`context`] as one recorded op of `q`, `k`, `v` `[N, D]`; `None` where it does
+/// not apply (another device or dtype, shapes that disagree).
 pub(crate) fn train(
-    q: Tensor<3>,
-    k: Tensor<3>,
-    v: Tensor<3>,
+    q: Tensor<2>,
+    k: Tensor<2>,
+    v: Tensor<2>,
     lengths: &[usize],
-    heads: usize,
-    scale: f32,
-) -> Option<Tensor<3>> {
-    let [b, t, d] = q.dims();
-    if k.dims() != [b, t, d] || v.dims() != [b, t, d] || lengths.len() != b {
+    sh: Heads,
+) -> Option<Tensor<2>> {
+    let shape = [lengths.iter().sum::<usize>(), sh.d];
+    if q.dims() != shape || k.dims() != shape || v.dims() != shape || !sh.valid() {
         return None;
     }
-    if heads == 0 || d % heads != 0 || lengths.iter().any(|&n| n > t) {
-        return None;
-    }
-    let sh = Heads {
-        b,
-        t,
-        d,
-        heads,
-        scale,
-    };
     let (q, k, v) = (
         autodiff::input(q)?,
         autodiff::input(k)?,
@@ -92,11 +85,35 @@ pub(crate) fn train(
         lengths: lengths.to_vec(),
         sh,
     };
-    Some(autodiff::record([q, k, v], state, out, [b, t, d]))
+    Some(autodiff::record([q, k, v], state, out, shape))
+}
+
+/// `buf` cut into consecutive parts of `len · d` values per length.
+fn sentences<'a>(mut buf: &'a mut [f32], lengths: &[usize], d: usize) -> Vec<&'a mut [f32]> {
+    lengths
+        .iter()
+        .map(|&n| {
+            let (part, rest) = std::mem::take(&mut buf).split_at_mut(n * d);
+            buf = rest;
+            part
+        })
+        .collect()
+}
+
+/// Where each sentence's rows start.
+fn starts(lengths: &[usize]) -> Vec<usize> {
+    lengths
+        .iter()
+        .scan(0, |at, &n| {
+            let start = *at;
+            *at += n;
+            Some(start)
+        })
+        .collect()
 }
 
 /// The context and, if `keep`, the attention weights: per sentence of length n, `heads`
-/// blocks of `n × n` (query-major), sentence after sentence.
+/// blocks of `n × n` (query-major).
 fn forward(
     q: &[f32],
     k: &[f32],
@@ -105,16 +122,16 @@ fn forward(
     sh: Heads,
     keep: bool,
 ) -> (Vec<f32>, Vec<Vec<f32>>) {
-    let rows = sh.t * sh.d;
-    let mut out = vec![0.0f32; sh.b * rows];
+    let d = sh.d;
+    let mut out = vec![0.0f32; lengths.iter().sum::<usize>() * d];
+    let starts = starts(lengths);
     let one = |(bi, out): (usize, &mut [f32])| {
-        let n = lengths[bi];
-        let at = bi * rows;
+        let (n, at) = (lengths[bi], starts[bi] * d);
         let mut weights = vec![0.0f32; sh.heads * n * n];
         vectorized(SentenceForward {
-            q: &q[at..at + rows],
-            k: &k[at..at + rows],
-            v: &v[at..at + rows],
+            q: &q[at..at + n * d],
+            k: &k[at..at + n * d],
+            v: &v[at..at + n * d],
             n,
             sh,
             out,
@@ -126,13 +143,11 @@ fn forward(
             Vec::new()
         }
     };
-    let weights = if parallel() && sh.b > 1 {
-        out.par_chunks_mut(rows.max(1))
-            .enumerate()
-            .map(one)
-            .collect()
+    let parts = sentences(&mut out, lengths, d);
+    let weights = if parallel() && lengths.len() > 1 {
+        parts.into_par_iter().enumerate().map(one).collect()
     } else {
-        out.chunks_mut(rows.max(1)).enumerate().map(one).collect()
+        parts.into_iter().enumerate().map(one).collect()
     };
     (out, weights)
 }
@@ -191,47 +206,48 @@ impl autodiff::Backward<3> for ContextBackward {
     /// gradient: dV = Aᵀ·G; dA = G·Vᵀ; dS = A ⊙ (dA − rowsum(A ⊙ dA)) (softmax);
     /// dQ = scale · dS·K; dK = scale · dSᵀ·Q.
     fn backward(self, grad: &[f32]) -> [Grad; 3] {
-        let sh = self.sh;
-        let rows = sh.t * sh.d;
+        let (sh, lengths) = (self.sh, &self.lengths);
+        let d = sh.d;
         let values = "the op admitted f32 inputs only";
         let (q, k, v) = (
             self.q.values().expect(values),
             self.k.values().expect(values),
             self.v.values().expect(values),
         );
-        let len = sh.b * rows;
+        let len = grad.len();
         let (mut dq, mut dk, mut dv) = (vec![0.0f32; len], vec![0.0f32; len], vec![0.0f32; len]);
+        let starts = starts(lengths);
         type Rows<'a> = ((&'a mut [f32], &'a mut [f32]), &'a mut [f32]);
         let one = |(bi, ((dq, dk), dv)): (usize, Rows<'_>)| {
-            let at = bi * rows;
+            let (n, at) = (lengths[bi], starts[bi] * d);
+            let span = at..at + n * d;
             vectorized(SentenceBackward {
-                grad: &grad[at..at + rows],
-                q: &q[at..at + rows],
-                k: &k[at..at + rows],
-                v: &v[at..at + rows],
+                grad: &grad[span.clone()],
+                q: &q[span.clone()],
+                k: &k[span.clone()],
+                v: &v[span],
                 weights: &self.weights[bi],
-                n: self.lengths[bi],
+                n,
                 sh,
                 dq,
                 dk,
                 dv,
             })
         };
-        let size = rows.max(1);
-        if parallel() && sh.b > 1 {
-            dq.par_chunks_mut(size)
-                .zip(dk.par_chunks_mut(size))
-                .zip(dv.par_chunks_mut(size))
+        let parts = sentences(&mut dq, lengths, d)
+            .into_iter()
+            .zip(sentences(&mut dk, lengths, d))
+            .zip(sentences(&mut dv, lengths, d));
+        if parallel() && lengths.len() > 1 {
+            parts
+                .collect::<Vec<_>>()
+                .into_par_iter()
                 .enumerate()
                 .for_each(one);
         } else {
-            dq.chunks_mut(size)
-                .zip(dk.chunks_mut(size))
-                .zip(dv.chunks_mut(size))
-                .enumerate()
-                .for_each(one);
+            parts.enumerate().for_each(one);
         }
-        let shape = [sh.b, sh.t, sh.d];
+        let shape = [len / d.max(1), d];
         [
             Grad::new(dq, &shape),
             Grad::new(dk, &shape),
@@ -304,29 +320,31 @@ fn softmax(xs: &mut [f32]) {
 mod tests {
     use super::*;
 
-    /// Attention of one head by the definition, in f64: the reference of [`context`].
+    /// Attention by the definition, in f64, on packed sentences: the reference of
+    /// [`context`].
     fn naive(q: &[f32], k: &[f32], v: &[f32], lengths: &[usize], sh: Heads) -> Vec<f32> {
         let (d, d_k) = (sh.d, sh.d_k());
-        let mut out = vec![0.0f32; sh.b * sh.t * d];
-        for (bi, &n) in lengths.iter().enumerate() {
-            let at = |i: usize, c: usize| (bi * sh.t + i) * d + c;
+        let mut out = vec![0.0f32; q.len()];
+        for (&n, start) in lengths.iter().zip(starts(lengths)) {
+            let at = |i: usize, c: usize| (start + i) * d + c;
             for h in 0..sh.heads {
                 for i in 0..n {
                     let s: Vec<f64> = (0..n)
                         .map(|j| {
                             (0..d_k)
                                 .map(|c| {
-                                    q[at(i, h * d_k + c)] as f64 * k[at(j, h * d_k + c)] as f64
+                                    f64::from(q[at(i, h * d_k + c)])
+                                        * f64::from(k[at(j, h * d_k + c)])
                                 })
                                 .sum::<f64>()
-                                * sh.scale as f64
+                                * f64::from(sh.scale)
                         })
                         .collect();
                     let max = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                     let z: f64 = s.iter().map(|x| (x - max).exp()).sum();
                     for c in 0..d_k {
                         let y: f64 = (0..n)
-                            .map(|j| (s[j] - max).exp() / z * v[at(j, h * d_k + c)] as f64)
+                            .map(|j| (s[j] - max).exp() / z * f64::from(v[at(j, h * d_k + c)]))
                             .sum();
                         out[at(i, h * d_k + c)] = y as f32;
                     }
@@ -346,29 +364,30 @@ mod tests {
     }
 
     #[test]
-    fn context_matches_the_definition_and_zeroes_padded_queries() {
-        // d_k = 20: a 16-lane chunk and a remainder of 4
+    fn context_matches_the_definition_per_sentence() {
+        // d_k = 20: a 16-lane chunk and a remainder of 4; an empty sentence in between
         let sh = Heads {
-            b: 3,
-            t: 5,
             d: 40,
             heads: 2,
             scale: 1.0 / 20f32.sqrt(),
         };
-        let lengths = [5, 2, 0];
-        let len = sh.b * sh.t * sh.d;
+        let lengths = [5, 0, 2, 1];
+        let len = 8 * sh.d;
         let (q, k, v) = (values(len, 1), values(len, 7), values(len, 13));
         let got = context(&q, &k, &v, &lengths, sh);
         let want = naive(&q, &k, &v, &lengths, sh);
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert!((g - w).abs() < 1e-5, "element {i}: {g} vs {w}");
         }
-        // padded rows of sentence 1 and all of sentence 2 are exactly 0
-        assert!(got[(sh.t + 2) * sh.d..].iter().all(|&x| x == 0.0));
-        // a padded key's values do not reach any query
+        // a one-token sentence attends to itself only: its context is its value
+        assert_eq!(&got[7 * sh.d..], &v[7 * sh.d..]);
+        // sentences do not see each other's keys and values
         let mut v2 = v.clone();
-        v2[(sh.t + 3) * sh.d] = 1e6;
-        assert_eq!(context(&q, &k, &v2, &lengths, sh), got);
+        v2[5 * sh.d] = 1e6;
+        assert_eq!(
+            context(&q, &k, &v2, &lengths, sh)[..5 * sh.d],
+            got[..5 * sh.d]
+        );
     }
 
     #[test]

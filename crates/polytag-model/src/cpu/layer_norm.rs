@@ -13,15 +13,15 @@ use super::simd::{vectorized, Kernel};
 
 /// Training: LayerNorm(`x` + `r`) over the last axis with `gamma`, `beta` `[D]` and `epsilon`
 /// as one recorded op; `None` where it does not apply.
-pub(crate) fn train(
-    x: Tensor<3>,
-    r: Tensor<3>,
+pub(crate) fn train<const D: usize>(
+    x: Tensor<D>,
+    r: Tensor<D>,
     gamma: Tensor<1>,
     beta: Tensor<1>,
     epsilon: f64,
-) -> Option<Tensor<3>> {
+) -> Option<Tensor<D>> {
     let shape = x.dims();
-    let d = shape[2];
+    let d = *shape.last()?;
     if r.dims() != shape || gamma.dims() != [d] || beta.dims() != [d] || d == 0 {
         return None;
     }
@@ -56,7 +56,7 @@ pub(crate) fn train(
         xhat,
         rstd,
         gamma: gamma.into_owned(),
-        shape,
+        shape: shape.to_vec(),
     };
     Some(autodiff::record(inputs, state, out, shape))
 }
@@ -123,15 +123,15 @@ struct NormBackward {
     xhat: Vec<f32>,
     rstd: Vec<f32>,
     gamma: Vec<f32>,
-    /// `[B, T, D]`.
-    shape: [usize; 3],
+    /// The output's (and both inputs') shape.
+    shape: Vec<usize>,
 }
 
 impl autodiff::Backward<4> for NormBackward {
     /// With G the output's gradient and ĝ = G ⊙ γ per row: ds = rstd · (ĝ − mean(ĝ) −
     /// x̂ · mean(ĝ ⊙ x̂)), the gradient of both x and r; dγ = Σ_rows G ⊙ x̂; dβ = Σ_rows G.
     fn backward(self, grad: &[f32]) -> [Grad; 4] {
-        let d = self.shape[2];
+        let d = self.shape.last().copied().unwrap_or(1).max(1);
         let n = grad.len() / d;
         let mut ds = vec![0.0f32; n * d];
         let mut dgamma = vec![0.0f32; d];
