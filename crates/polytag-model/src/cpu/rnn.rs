@@ -123,9 +123,12 @@ fn direction(layer: &Layer<'_>, dir: usize, h: &mut [f32], mut out: Option<&mut 
     }
 }
 
-/// The distinct rows of `x` (`width` values each, compared bitwise) in order of first
-/// appearance, and for each row of `x` the index of its distinct row.
-pub(crate) fn distinct_rows(x: &[f32], width: usize) -> (Vec<f32>, Vec<usize>) {
+/// The distinct rows of `x` (`width` values each, compared bitwise) at real tokens (`mask`
+/// `[B·T]` 1.0) in order of first appearance, followed by one zero row if there is padding;
+/// and for each row of `x` the index of its distinct row (the zero row for padding, as in
+/// [`token_rows`]: padding is not hashed, and in a decoding batch in file order it is most
+/// of the rows).
+pub(crate) fn distinct_rows(x: &[f32], width: usize, mask: &[f32]) -> (Vec<f32>, Vec<usize>) {
     struct Row<'a>(&'a [f32]);
     impl Eq for Row<'_> {}
     impl PartialEq for Row<'_> {
@@ -147,9 +150,15 @@ pub(crate) fn distinct_rows(x: &[f32], width: usize) -> (Vec<f32>, Vec<usize>) {
     }
     let mut index: HashMap<Row<'_>, usize, BuildHasherDefault<FxHasher>> = HashMap::default();
     let mut unique = Vec::new();
-    let rows = x
+    let mut padded = false;
+    let mut rows: Vec<usize> = x
         .chunks_exact(width)
-        .map(|row| {
+        .zip(mask)
+        .map(|(row, &m)| {
+            if m == 0.0 {
+                padded = true;
+                return usize::MAX;
+            }
             let next = index.len();
             *index.entry(Row(row)).or_insert_with(|| {
                 unique.extend_from_slice(row);
@@ -157,6 +166,13 @@ pub(crate) fn distinct_rows(x: &[f32], width: usize) -> (Vec<f32>, Vec<usize>) {
             })
         })
         .collect();
+    if padded {
+        let zero = index.len();
+        unique.resize((zero + 1) * width, 0.0);
+        rows.iter_mut()
+            .filter(|r| **r == usize::MAX)
+            .for_each(|r| *r = zero);
+    }
     (unique, rows)
 }
 
@@ -329,11 +345,18 @@ mod tests {
             row(5.0, 0.0),
         ];
         let x: Vec<f32> = rows.concat();
-        let (unique, index) = distinct_rows(&x, width);
+        let (unique, index) = distinct_rows(&x, width, &[1.0; 5]);
         assert_eq!(index, vec![0, 1, 0, 2, 1]);
         assert_eq!(
             unique,
             [row(4.0, 0.0), row(5.0, 0.0), row(4.0, -0.0)].concat()
+        );
+        // padding (rows 1 and 3 here) is not looked up: it maps to one zero row at the end
+        let (unique, index) = distinct_rows(&x, width, &[1.0, 0.0, 1.0, 0.0, 1.0]);
+        assert_eq!(index, vec![0, 2, 0, 2, 1]);
+        assert_eq!(
+            unique,
+            [row(4.0, 0.0), row(5.0, 0.0), vec![0.0; width]].concat()
         );
     }
 

@@ -396,7 +396,7 @@ impl Recurrent {
             }
         };
         let (unique, xw_rows) = if dedup {
-            cpu::rnn::distinct_rows(x, d_in.max(1))
+            cpu::rnn::distinct_rows(x, d_in.max(1), mask)
         } else {
             cpu::rnn::token_rows(x, d_in.max(1), mask)
         };
