@@ -16,6 +16,12 @@
 //!
 //! `num_layers` blocks are stacked. Padded query rows are set to zero at the end of each
 //! block, like every other sequence component.
+//!
+//! On the CPU, `dot` and `scaled_dot` blocks run on the real tokens only, their attention
+//! core (steps 2–5) as one kernel and, in training, each residual + layer norm as one recorded
+//! op ([`AttentionBlock::forward`]; `cpu::attention`, `cpu::layer_norm`); the burn ops of
+//! [`AttentionBlock::forward_with_weights`] are the other devices' path and the reference the
+//! kernels are tested against, values and gradients.
 
 use burn::config::Config;
 use burn::module::{Module, Param};

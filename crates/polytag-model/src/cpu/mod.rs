@@ -5,8 +5,11 @@
 //! `exp`/`sigmoid` go through scalar libm, and on the autodiff device every recorded op adds
 //! a fixed cost forward and backward before any arithmetic. A recurrence or a lattice
 //! recursion records tens of ops per time step; fused into one loop with a vectorised `exp`
-//! ([`math`], [`simd`]) the same work costs little next to its matmuls, which stay burn's
-//! gemm. Measured costs: `BENCHMARKS.md` at the repository root.
+//! ([`math`], [`simd`]) the same work costs little next to its matmuls. Those run burn's gemm
+//! crate, called directly ([`gemm`]) so that products read the kernels' slices and write their
+//! own buffers (burn's matmul re-allocates every output twice): `Linear` layers ([`linear`]),
+//! the recurrences' per-step products ([`matmul`]). Measured costs: `BENCHMARKS.md` at the
+//! repository root.
 //!
 //! Each component calls [`Path::of`] once and picks its implementation:
 //! - [`Path::Host`], the plain `flex` device (decoding, evaluation): the component reads its
