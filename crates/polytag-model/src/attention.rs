@@ -189,8 +189,8 @@ impl AttentionBlock {
     /// - output: `[B, T, D]`, zero at padded positions
     ///
     /// On the CPU, `dot` and `scaled_dot` blocks run their attention core as one kernel
-    /// ([`cpu::attention`]) and, in training, each residual + layer norm as one op
-    /// ([`cpu::layer_norm`]); other scorings and devices take [`Self::forward_with_weights`].
+    /// (`cpu::attention`) and, in training, each residual + layer norm as one op
+    /// (`cpu::layer_norm`); other scorings and devices take [`Self::forward_with_weights`].
     pub fn forward(&self, x: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
         let path = Path::of(&x.device());
         if path != Path::Tensor {
