@@ -30,9 +30,9 @@ use burn::nn::{
 };
 use burn::prelude::*;
 use burn::tensor::activation::{relu, softmax};
-use burn::tensor::IndexingUpdateOp;
 
 use crate::cpu::{self, io, Path};
+use crate::sequence::TokenRows;
 
 /// Score given to padded keys: exp of it underflows to exactly 0 in the softmax, while staying
 /// finite (no NaN for an all-padding row).
@@ -170,9 +170,17 @@ impl SelfAttention {
     /// # Shapes
     /// - `x`: `[B, T, D]`, `mask`: `[B, T]` (1.0 = token)
     /// - output: `[B, T, D]`, zero at padded positions
+    ///
+    /// On the CPU the whole stack runs on the real tokens, packed once (`forward_fused`).
     pub fn forward(&self, mut x: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
+        let path = Path::of(&x.device());
+        if path != Path::Tensor {
+            if let Some(y) = forward_fused(&self.blocks, x.clone(), mask.clone(), path) {
+                return y;
+            }
+        }
         for block in &self.blocks {
-            x = block.forward(x, mask.clone());
+            x = block.forward_with_weights(x, mask.clone()).0;
         }
         x
     }
@@ -194,70 +202,56 @@ impl AttentionBlock {
     pub fn forward(&self, x: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
         let path = Path::of(&x.device());
         if path != Path::Tensor {
-            if let Some(y) = self.forward_fused(x.clone(), mask.clone(), path) {
+            if let Some(y) =
+                forward_fused(std::slice::from_ref(self), x.clone(), mask.clone(), path)
+            {
                 return y;
             }
         }
         self.forward_with_weights(x, mask).0
     }
 
-    /// [`Self::forward`] with the fused attention core; `None` where it does not apply (a
-    /// `general` or `cosine` block, a mask that is not ones then zeros per row).
-    ///
-    /// The block runs on the real tokens only: `x` is packed to `[N, D]` (N = Σ lengths)
-    /// first, and the result put back into a zeroed `[B, T, D]` at the end, so that neither
-    /// the projections and the FFN (most of the block's arithmetic) nor the layer norms
-    /// compute padded rows (in file order, a decoding batch of 256 CoNLL-2003 sentences is
-    /// three quarters padding). Both moves are burn's `select` / `select_assign`, which
-    /// autodiff differentiates as a gather and a scatter.
-    fn forward_fused(&self, x: Tensor<3>, mask: Tensor<2>, path: Path) -> Option<Tensor<3>> {
-        let [b, t, d] = x.dims();
-        let heads = cpu::attention::Heads {
+    /// The kernel's shape and score scale for `d`-wide tokens; `None` for `general` and
+    /// `cosine` blocks (burn ops only).
+    fn heads(&self, d: usize) -> Option<cpu::attention::Heads> {
+        let scale = match (&self.general, self.unweighted) {
+            (None, Unweighted::Dot) => 1.0,
+            (None, Unweighted::ScaledDot) => 1.0 / ((d / self.heads.max(1)) as f32).sqrt(),
+            _ => return None,
+        };
+        Some(cpu::attention::Heads {
             d,
             heads: self.heads,
-            scale: match (&self.general, self.unweighted) {
-                (None, Unweighted::Dot) => 1.0,
-                (None, Unweighted::ScaledDot) => 1.0 / ((d / self.heads.max(1)) as f32).sqrt(),
-                _ => return None,
-            },
-        };
-        let device = x.device();
-        let lengths = cpu::attention::lengths(&io::read(mask), t)?;
-        if lengths.iter().all(|&n| n == 0) {
-            // nothing to attend to: the tensor path's zeros (no empty products to run)
-            return None;
-        }
-        let rows: Vec<i64> = lengths
-            .iter()
-            .enumerate()
-            .flat_map(|(bi, &n)| (0..n).map(move |i| (bi * t + i) as i64))
-            .collect();
-        let rows =
-            Tensor::<1, Int>::from_data(TensorData::new(rows.clone(), [rows.len()]), &device);
-        let x: Tensor<2> = x.reshape([b * t, d]).select(0, rows.clone());
+            scale,
+        })
+    }
+
+    /// One block on packed real tokens `x` `[N, D]` of sentences of `lengths`: the attention
+    /// core as one kernel (`cpu::attention`) and, in training, each residual + layer norm as
+    /// one op (`cpu::layer_norm`).
+    fn forward_rows(
+        &self,
+        x: Tensor<2>,
+        lengths: &[usize],
+        heads: cpu::attention::Heads,
+        path: Path,
+    ) -> Option<Tensor<2>> {
         let q = cpu::linear::forward(&self.query, x.clone());
         let k = cpu::linear::forward(&self.key, x.clone());
         let v = cpu::linear::forward(&self.value, x.clone());
         let context = if path == Path::Autodiff {
-            cpu::attention::train(q, k, v, &lengths, heads)?
+            cpu::attention::train(q, k, v, lengths, heads)?
         } else {
-            let n = x.dims()[0];
+            let shape = x.dims();
             let (q, k, v) = (io::read(q), io::read(k), io::read(v));
-            let context = cpu::attention::context(&q, &k, &v, &lengths, heads);
-            io::tensor(context, [n, d], &device)
+            let context = cpu::attention::context(&q, &k, &v, lengths, heads);
+            io::tensor(context, shape, &x.device())
         };
         let dropout = |y| crate::dropout::dropout(&self.dropout, y);
         let out = add_norm(&self.norm_attention, x, dropout(context), path)?;
         let ffn_in = cpu::linear::forward(&self.ffn_in, out.clone());
         let ffn = cpu::linear::forward(&self.ffn_out, relu(ffn_in));
-        let out = add_norm(&self.norm_ffn, out, dropout(ffn), path)?;
-        let full = Tensor::<2>::zeros([b * t, d], &device).select_assign(
-            0,
-            rows,
-            out,
-            IndexingUpdateOp::Add,
-        );
-        Some(full.reshape([b, t, d]))
+        add_norm(&self.norm_ffn, out, dropout(ffn), path)
     }
 
     /// As [`Self::forward`], also returning the attention weights `[B, heads, T, T]`
@@ -315,6 +309,45 @@ impl AttentionBlock {
             (None, Unweighted::Cosine) => Scoring::Cosine,
         }
     }
+}
+
+/// `blocks` on the CPU paths; `None` where the kernels do not apply (a `general` or `cosine`
+/// block, a mask that is not ones then zeros per row, no token at all).
+///
+/// The stack runs on the real tokens only ([`TokenRows`]): `x` is packed to `[N, D]`
+/// (N = Σ lengths) once, and the result put back into a zeroed `[B, T, D]` at the end, so
+/// that neither the projections and the FFN (most of a block's arithmetic) nor the layer
+/// norms compute padded rows (in file order, a decoding batch of 256 CoNLL-2003 sentences is
+/// three quarters padding).
+fn forward_fused(
+    blocks: &[AttentionBlock],
+    x: Tensor<3>,
+    mask: Tensor<2>,
+    path: Path,
+) -> Option<Tensor<3>> {
+    let [b, t, d] = x.dims();
+    let heads = blocks
+        .iter()
+        .map(|block| block.heads(d))
+        .collect::<Option<Vec<_>>>()?;
+    let lengths = cpu::attention::lengths(&io::read(mask), t)?;
+    if lengths.iter().all(|&n| n == 0) {
+        // nothing to attend to: the tensor path's zeros (no empty products to run)
+        return None;
+    }
+    // without padding the rows are all of `x`'s
+    let packed = TokenRows::new(&lengths, t, &x.device());
+    let mut x: Tensor<2> = match &packed {
+        Some(rows) => rows.pack(x),
+        None => x.reshape([b * t, d]),
+    };
+    for (block, heads) in blocks.iter().zip(heads) {
+        x = block.forward_rows(x, &lengths, heads, path)?;
+    }
+    Some(match packed {
+        Some(rows) => rows.unpack(x, b, t),
+        None => x.reshape([b, t, d]),
+    })
 }
 
 /// LayerNorm(x + r): one recorded op on the CPU training device ([`cpu::layer_norm`]), burn's
@@ -454,16 +487,16 @@ mod tests {
                 .init(&device);
             let run = |fused: bool| {
                 let x = x0.clone().detach().require_grad();
-                let mut y = x.clone();
-                for block in &att.blocks {
-                    y = if fused {
-                        block
-                            .forward_fused(y, mask.clone(), Path::Autodiff)
-                            .expect("the fused path applies")
-                    } else {
-                        block.forward_with_weights(y, mask.clone()).0
-                    };
-                }
+                let y = if fused {
+                    forward_fused(&att.blocks, x.clone(), mask.clone(), Path::Autodiff)
+                        .expect("the fused path applies")
+                } else {
+                    let mut y = x.clone();
+                    for block in &att.blocks {
+                        y = block.forward_with_weights(y, mask.clone()).0;
+                    }
+                    y
+                };
                 let grads = (y.clone() * r.clone()).sum().backward();
                 let flat = |t: Tensor<2>| t.reshape([-1]);
                 let mut g: Vec<Tensor<1>> = vec![flat(x.grad(&grads).unwrap().reshape([15, 40]))];

@@ -1,4 +1,5 @@
-//! Padded-sequence helpers shared by the recurrences and the CRF: length masks, a stable
+//! Padded-sequence helpers shared by the recurrences, the CRF, the attention block and the
+//! output layers: length masks, the real tokens of a padded batch (`TokenRows`), a stable
 //! log-sum-exp, and the split of a time-major tensor into per-step views.
 //!
 //! Why the split is not a plain loop of `slice`: burn's autodiff backward of `slice` allocates a
@@ -7,6 +8,7 @@
 //! Halving recursively makes every level of the tree cost one pass over the tensor: O(T·log T).
 
 use burn::prelude::*;
+use burn::tensor::IndexingUpdateOp;
 
 /// `[B, T]` float mask: 1.0 on the first `lengths[b]` positions of row `b`, 0.0 on padding.
 pub fn length_mask(lengths: &[usize], max_len: usize, device: &Device) -> Tensor<2> {
@@ -15,6 +17,48 @@ pub fn length_mask(lengths: &[usize], max_len: usize, device: &Device) -> Tensor
         .flat_map(|&l| (0..max_len).map(move |t| if t < l { 1.0 } else { 0.0 }))
         .collect();
     Tensor::from_data(TensorData::new(values, [lengths.len(), max_len]), device)
+}
+
+/// The real tokens of a right-padded `[B, T]` batch as rows of the flattened `[B·T]` one:
+/// layers that treat tokens independently (projections, output layers, layer norms) run on
+/// them only. Both moves are burn ops (`select`, `select_assign`), which autodiff
+/// differentiates as a gather and a scatter.
+pub(crate) struct TokenRows {
+    /// Row `b·T + i` for every `i < lengths[b]`, in batch order.
+    rows: Tensor<1, Int>,
+    count: usize,
+}
+
+impl TokenRows {
+    /// `None` when there is no padding (nothing to skip).
+    pub(crate) fn new(lengths: &[usize], t: usize, device: &Device) -> Option<Self> {
+        let count: usize = lengths.iter().sum();
+        if count == lengths.len() * t {
+            return None;
+        }
+        let rows: Vec<i64> = lengths
+            .iter()
+            .enumerate()
+            .flat_map(|(b, &len)| (0..len).map(move |i| (b * t + i) as i64))
+            .collect();
+        let rows = Tensor::from_data(TensorData::new(rows, [count]), device);
+        Some(Self { rows, count })
+    }
+
+    /// `[B, T, D]` → `[N, D]`, the N real tokens.
+    pub(crate) fn pack(&self, x: Tensor<3>) -> Tensor<2> {
+        let [b, t, d] = x.dims();
+        x.reshape([b * t, d]).select(0, self.rows.clone())
+    }
+
+    /// `[N, D]` → `[B, T, D]`, zero at padding.
+    pub(crate) fn unpack(&self, y: Tensor<2>, b: usize, t: usize) -> Tensor<3> {
+        let d = y.dims()[1];
+        debug_assert_eq!(y.dims()[0], self.count);
+        Tensor::<2>::zeros([b * t, d], &y.device())
+            .select_assign(0, self.rows.clone(), y, IndexingUpdateOp::Add)
+            .reshape([b, t, d])
+    }
 }
 
 /// Numerically stable log-sum-exp along `dim`; the reduced dim is kept (size 1).

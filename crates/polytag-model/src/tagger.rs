@@ -22,7 +22,6 @@ use std::collections::BTreeSet;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
-use burn::tensor::IndexingUpdateOp;
 
 use crate::component::{Component, ComponentConfig};
 use crate::crf::Crf;
@@ -31,6 +30,7 @@ use crate::error::{BuildErrors, ModelError, Result};
 use crate::gated_output::{Gate, GateConfig};
 use crate::input::TaskInput;
 use crate::lattice::ScoredPath;
+use crate::sequence::TokenRows;
 use crate::softmax::SoftmaxDecoder;
 use crate::summary::{ComponentSummary, HeadSummary, ModelSummary};
 use polytag_config::{Errors, Kind, Role};
@@ -450,10 +450,10 @@ impl Model {
         // The output layers and the gate read real tokens only: in a shuffled batch most
         // positions can be padding (CoNLL-2003, batch 19: about two thirds), and the decoders
         // never read the emissions there. Packed after the dropouts, so their draws do not move.
-        let [b, t, d] = x.dims();
+        let [b, t, _] = x.dims();
         let packed = TokenRows::new(&input.lengths, t, &x.device());
         let x = match &packed {
-            Some(rows) => rows.pack(x, d),
+            Some(rows) => rows.pack(x).unsqueeze::<3>(),
             None => x,
         };
         let layer = |slot: &Slot| match self.component(slot)? {
@@ -471,7 +471,7 @@ impl Model {
             }
         };
         Ok(match packed {
-            Some(rows) => rows.unpack(emissions, b, t),
+            Some(rows) => rows.unpack(emissions.squeeze_dim::<2>(0), b, t),
             None => emissions,
         })
     }
@@ -593,51 +593,6 @@ fn uses(t: &TaskWiring) -> BTreeSet<usize> {
     s.extend(t.specific.as_ref().map(|x| x.component));
     s.insert(t.decoder.component);
     s
-}
-
-/// The real tokens of a right-padded `[B, T]` batch as rows of the flattened `[B·T]` one.
-struct TokenRows {
-    /// Row `b·T + i` for every `i < lengths[b]`, in batch order.
-    rows: Tensor<1, Int>,
-    count: usize,
-}
-
-impl TokenRows {
-    /// `None` when there is no padding (nothing to skip).
-    fn new(lengths: &[usize], t: usize, device: &Device) -> Option<Self> {
-        let count: usize = lengths.iter().sum();
-        if count == lengths.len() * t {
-            return None;
-        }
-        let rows: Vec<i64> = lengths
-            .iter()
-            .enumerate()
-            .flat_map(|(b, &len)| (0..len).map(move |i| (b * t + i) as i64))
-            .collect();
-        let rows = Tensor::from_data(TensorData::new(rows, [count]), device);
-        Some(Self { rows, count })
-    }
-
-    /// `[B, T, D]` → `[1, N, D]`, the N real tokens.
-    fn pack(&self, x: Tensor<3>, d: usize) -> Tensor<3> {
-        let [b, t, _] = x.dims();
-        x.reshape([b * t, d])
-            .select(0, self.rows.clone())
-            .reshape([1, self.count, d])
-    }
-
-    /// `[1, N, L]` → `[B, T, L]`, zero at padding.
-    fn unpack(&self, y: Tensor<3>, b: usize, t: usize) -> Tensor<3> {
-        let l = y.dims()[2];
-        Tensor::<2>::zeros([b * t, l], &y.device())
-            .select_assign(
-                0,
-                self.rows.clone(),
-                y.reshape([self.count, l]),
-                IndexingUpdateOp::Add,
-            )
-            .reshape([b, t, l])
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 
 use burn::prelude::*;
 
+use super::autodiff::Held;
+
 /// A tensor's values on the host, row-major, usable as `&[f32]` / `&mut [f32]`.
 ///
 /// Holds the tensor's own buffer (no copy for a flex tensor nothing else shares): turning it
@@ -46,6 +48,17 @@ pub(crate) fn read<const D: usize>(t: Tensor<D>) -> Values {
         t.try_into_data_as::<f32>()
             .expect("a flex float tensor reads back as f32"),
     )
+}
+
+/// `f` of the values of `t`, row-major, read in place where `t` is an f32 tensor of the plain
+/// CPU device: [`read`] copies a tensor whose buffer something else still holds, twice (into
+/// a vector, then again to re-align it), and a host kernel's input usually is one.
+pub(crate) fn with_values<const D: usize, R>(t: Tensor<D>, f: impl FnOnce(&[f32]) -> R) -> R {
+    let held = Held::host(t.clone());
+    match held.as_ref().and_then(Held::values) {
+        Some(values) => f(&values),
+        None => f(&read(t)),
+    }
 }
 
 /// The values of an id tensor, row-major.

@@ -37,12 +37,21 @@ fn shapes<const D: usize>(
     Some((shape, n, d_in, d_out))
 }
 
-/// The product's buffer, each row starting as the bias (or 0).
-fn rows_of(bias: Option<&[f32]>, n: usize, d_out: usize) -> Vec<f32> {
-    match bias {
+/// x·W + b, `n` rows: the product written into a buffer whose rows start as the bias.
+fn affine(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    n: usize,
+    d_in: usize,
+    d_out: usize,
+) -> Vec<f32> {
+    let mut y = match b {
         Some(b) => b.repeat(n),
         None => vec![0.0; n * d_out],
-    }
+    };
+    matmul(&mut y, Mat::new(x, n, d_in), Mat::new(w, d_in, d_out), true);
+    y
 }
 
 /// Inference (the plain CPU device): x, W and b read in place.
@@ -59,13 +68,7 @@ fn host<const D: usize>(linear: &Linear, x: Tensor<D>) -> Option<Tensor<D>> {
         Some(b) => Some(b.values()?),
         None => None,
     };
-    let mut y = rows_of(b.as_deref(), n, d_out);
-    matmul(
-        &mut y,
-        Mat::new(&x.values()?, n, d_in),
-        Mat::new(&w.values()?, d_in, d_out),
-        true,
-    );
+    let y = affine(&x.values()?, &w.values()?, b.as_deref(), n, d_in, d_out);
     Some(io::tensor(y, shape, &device))
 }
 
@@ -74,9 +77,16 @@ fn train<const D: usize>(linear: &Linear, x: Tensor<D>) -> Option<Tensor<D>> {
     let (shape, n, d_in, d_out) = shapes(linear, &x)?;
     let x = autodiff::input(x)?;
     let w = autodiff::input(linear.weight.val())?;
-    let mut y = match &linear.bias {
-        Some(_) => Vec::new(),
-        None => vec![0.0; n * d_out],
+    let b = match &linear.bias {
+        Some(b) => Some(autodiff::input(b.val())?),
+        None => None,
+    };
+    let y = {
+        let b = match &b {
+            Some(b) => Some(b.values()?),
+            None => None,
+        };
+        affine(&x.values()?, &w.values()?, b.as_deref(), n, d_in, d_out)
     };
     let state = LinearBackward {
         x: x.hold(),
@@ -85,27 +95,10 @@ fn train<const D: usize>(linear: &Linear, x: Tensor<D>) -> Option<Tensor<D>> {
         d_in,
         d_out,
     };
-    let mm = |y: &mut Vec<f32>| -> Option<()> {
-        matmul(
-            y,
-            Mat::new(&x.values()?, n, d_in),
-            Mat::new(&w.values()?, d_in, d_out),
-            true,
-        );
-        Some(())
-    };
-    match &linear.bias {
-        Some(b) => {
-            let b = autodiff::input(b.val())?;
-            y = rows_of(Some(&b.values()?), n, d_out);
-            mm(&mut y)?;
-            Some(autodiff::record([x, w, b], state, y, shape))
-        }
-        None => {
-            mm(&mut y)?;
-            Some(autodiff::record([x, w], NoBias(state), y, shape))
-        }
-    }
+    Some(match b {
+        Some(b) => autodiff::record([x, w, b], state, y, shape),
+        None => autodiff::record([x, w], NoBias(state), y, shape),
+    })
 }
 
 /// The op's backward state: its input and weight.

@@ -381,25 +381,14 @@ impl Recurrent {
         let dirs: Vec<&CellWeights> = std::iter::once(&layer.forward)
             .chain(&layer.backward)
             .collect();
-        // read in place: the caller still holds `x` (the previous layer's output or the
-        // features), so `io::read` would copy it, twice (burn re-aligns the copy)
-        let held = cpu::autodiff::Held::host(x.clone());
-        let (in_place, copied);
-        let x: &[f32] = match held.as_ref().and_then(|h| h.values()) {
-            Some(v) => {
-                in_place = v;
-                &in_place
+        // the caller still holds `x` (the previous layer's output or the features)
+        let (unique, xw_rows) = io::with_values(x, |x| {
+            if dedup {
+                cpu::rnn::distinct_rows(x, d_in.max(1), mask)
+            } else {
+                cpu::rnn::token_rows(x, d_in.max(1), mask)
             }
-            None => {
-                copied = io::read(x);
-                &copied
-            }
-        };
-        let (unique, xw_rows) = if dedup {
-            cpu::rnn::distinct_rows(x, d_in.max(1), mask)
-        } else {
-            cpu::rnn::token_rows(x, d_in.max(1), mask)
-        };
+        });
         let num_unique = unique.len() / d_in.max(1);
         let unique = io::tensor(unique, [num_unique, d_in], &device);
         let xw: Vec<io::Values> = dirs
