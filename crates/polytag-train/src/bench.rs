@@ -147,7 +147,8 @@ pub fn measure(
                 context: format!("encoding {}", dev.path.display()),
                 source,
             })?;
-        // A chunk is one batch: `decode_sentences` sorts within it, which changes no row.
+        // A chunk is one call: `decode_sentences` sorts it by length and cuts it where padding
+        // would outgrow its tokens (`EvalOrder::Length`), neither of which changes a row.
         let decoded = decode_sentences(
             &model,
             task,

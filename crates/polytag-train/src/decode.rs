@@ -50,8 +50,9 @@ pub fn batch_options(exp: &Experiment) -> BatchOptions {
 
 /// Decodes `sentences` with `model` (an inference copy, `model.valid()`) for task `task`.
 ///
-/// Sentences are batched `batch_size` at a time in decreasing length (less padding); results
-/// come back in input order through `Batch::sentence_idx`. A sentence without tokens gets an
+/// Sentences are batched at most `batch_size` at a time in decreasing length, a batch cut
+/// early where its padding would outgrow its tokens (`EvalOrder::Length`); results come back
+/// in input order through `Batch::sentence_idx`. A sentence without tokens gets an
 /// empty result (readers never produce one; raw text might).
 pub fn decode_sentences(
     model: &Model,
