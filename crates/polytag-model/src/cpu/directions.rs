@@ -8,7 +8,7 @@
 //! in parallel changes no result, bit for bit, whatever the number of threads.
 
 use super::lstm::Plan;
-use super::matmul::Weight;
+use super::matmul::{Rows, Weight};
 
 /// Runs `run` on each direction's job: the two of a bidirectional layer in parallel
 /// (`rayon::join`) where the pool has a second thread (`training.threads`), else one after
@@ -85,10 +85,11 @@ pub(crate) fn forward_steps(
     w: &Weight,
     h: &mut [f32],
     h_prev: &mut [f32],
-    mut step: impl FnMut(&[(usize, usize)], usize, &[f32], &mut [f32]),
+    mut step: impl FnMut(&[(usize, usize)], usize, Rows<'_>, &mut [f32]),
 ) {
     let d = plan.d_hidden;
     let mut gathered = Vec::with_capacity(plan.batch * d);
+    let mut product = Vec::new();
     for s in 0..plan.max_len {
         let active = &plan.steps[dir][s];
         if active.is_empty() {
@@ -100,8 +101,8 @@ pub(crate) fn forward_steps(
             gathered.extend_from_slice(hs);
             h_prev[r * d..(r + 1) * d].copy_from_slice(hs);
         }
-        let hw = w.times(&gathered, active.len());
-        step(active, plan.time(dir, s), &hw, h);
+        let hw = w.times_into(&gathered, active.len(), &mut product);
+        step(active, plan.time(dir, s), hw, h);
     }
 }
 
@@ -121,6 +122,7 @@ pub(crate) fn backward_steps(
 ) {
     let d = plan.d_hidden;
     let mut gathered = Vec::with_capacity(plan.batch * g);
+    let mut product = Vec::new();
     for s in (0..plan.max_len).rev() {
         let active = &plan.steps[dir][s];
         if active.is_empty() {
@@ -131,10 +133,10 @@ pub(crate) fn backward_steps(
         for &(_, r) in active {
             gathered.extend_from_slice(&src[r * g..(r + 1) * g]);
         }
-        let dh_prev = w_t.times(&gathered, active.len());
+        let dh_prev = w_t.times_into(&gathered, active.len(), &mut product);
         for (a, &(bi, _)) in active.iter().enumerate() {
             let dh = &mut dh[bi * d..(bi + 1) * d];
-            for (x, y) in dh.iter_mut().zip(&dh_prev[a * d..(a + 1) * d]) {
+            for (x, y) in dh.iter_mut().zip(dh_prev.row(a)) {
                 *x += y;
             }
         }

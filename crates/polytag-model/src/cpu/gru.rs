@@ -23,7 +23,7 @@ use super::directions::{self, Outputs};
 use super::io;
 use super::lstm::Plan;
 use super::math::{sigmoid, tanh};
-use super::matmul::Weight;
+use super::matmul::{Rows, Weight};
 use super::simd::{vectorized, Kernel};
 use crate::rnn::{Cell, CellExt};
 
@@ -202,7 +202,7 @@ struct ForwardStep<'a, 'o> {
     /// `[N, G]`
     xw: &'a [f32],
     /// `[active, G]`
-    hw: &'a [f32],
+    hw: Rows<'a>,
     /// `[G]`
     b_hh: &'a [f32],
     /// `[B, H]` state of this direction.
@@ -236,7 +236,7 @@ impl Kernel for ForwardStep<'_, '_> {
         let g = cell.num_gates() * d;
         for (a, &(bi, row)) in active.iter().enumerate() {
             let x = &xw[row * g..(row + 1) * g];
-            let hw = &hw[a * g..(a + 1) * g];
+            let hw = hw.row(a);
             let act = &mut act[row * g..(row + 1) * g];
             let h = &mut h[bi * d..(bi + 1) * d];
             match cell {

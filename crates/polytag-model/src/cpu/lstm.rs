@@ -7,7 +7,7 @@
 //! and in the padding of short sentences (a random batch is mostly padding). Here each step
 //! only touches the rows with a real token (like PyTorch's packed sequences), and the gates,
 //! state update and their derivatives are single fused passes. A step's rows times `W_hh`
-//! go through burn's gemm ([`Weight::times`]).
+//! go through burn's gemm ([`Weight::times_into`]).
 //!
 //! What it computes is `Recurrent`'s tensor-path LSTM, exactly (up to f32 rounding): same
 //! gates `[i, f, g, o]`, same masking (a padded step carries the state and outputs zero),
@@ -24,7 +24,7 @@ use super::autodiff::{self, Grad, Held};
 use super::directions::{self, Outputs};
 use super::io;
 use super::math::{sigmoid, tanh};
-use super::matmul::Weight;
+use super::matmul::{Rows, Weight};
 use super::simd::{vectorized, Kernel};
 
 /// One LSTM unit after a step: the gate activations σ(i), σ(f), tanh(g), σ(o), the new cell
@@ -276,7 +276,7 @@ struct ForwardStep<'a, 'o> {
     /// `[N, G]`
     xw: &'a [f32],
     /// `[active, G]`
-    hw: &'a [f32],
+    hw: Rows<'a>,
     /// `[B, H]` state of this direction.
     h: &'a mut [f32],
     c: &'a mut [f32],
@@ -300,7 +300,7 @@ impl Kernel for ForwardStep<'_, '_> {
         let g = 4 * d;
         for (a, &(bi, row)) in active.iter().enumerate() {
             let x = &self.xw[row * g..(row + 1) * g];
-            let hw = &self.hw[a * g..(a + 1) * g];
+            let hw = self.hw.row(a);
             let gates = &mut self.gates[row * g..(row + 1) * g];
             let c = &mut self.c[bi * d..(bi + 1) * d];
             self.c_prev[row * d..(row + 1) * d].copy_from_slice(c);

@@ -10,7 +10,7 @@
 //!   only packed to its real tokens ([`token_rows`]), as hashing its rows found nothing to
 //!   share and cost 10–20 % of a 3-layer stack's decoding (`perf`, seed 003);
 //! - `h·W_hh` of rows that do not move at a step (padding, where the state is carried): only
-//!   the rows of real tokens go into each step's matmul ([`Weight::times`]).
+//!   the rows of real tokens go into each step's matmul ([`Weight::times_into`]).
 //!
 //! Per step the tensor path also issues ~20 element-wise burn ops on `[2B, 4H]`, and stacks,
 //! flips and concatenates the outputs afterwards; here the outputs are written straight into
@@ -22,7 +22,7 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 use super::directions::{self, Outputs};
 use super::lstm::lstm_cell;
 use super::math::{sigmoid, tanh};
-use super::matmul::Weight;
+use super::matmul::{Rows, Weight};
 use super::simd::{vectorized, Kernel};
 use crate::rnn::{Cell, CellExt};
 
@@ -89,6 +89,7 @@ fn direction(layer: &Layer<'_>, dir: usize, h: &mut [f32], mut out: Option<&mut 
     let mut c = vec![0.0f32; if layer.cell == Cell::Lstm { b * d } else { 0 }];
     let mut active: Vec<usize> = Vec::with_capacity(b);
     let mut gathered: Vec<f32> = Vec::with_capacity(b * d);
+    let mut product = Vec::new();
     for s in 0..t {
         // the backward direction reads the sentence right to left: step s is position
         // T−1−s, and a right-padded sentence's pads come first (the state stays zero
@@ -106,13 +107,15 @@ fn direction(layer: &Layer<'_>, dir: usize, h: &mut [f32], mut out: Option<&mut 
             gathered.extend_from_slice(&h[bi * d..(bi + 1) * d]);
         }
         // [n, H] · [H, G] → [n, G]
-        let hw = direction.w_hh.times(&gathered, active.len());
+        let hw = direction
+            .w_hh
+            .times_into(&gathered, active.len(), &mut product);
         vectorized(Step {
             cell: layer.cell,
             active: &active,
             xw_rows: layer.xw_rows,
             xw: direction.xw,
-            hw: &hw,
+            hw,
             b_hh: direction.b_hh,
             h: &mut *h,
             c: &mut c,
@@ -234,7 +237,7 @@ struct Step<'a, 'o> {
     active: &'a [usize],
     xw_rows: &'a [usize],
     xw: &'a [f32],
-    hw: &'a [f32],
+    hw: Rows<'a>,
     b_hh: &'a [f32],
     h: &'a mut [f32],
     c: &'a mut [f32],
@@ -266,7 +269,7 @@ impl Kernel for Step<'_, '_> {
             let at = xw_rows[bi * t + time] * g;
             let hs = &mut h[bi * d..(bi + 1) * d];
             let cs = c.get_mut(bi * d..(bi + 1) * d).unwrap_or_default();
-            cell_step(cell, &xw[at..at + g], &hw[r * g..(r + 1) * g], b_hh, hs, cs);
+            cell_step(cell, &xw[at..at + g], hw.row(r), b_hh, hs, cs);
             if let Some(out) = out.as_deref_mut() {
                 out.row(bi * t + time).copy_from_slice(hs);
             }
