@@ -1,10 +1,12 @@
 //! `rows · W` for a recurrence step's rows, with [`super::gemm`] (burn's gemm, called
-//! directly: the step's gathered rows and the weight are read in place, and the product
-//! gets a buffer of its own without burn's extra passes over it).
+//! directly: the step's gathered rows and the weight — padded so that gemm need not pack it
+//! — are read in place, and the product goes to a buffer the direction re-uses at every
+//! step, without burn's extra passes over it).
 //!
 //! A hand-written kernel for steps with few rows (`SmallMatmul`, streaming `W` in 16-column
 //! strips instead of letting gemm pack it per call) was measured and removed: it cost more
-//! instructions and no less time than gemm on the paper's LSTM (`BENCHMARKS.md`).
+//! instructions and no less time than gemm on the paper's LSTM (`BENCHMARKS.md`); padding
+//! the weight removed the per-call packing itself.
 
 use burn::prelude::*;
 
