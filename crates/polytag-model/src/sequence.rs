@@ -26,7 +26,6 @@ pub fn length_mask(lengths: &[usize], max_len: usize, device: &Device) -> Tensor
 pub(crate) struct TokenRows {
     /// Row `b·T + i` for every `i < lengths[b]`, in batch order.
     rows: Tensor<1, Int>,
-    count: usize,
 }
 
 impl TokenRows {
@@ -42,7 +41,7 @@ impl TokenRows {
             .flat_map(|(b, &len)| (0..len).map(move |i| (b * t + i) as i64))
             .collect();
         let rows = Tensor::from_data(TensorData::new(rows, [count]), device);
-        Some(Self { rows, count })
+        Some(Self { rows })
     }
 
     /// `[B, T, D]` → `[N, D]`, the N real tokens.
@@ -54,7 +53,7 @@ impl TokenRows {
     /// `[N, D]` → `[B, T, D]`, zero at padding.
     pub(crate) fn unpack(&self, y: Tensor<2>, b: usize, t: usize) -> Tensor<3> {
         let d = y.dims()[1];
-        debug_assert_eq!(y.dims()[0], self.count);
+        debug_assert_eq!(y.dims()[0], self.rows.dims()[0]);
         Tensor::<2>::zeros([b * t, d], &y.device())
             .select_assign(0, self.rows.clone(), y, IndexingUpdateOp::Add)
             .reshape([b, t, d])
